@@ -1,0 +1,29 @@
+# Helpers that give every target of ours the same flags and include root.
+
+function(substrate_add_library name)
+  cmake_parse_arguments(arg "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${arg_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(${name} PRIVATE ${SUBSTRATE_WARNINGS})
+  target_link_libraries(${name} PUBLIC ${arg_DEPS})
+endfunction()
+
+function(substrate_add_executable name)
+  cmake_parse_arguments(arg "" "OUTPUT_NAME" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${arg_SOURCES})
+  target_compile_options(${name} PRIVATE ${SUBSTRATE_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${arg_DEPS})
+  if(arg_OUTPUT_NAME)
+    set_target_properties(${name} PROPERTIES OUTPUT_NAME ${arg_OUTPUT_NAME})
+  endif()
+endfunction()
+
+# One GoogleTest binary per library under tests/unit/<lib>/; each test case becomes a CTest test
+# so `ctest -j` spreads them over the cores.
+function(substrate_add_unit_test name)
+  cmake_parse_arguments(arg "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${arg_SOURCES})
+  target_compile_options(${name} PRIVATE ${SUBSTRATE_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${arg_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES LABELS "unit;${arg_LABELS}")
+endfunction()

@@ -1,0 +1,16 @@
+// The `substrate` executable: everything lives in the libraries; see app/cli.cc.
+#include <exception>
+#include <cstdio>
+
+#include "app/cli.h"
+
+extern char** environ;
+
+int main(int argc, char** argv) {
+  try {
+    return substrate::app::run_cli(argc, argv, environ);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "substrate: %s\n", e.what());
+    return 1;
+  }
+}

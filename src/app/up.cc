@@ -1,0 +1,168 @@
+#include "app/up.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "app/data_dir.h"
+#include "app/logger.h"
+#include "app/version.h"
+#include "core/metrics.h"
+#include "db/connection.h"
+#include "db/managed_postgres.h"
+#include "db/migrations.h"
+#include "net/http_server.h"
+#include "net/io_pool.h"
+#include "net/observability.h"
+
+namespace substrate::app {
+namespace {
+
+std::string shell_quote(const std::string& value) {
+  std::string out = "'";
+  for (const char c : value) {
+    if (c == '\'') out += "'\\''";
+    else out.push_back(c);
+  }
+  return out + "'";
+}
+
+// The signals `up` handles itself, blocked in every thread and taken with sigtimedwait by the
+// main thread: no async handlers, no races with the I/O threads.
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGCHLD);
+  return set;
+}
+
+std::string redact_password(const std::string& url) {
+  // postgresql://user:password@host -> postgresql://user:********@host
+  const auto scheme = url.find("://");
+  const auto at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos) return url;
+  const auto colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "********" + url.substr(at);
+}
+
+}  // namespace
+
+int run_up(const core::config& cfg) {
+  const sigset_t signals = handled_signals();
+  // Before any thread exists, so every thread inherits the mask.
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  std::unique_ptr<data_dir_lock> lock;
+  std::unique_ptr<db::managed_postgres> postgres;
+  std::string conninfo;
+  std::string database_url;
+  try {
+    lock = std::make_unique<data_dir_lock>(cfg.data_dir);
+    app_log.info("substrate starting", {{"version", version}, {"data_dir", lock->path()}});
+    if (cfg.database.url.empty()) {
+      postgres = std::make_unique<db::managed_postgres>(lock->path(), cfg.database);
+      postgres->start();
+      conninfo = postgres->conninfo();
+      database_url = postgres->url();
+    } else {
+      conninfo = cfg.database.url;
+      database_url = cfg.database.url;
+      app_log.info("using the external PostgreSQL of database.url");
+    }
+    auto connection = db::connection::open(conninfo, static_cast<int>(cfg.database.connect_timeout_ms));
+    if (!connection) throw std::runtime_error(connection.error().message());
+    auto report = db::apply_migrations(*connection, db::embedded_migrations());
+    if (!report) throw std::runtime_error(report.error().message());
+    app_log.info("migrations up to date", {{"applied", report->applied}, {"already_applied", report->already_applied}});
+  } catch (const std::exception& e) {
+    app_log.error("start-up failed: {}", e.what());
+    if (postgres) postgres->stop();
+    return 1;
+  }
+
+  core::metrics_registry metrics;
+  core::register_process_metrics(metrics, version);
+  net::http_metrics http_metrics(metrics);
+  net::io_pool pool(static_cast<std::size_t>(cfg.http.shards), static_cast<std::size_t>(cfg.blocking_threads));
+  net::readiness ready;
+  const int ping_timeout_ms = static_cast<int>(std::min<std::int64_t>(cfg.database.connect_timeout_ms, 2000));
+  ready.add({"postgres", [conninfo, ping_timeout_ms]() -> std::optional<std::string> {
+               if (auto problem = db::ping(conninfo, ping_timeout_ms)) return "PostgreSQL: " + *problem;
+               return std::nullopt;
+             }});
+  auto admin_routes = std::make_shared<net::router>();
+  net::add_observability_routes(*admin_routes, metrics, ready, pool.blocking());
+  net::http_server admin(pool, {"admin", cfg.admin.listen_address, static_cast<std::uint16_t>(cfg.admin.port), cfg.http},
+                         admin_routes, http_metrics);
+  pool.start();
+  int exit_code = 0;
+  try {
+    admin.start();
+  } catch (const std::exception& e) {
+    app_log.error("start-up failed: {}", e.what());
+    exit_code = 1;
+  }
+
+  if (exit_code == 0) {
+    const std::string admin_url = fmt::format("http://{}:{}", cfg.admin.listen_address, admin.port());
+    std::string env;
+    env += "DATA_DIR=" + shell_quote(lock->path()) + "\n";
+    env += "ADMIN_URL=" + shell_quote(admin_url) + "\n";
+    env += "METRICS_URL=" + shell_quote(admin_url + "/metrics") + "\n";
+    env += "DATABASE_URL=" + shell_quote(database_url) + "\n";
+    if (postgres) {
+      env += "PGHOST=" + shell_quote(cfg.database.listen_address) + "\nPGPORT=" + std::to_string(cfg.database.port) +
+             "\nPGUSER=postgres\nPGDATABASE=postgres\n";
+    }
+    const std::string env_path = lock->path() + "/substrate.env";
+    try {
+      write_file_atomically(env_path, env, 0600);
+    } catch (const std::exception& e) {
+      app_log.error("{}", e.what());
+      exit_code = 1;
+    }
+    if (exit_code == 0) {
+      std::string banner = fmt::format("\nsubstrate {} is up\n", version);
+      banner += fmt::format("  data dir   {}\n", lock->path());
+      banner += fmt::format("  admin      {}  (/metrics /healthz /readyz)\n", admin_url);
+      banner += fmt::format("  postgres   {}{}\n", redact_password(database_url), postgres ? "  (managed)" : "  (external)");
+      banner += fmt::format("  env file   {}  (source it: URLs and keys)\n", env_path);
+      banner += "Ctrl-C stops.\n\n";
+      std::fputs(banner.c_str(), stdout);
+      std::fflush(stdout);
+    }
+  }
+
+  while (exit_code == 0) {
+    const timespec tick{1, 0};
+    siginfo_t info{};
+    const int sig = sigtimedwait(&signals, &info, &tick);
+    if (sig == SIGINT || sig == SIGTERM) {
+      app_log.info("{} received; stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+    if (postgres) {
+      if (auto exited = postgres->check_exited()) {
+        app_log.error("the managed PostgreSQL {}; stopping rather than serving without a database (log: {}/log/postgres.log)",
+                      *exited, lock->path());
+        exit_code = 1;
+      }
+    }
+  }
+
+  admin.stop();
+  pool.stop();
+  if (postgres) postgres->stop();
+  app_log.info("substrate stopped", {{"exit_code", exit_code}});
+  return exit_code;
+}
+
+}  // namespace substrate::app

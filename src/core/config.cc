@@ -1,0 +1,350 @@
+#include "core/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace substrate::core {
+namespace {
+
+// Returns an error sentence (without the key) or an empty string on success.
+using scalar_setter = std::function<std::string(config&, const std::string&)>;
+using list_setter = std::function<std::string(config&, const std::vector<std::string>&)>;
+using renderer = std::function<std::string(const config&)>;
+
+struct property {
+  std::string name;
+  std::string doc;
+  std::string bounds;
+  bool secret = false;
+  bool is_list = false;
+  scalar_setter set_scalar;
+  list_setter set_list;
+  renderer render;  // YAML text of the value (scalar, or flow sequence)
+};
+
+std::string yaml_quote(const std::string& text) {
+  YAML::Emitter out;
+  out << YAML::DoubleQuoted << text;
+  return out.c_str();
+}
+
+template <class Access>
+property integer(std::string name, std::string doc, std::int64_t min, std::int64_t max, Access access) {
+  property p{std::move(name), std::move(doc), fmt::format("{}..{}", min, max)};
+  p.set_scalar = [min, max, access](config& c, const std::string& text) -> std::string {
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec == std::errc::result_out_of_range) return fmt::format("{} is out of range [{}, {}]", text, min, max);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+      return fmt::format("expected an integer, got '{}'", text);
+    }
+    if (value < min || value > max) return fmt::format("{} is out of range [{}, {}]", value, min, max);
+    access(c) = value;
+    return {};
+  };
+  p.render = [access](const config& c) { return std::to_string(access(const_cast<config&>(c))); };
+  return p;
+}
+
+template <class Access>
+property boolean(std::string name, std::string doc, Access access) {
+  property p{std::move(name), std::move(doc), "true or false"};
+  p.set_scalar = [access](config& c, const std::string& text) -> std::string {
+    if (text == "true") access(c) = true;
+    else if (text == "false") access(c) = false;
+    else return fmt::format("expected true or false, got '{}'", text);
+    return {};
+  };
+  p.render = [access](const config& c) { return std::string(access(const_cast<config&>(c)) ? "true" : "false"); };
+  return p;
+}
+
+template <class Access>
+property string(std::string name, std::string doc, Access access, bool secret = false) {
+  property p{std::move(name), std::move(doc), "", secret};
+  p.set_scalar = [access](config& c, const std::string& text) -> std::string {
+    if (text.find('\0') != std::string::npos) return "contains a NUL character";
+    access(c) = text;
+    return {};
+  };
+  p.render = [access, secret](const config& c) {
+    const std::string& value = access(const_cast<config&>(c));
+    return yaml_quote(secret && !value.empty() ? std::string("********") : value);
+  };
+  return p;
+}
+
+template <class Access>
+property string_list(std::string name, std::string doc, Access access) {
+  property p{std::move(name), std::move(doc), "list of strings (comma-separated in the environment)"};
+  p.is_list = true;
+  p.set_list = [access](config& c, const std::vector<std::string>& items) -> std::string {
+    access(c) = items;
+    return {};
+  };
+  p.set_scalar = [access](config& c, const std::string& text) -> std::string {
+    std::vector<std::string> items;
+    std::stringstream stream(text);
+    std::string item;
+    while (std::getline(stream, item, ',')) {
+      if (!item.empty()) items.push_back(item);
+    }
+    access(c) = items;
+    return {};
+  };
+  p.render = [access](const config& c) {
+    std::string out = "[";
+    const auto& items = access(const_cast<config&>(c));
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + yaml_quote(items[i]);
+    return out + "]";
+  };
+  return p;
+}
+
+template <class Enum, class Access>
+property enumeration(std::string name, std::string doc, std::vector<std::pair<std::string, Enum>> choices,
+                     Access access) {
+  std::string names;
+  for (const auto& [text, value] : choices) names += (names.empty() ? "" : ", ") + text;
+  property p{std::move(name), std::move(doc), "one of " + names};
+  p.set_scalar = [choices, names, access](config& c, const std::string& text) -> std::string {
+    for (const auto& [choice, value] : choices) {
+      if (choice == text) {
+        access(c) = value;
+        return {};
+      }
+    }
+    return fmt::format("expected one of {}, got '{}'", names, text);
+  };
+  p.render = [choices, access](const config& c) {
+    for (const auto& [choice, value] : choices) {
+      if (value == access(const_cast<config&>(c))) return choice;
+    }
+    return std::string("?");
+  };
+  return p;
+}
+
+constexpr std::int64_t port_max = 65535;
+constexpr std::int64_t hour_ms = 3'600'000;
+
+std::vector<property> make_properties() {
+  std::vector<property> p;
+  p.push_back(string("data_dir", "Directory for all state: the PostgreSQL cluster, logs, keys and substrate.env.",
+                     [](config& c) -> auto& { return c.data_dir; }));
+  p.push_back(enumeration<log_level>(
+      "log.level", "Lowest level written to stderr.",
+      {{"trace", log_level::trace}, {"debug", log_level::debug}, {"info", log_level::info}, {"warn", log_level::warn},
+       {"error", log_level::error}},
+      [](config& c) -> auto& { return c.log.level; }));
+  p.push_back(enumeration<log_format>("log.format", "json: one JSON object per line; text: for people at a terminal.",
+                                      {{"json", log_format::json}, {"text", log_format::text}},
+                                      [](config& c) -> auto& { return c.log.format; }));
+
+  p.push_back(string("database.url",
+                     "PostgreSQL connection URL of an external server; empty runs a private cluster in "
+                     "<data_dir>/postgres.",
+                     [](config& c) -> auto& { return c.database.url; }, true));
+  p.push_back(string("database.listen_address", "TCP address of the managed cluster.",
+                     [](config& c) -> auto& { return c.database.listen_address; }));
+  p.push_back(integer("database.port", "TCP port of the managed cluster.", 1, port_max,
+                      [](config& c) -> auto& { return c.database.port; }));
+  p.push_back(string("database.bin_dir",
+                     "Directory of the PostgreSQL server binaries; empty picks the newest /usr/lib/postgresql/*/bin.",
+                     [](config& c) -> auto& { return c.database.bin_dir; }));
+  p.push_back(integer("database.shared_buffers_mb", "shared_buffers of the managed cluster, in MiB.", 1, 1 << 20,
+                      [](config& c) -> auto& { return c.database.shared_buffers_mb; }));
+  p.push_back(integer("database.max_connections", "max_connections of the managed cluster.", 10, 10'000,
+                      [](config& c) -> auto& { return c.database.max_connections; }));
+  p.push_back(integer("database.max_replication_slots", "Replication slots of the managed cluster (realtime uses them).",
+                      1, 1000, [](config& c) -> auto& { return c.database.max_replication_slots; }));
+  p.push_back(integer("database.max_wal_senders", "WAL senders of the managed cluster.", 1, 1000,
+                      [](config& c) -> auto& { return c.database.max_wal_senders; }));
+  p.push_back(integer("database.start_timeout_ms", "How long the managed cluster may take to accept connections.", 100,
+                      hour_ms, [](config& c) -> auto& { return c.database.start_timeout_ms; }));
+  p.push_back(integer("database.stop_timeout_ms",
+                      "How long a fast shutdown of the managed cluster may take before it is stopped immediately.", 100,
+                      hour_ms, [](config& c) -> auto& { return c.database.stop_timeout_ms; }));
+  p.push_back(integer("database.connect_timeout_ms", "Connection timeout for every database connection.", 100, hour_ms,
+                      [](config& c) -> auto& { return c.database.connect_timeout_ms; }));
+
+  p.push_back(string("admin.listen_address", "Address of the admin listener (/metrics, /healthz, /readyz).",
+                     [](config& c) -> auto& { return c.admin.listen_address; }));
+  p.push_back(integer("admin.port", "Port of the admin listener; 0 picks a free port.", 0, port_max,
+                      [](config& c) -> auto& { return c.admin.port; }));
+
+  p.push_back(integer("http.shards", "I/O threads shared by every listener; 0 is one per core.", 0, 256,
+                      [](config& c) -> auto& { return c.http.shards; }));
+  p.push_back(integer("http.body_bytes_max", "Largest request body accepted (larger: 413).", 0, std::int64_t{1} << 40,
+                      [](config& c) -> auto& { return c.http.body_bytes_max; }));
+  p.push_back(integer("http.header_bytes_max", "Largest request line plus headers accepted (larger: 431).", 1024,
+                      1 << 20, [](config& c) -> auto& { return c.http.header_bytes_max; }));
+  p.push_back(integer("http.read_timeout_ms", "Time allowed to receive a whole request once it started (then: 408).", 10,
+                      hour_ms, [](config& c) -> auto& { return c.http.read_timeout_ms; }));
+  p.push_back(integer("http.idle_timeout_ms", "Time an idle keep-alive connection stays open.", 10, hour_ms,
+                      [](config& c) -> auto& { return c.http.idle_timeout_ms; }));
+  p.push_back(integer("http.write_timeout_ms", "Time allowed to send a response to a slow reader.", 10, hour_ms,
+                      [](config& c) -> auto& { return c.http.write_timeout_ms; }));
+  p.push_back(integer("http.connections_max", "Open connections per listener (more: 503 and close).", 1, 1'000'000,
+                      [](config& c) -> auto& { return c.http.connections_max; }));
+  p.push_back(integer("http.shutdown_grace_ms", "Time in-flight requests get to finish at shutdown.", 0, hour_ms,
+                      [](config& c) -> auto& { return c.http.shutdown_grace_ms; }));
+  p.push_back(string_list("http.cors_origins", "Origins allowed by CORS (exact, or \"*\" for any).",
+                          [](config& c) -> auto& { return c.http.cors_origins; }));
+  p.push_back(boolean("http.access_log", "Log one structured line per HTTP request.",
+                      [](config& c) -> auto& { return c.http.access_log; }));
+
+  p.push_back(integer("blocking_threads", "Threads for blocking work (database calls, fsync, hashing).", 1, 256,
+                      [](config& c) -> auto& { return c.blocking_threads; }));
+  return p;
+}
+
+const std::vector<property>& properties() {
+  static const std::vector<property> table = make_properties();
+  return table;
+}
+
+std::string environment_name(const std::string& key) {
+  std::string out = "SUBSTRATE_";
+  for (const char c : key) out.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return out;
+}
+
+const property* find_property(const std::string& key) {
+  for (const auto& p : properties()) {
+    if (p.name == key) return &p;
+  }
+  return nullptr;
+}
+
+bool is_group(const std::string& prefix) {
+  for (const auto& p : properties()) {
+    if (p.name.starts_with(prefix + ".")) return true;
+  }
+  return false;
+}
+
+[[noreturn]] void fail(const std::string& origin, const std::string& key, const std::string& why) {
+  throw config_error(fmt::format("{}: {}: {}", origin, key, why));
+}
+
+std::string node_kind(const YAML::Node& node) {
+  if (node.IsMap()) return "a mapping";
+  if (node.IsSequence()) return "a list";
+  if (node.IsNull()) return "nothing";
+  return "'" + node.Scalar() + "'";
+}
+
+void apply_node(config& target, const YAML::Node& node, const std::string& key, const std::string& origin) {
+  if (const property* p = find_property(key)) {
+    std::string why;
+    if (p->is_list) {
+      if (node.IsNull()) {
+        why = p->set_list(target, {});
+      } else if (!node.IsSequence()) {
+        why = "expected a list of strings, got " + node_kind(node);
+      } else {
+        std::vector<std::string> items;
+        for (const auto& item : node) {
+          if (!item.IsScalar()) fail(origin, key, "expected a list of strings, got an item that is " + node_kind(item));
+          items.push_back(item.Scalar());
+        }
+        why = p->set_list(target, items);
+      }
+    } else if (node.IsNull()) {
+      why = p->set_scalar(target, "");
+    } else if (!node.IsScalar()) {
+      why = "expected a single value, got " + node_kind(node);
+    } else {
+      why = p->set_scalar(target, node.Scalar());
+    }
+    if (!why.empty()) fail(origin, key, why);
+    return;
+  }
+  if (!key.empty() && !is_group(key)) fail(origin, key, "unknown configuration key");
+  if (node.IsNull() && !key.empty()) return;  // an empty section
+  if (!node.IsMap()) fail(origin, key.empty() ? "(top level)" : key, "expected a mapping, got " + node_kind(node));
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar()) fail(origin, key, "keys must be plain strings");
+    const std::string child = key.empty() ? entry.first.Scalar() : key + "." + entry.first.Scalar();
+    apply_node(target, entry.second, child, origin);
+  }
+}
+
+}  // namespace
+
+void apply_config_yaml(config& target, const std::string& yaml_text, const std::string& origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw config_error(fmt::format("{}: not valid YAML: {}", origin, e.what()));
+  }
+  if (!root || root.IsNull()) return;
+  apply_node(target, root, "", origin);
+}
+
+config load_config(const config_sources& sources) {
+  config result;
+  if (sources.file) {
+    std::ifstream in(*sources.file);
+    if (!in) throw config_error(fmt::format("{}: cannot read the configuration file", *sources.file));
+    std::stringstream text;
+    text << in.rdbuf();
+    apply_config_yaml(result, text.str(), *sources.file);
+  }
+  for (const auto& entry : sources.environment) {
+    if (!entry.starts_with("SUBSTRATE_")) continue;
+    const auto equals = entry.find('=');
+    const std::string name = entry.substr(0, equals);
+    const std::string value = equals == std::string::npos ? "" : entry.substr(equals + 1);
+    if (name == "SUBSTRATE_CONFIG") continue;  // the file path itself, handled by the CLI
+    const property* match = nullptr;
+    for (const auto& p : properties()) {
+      if (environment_name(p.name) == name) match = &p;
+    }
+    if (!match) fail("environment", name, "unknown configuration variable (see `substrate config --describe`)");
+    if (const auto why = match->set_scalar(result, value); !why.empty()) fail("environment", name, why);
+  }
+  for (const auto& [key, value] : sources.flags) {
+    const property* p = find_property(key);
+    if (!p) fail("command line", key, "unknown configuration key");
+    if (const auto why = p->set_scalar(result, value); !why.empty()) fail("command line", key, why);
+  }
+  if (result.data_dir.empty()) fail("configuration", "data_dir", "must not be empty");
+  return result;
+}
+
+std::string render_config_yaml(const config& value) {
+  // Properties are declared grouped by section, so consecutive keys share their prefix.
+  std::string out;
+  std::string section;
+  for (const auto& p : properties()) {
+    const auto dot = p.name.rfind('.');
+    const std::string prefix = dot == std::string::npos ? "" : p.name.substr(0, dot);
+    const std::string leaf = dot == std::string::npos ? p.name : p.name.substr(dot + 1);
+    if (prefix != section) {
+      section = prefix;
+      if (!prefix.empty()) out += prefix + ":\n";
+    }
+    out += (prefix.empty() ? "" : "  ") + leaf + ": " + p.render(value) + "\n";
+  }
+  return out;
+}
+
+std::vector<property_doc> describe_config() {
+  const config defaults;
+  std::vector<property_doc> docs;
+  for (const auto& p : properties()) {
+    docs.push_back({p.name, environment_name(p.name), p.doc, p.render(defaults), p.bounds, p.secret});
+  }
+  return docs;
+}
+
+}  // namespace substrate::core

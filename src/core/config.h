@@ -1,0 +1,103 @@
+#pragma once
+// The one typed configuration tree of a substrate process.
+//
+// Every property is declared once, in config.cc's property table, with its dotted name, a
+// sentence of documentation, its bounds and whether it is secret; its default is the member
+// initialiser below. Precedence: defaults < YAML file < SUBSTRATE_* environment < command-line
+// flags. Loading validates everything and throws `config_error` naming the key on an unknown
+// key, a value of the wrong type or a value out of range; main turns that into exit status 2.
+//
+// The environment name of a key is SUBSTRATE_ followed by the key in upper case with dots
+// replaced by underscores: `database.port` is SUBSTRATE_DATABASE_PORT.
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/logging.h"
+
+namespace substrate::core {
+
+// Limits and behaviour shared by every HTTP listener.
+struct http_config {
+  std::int64_t shards = 0;  // 0: one per core
+  std::int64_t body_bytes_max = 1 << 20;
+  std::int64_t header_bytes_max = 16 << 10;
+  std::int64_t read_timeout_ms = 30'000;
+  std::int64_t idle_timeout_ms = 60'000;
+  std::int64_t write_timeout_ms = 30'000;
+  std::int64_t connections_max = 10'000;
+  std::int64_t shutdown_grace_ms = 10'000;
+  std::vector<std::string> cors_origins;  // exact origins, or "*"
+  bool access_log = true;
+};
+
+struct database_config {
+  std::string url;  // external PostgreSQL; empty: substrate runs its own cluster in <data_dir>/postgres
+  std::string listen_address = "127.0.0.1";
+  std::int64_t port = 54322;
+  std::string bin_dir;  // PostgreSQL binaries; empty: the newest /usr/lib/postgresql/*/bin
+  std::int64_t shared_buffers_mb = 32;
+  std::int64_t max_connections = 100;
+  std::int64_t max_replication_slots = 16;
+  std::int64_t max_wal_senders = 16;
+  std::int64_t start_timeout_ms = 60'000;
+  std::int64_t stop_timeout_ms = 30'000;
+  std::int64_t connect_timeout_ms = 5'000;
+};
+
+struct listener_config {
+  std::string listen_address = "127.0.0.1";
+  std::int64_t port = 0;
+};
+
+struct log_config {
+  log_level level = log_level::info;
+  log_format format = log_format::json;
+};
+
+struct config {
+  std::string data_dir = "./var";
+  log_config log;
+  database_config database;
+  listener_config admin{"127.0.0.1", 9464};
+  http_config http;
+  std::int64_t blocking_threads = 4;
+};
+
+class config_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// Where the configuration comes from, lowest precedence first.
+struct config_sources {
+  std::optional<std::string> file;                              // YAML file path
+  std::vector<std::string> environment;                          // "KEY=value" entries (environ)
+  std::vector<std::pair<std::string, std::string>> flags;        // dotted key -> value
+};
+
+// Loads and validates; throws config_error naming the offending key.
+[[nodiscard]] config load_config(const config_sources& sources);
+
+// Parses YAML text (the contents of a config file) on top of `base`; throws config_error.
+void apply_config_yaml(config& target, const std::string& yaml_text, const std::string& origin);
+
+// The effective configuration as YAML, every key present, secrets masked as "********".
+[[nodiscard]] std::string render_config_yaml(const config& value);
+
+struct property_doc {
+  std::string name;
+  std::string environment_name;
+  std::string doc;
+  std::string default_value;
+  std::string bounds;
+  bool secret = false;
+};
+// Every property, in declaration order, for `substrate config --describe` and the README.
+[[nodiscard]] std::vector<property_doc> describe_config();
+
+}  // namespace substrate::core

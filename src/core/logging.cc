@@ -1,0 +1,128 @@
+#include "core/logging.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace substrate::core {
+namespace {
+
+std::atomic<log_level> g_level{log_level::info};
+std::atomic<log_format> g_format{log_format::json};
+// One mutex for the one sink (stderr), so lines of different threads never interleave. Logging
+// is off the data path by rule (no per-record logs), so contention is not a concern.
+std::mutex g_sink_mutex;
+
+constexpr std::string_view level_name(log_level level) {
+  switch (level) {
+    case log_level::trace: return "trace";
+    case log_level::debug: return "debug";
+    case log_level::info: return "info";
+    case log_level::warn: return "warn";
+    case log_level::error: return "error";
+  }
+  return "info";
+}
+
+void append_timestamp(std::string& out) {
+  const auto now = std::chrono::system_clock::now();
+  const auto seconds = std::chrono::system_clock::to_time_t(now);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900,
+                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
+}
+
+void append_value(std::string& out, const log_field::value_type& value, bool quote_strings) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string_view> || std::is_same_v<T, std::string>) {
+          if (quote_strings) out.push_back('"');
+          append_json_escaped(out, v);
+          if (quote_strings) out.push_back('"');
+        } else if constexpr (std::is_same_v<T, bool>) {
+          out += v ? "true" : "false";
+        } else {
+          fmt::format_to(std::back_inserter(out), "{}", v);
+        }
+      },
+      value);
+}
+
+}  // namespace
+
+void configure_logging(log_level level, log_format format) {
+  g_level.store(level);
+  g_format.store(format);
+}
+
+bool parse_log_level(std::string_view text, log_level& out) {
+  for (auto level : {log_level::trace, log_level::debug, log_level::info, log_level::warn, log_level::error}) {
+    if (text == level_name(level)) {
+      out = level;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool logger::enabled(log_level level) const { return level >= g_level.load(std::memory_order_relaxed); }
+
+void logger::write(log_level level, std::string_view message, log_fields fields) const {
+  if (!enabled(level)) return;
+  std::string line;
+  line.reserve(128 + message.size());
+  if (g_format.load(std::memory_order_relaxed) == log_format::json) {
+    line += "{\"ts\":\"";
+    append_timestamp(line);
+    line += "\",\"level\":\"";
+    line += level_name(level);
+    line += "\",\"logger\":\"";
+    append_json_escaped(line, name_);
+    line += "\",\"msg\":\"";
+    append_json_escaped(line, message);
+    line += '"';
+    for (const auto& field : fields) {
+      line += ",\"";
+      append_json_escaped(line, field.key);
+      line += "\":";
+      append_value(line, field.value, true);
+    }
+    line += "}\n";
+  } else {
+    append_timestamp(line);
+    fmt::format_to(std::back_inserter(line), " {:<5} {}: {}", level_name(level), name_, message);
+    for (const auto& field : fields) {
+      fmt::format_to(std::back_inserter(line), " {}=", field.key);
+      append_value(line, field.value, false);
+    }
+    line += '\n';
+  }
+  std::lock_guard lock(g_sink_mutex);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+void append_json_escaped(std::string& out, std::string_view text) {
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+}
+
+}  // namespace substrate::core

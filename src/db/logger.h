@@ -1,0 +1,6 @@
+#pragma once
+#include "core/logging.h"
+
+namespace substrate::db {
+inline constexpr core::logger db_log{"db"};
+}  // namespace substrate::db

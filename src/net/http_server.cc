@@ -1,0 +1,588 @@
+// The only translation unit of the HTTP server that includes Boost.Beast. Wire-level details
+// (limits, status mapping, drain) are described in http_server.h.
+
+#include "net/http_server.h"
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "core/assert.h"
+#include "net/io_pool.h"
+#include "net/logger.h"
+
+namespace substrate::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+http_metrics::http_metrics(core::metrics_registry& registry)
+    : requests(registry.add_counter("http_requests_total", "HTTP requests answered, by listener, method and status.",
+                                    {"listener", "method", "code"})),
+      request_duration(registry.add_histogram("http_request_duration_seconds",
+                                              "Time from a complete request to its response being written.",
+                                              core::latency_buckets_seconds(), {"listener"})),
+      connections_open(registry.add_gauge("http_connections_open", "Open connections, by listener.", {"listener"})),
+      connections_rejected(registry.add_counter("http_connections_rejected_total",
+                                                "Connections refused with 503 because the listener was full.",
+                                                {"listener"})),
+      request_errors(registry.add_counter("http_request_errors_total",
+                                          "Requests that failed before or inside their handler, by reason.",
+                                          {"listener", "reason"})) {}
+
+namespace {
+
+// Methods outside this set share one label value, so a client cannot grow the label space.
+std::string_view method_label(std::string_view method) {
+  for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+    if (method == known) return known;
+  }
+  return "OTHER";
+}
+
+bool is_disconnect(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::operation_aborted || ec == asio::error::broken_pipe || ec == asio::error::bad_descriptor ||
+         ec == asio::error::not_connected || ec == beast::error::timeout;
+}
+
+}  // namespace
+
+struct connection;
+
+// State owned by one shard; touched only by that shard's thread.
+struct shard_state {
+  asio::io_context* context = nullptr;
+  std::unordered_set<connection*> connections;
+  bool draining = false;
+  std::unordered_map<std::string, core::counter*> request_counters;  // "METHOD status" -> counter
+};
+
+struct connection {
+  enum class phase { idle, busy, websocket };
+  phase state = phase::idle;
+  tcp::socket* socket = nullptr;          // for closing from drain; valid while registered
+  std::function<void()> close_websocket;  // set while in websocket phase
+};
+
+class websocket_session;
+
+struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
+  impl(io_pool& p, http_server_options o, std::shared_ptr<const router> r, http_metrics& m)
+      : pool(p),
+        options(std::move(o)),
+        routes(std::move(r)),
+        metrics(m),
+        connections_open(m.connections_open.labels({options.name})),
+        connections_rejected(m.connections_rejected.labels({options.name})),
+        duration(m.request_duration.labels({options.name})),
+        acceptor(p.shard(0)) {
+    for (std::size_t i = 0; i < p.shard_count(); ++i) {
+      shards.push_back(std::make_unique<shard_state>());
+      shards.back()->context = &p.shard(i);
+    }
+  }
+
+  io_pool& pool;
+  http_server_options options;
+  std::shared_ptr<const router> routes;
+  http_metrics& metrics;
+  core::gauge& connections_open;
+  core::counter& connections_rejected;
+  core::histogram& duration;
+  tcp::acceptor acceptor;
+  std::uint16_t bound_port = 0;
+  std::vector<std::unique_ptr<shard_state>> shards;
+  std::atomic<std::int64_t> open_count{0};
+  std::atomic<bool> accepting{false};
+  std::atomic<bool> accept_loop_done{true};
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(tcp::socket socket, shard_state& shard);
+  asio::awaitable<void> reject_full(tcp::socket socket);
+  asio::awaitable<void> run_websocket(beast::tcp_stream stream, http::request<http::string_body> request,
+                                      std::unique_ptr<websocket_handler> handler, shard_state& shard,
+                                      connection& conn);
+
+  void count_request(shard_state& shard, std::string_view method, int status) {
+    std::string key(method_label(method));
+    key += ' ';
+    key += std::to_string(status);
+    auto& slot = shard.request_counters[key];
+    if (!slot) slot = &metrics.requests.labels({options.name, std::string(method_label(method)), std::to_string(status)});
+    slot->increment();
+  }
+  void count_error(std::string_view reason) { metrics.request_errors.labels({options.name, std::string(reason)}).increment(); }
+
+  bool origin_allowed(std::string_view origin) const {
+    for (const auto& allowed : options.limits.cors_origins) {
+      if (allowed == "*" || allowed == origin) return true;
+    }
+    return false;
+  }
+};
+
+namespace {
+
+http::response<http::string_body> to_beast(const http_response& response, unsigned version, bool keep_alive,
+                                           bool head_request) {
+  http::response<http::string_body> out;
+  out.version(version);
+  out.result(static_cast<unsigned>(response.status));
+  if (out.reason().empty()) out.reason(status_reason(response.status));
+  for (const auto& [name, value] : response.headers) out.insert(name, value);
+  out.body() = response.body;
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  if (head_request) out.body().clear();  // keeps Content-Length of the GET response
+  return out;
+}
+
+http_request from_beast(http::request<http::string_body>&& in, std::string remote) {
+  http_request out;
+  out.method = std::string(in.method_string());
+  out.target = std::string(in.target());
+  const auto question = out.target.find('?');
+  out.path = out.target.substr(0, question);
+  if (question != std::string::npos) out.query = out.target.substr(question + 1);
+  for (const auto& field : in) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  out.body = std::move(in.body());
+  out.remote_address = std::move(remote);
+  out.version = in.version();
+  return out;
+}
+
+}  // namespace
+
+// One accepted WebSocket connection. Owned by its read loop (the coroutine in run_websocket)
+// and by pending writes; lives on its shard.
+class websocket_session : public websocket_peer, public std::enable_shared_from_this<websocket_session> {
+public:
+  websocket_session(websocket::stream<beast::tcp_stream> ws, std::size_t queue_bytes_max)
+      : ws_(std::move(ws)), executor_(ws_.get_executor()), queue_bytes_max_(queue_bytes_max) {}
+
+  void send_text(std::string message) override {
+    asio::post(executor_, [self = shared_from_this(), message = std::move(message)]() mutable {
+      if (self->closed_) return;
+      if (self->queued_bytes_ + message.size() > self->queue_bytes_max_) {
+        http_log.warn("websocket client does not read fast enough; closing it");
+        self->start_close(websocket::close_code::policy_error, "send queue full");
+        return;
+      }
+      self->queued_bytes_ += message.size();
+      self->queue_.push_back(std::move(message));
+      if (!self->writing_) {
+        self->writing_ = true;
+        asio::co_spawn(self->executor_, self->write_loop(), asio::detached);
+      }
+    });
+  }
+
+  void close(std::uint16_t code, std::string reason) override {
+    asio::post(executor_, [self = shared_from_this(), code, reason = std::move(reason)] {
+      self->start_close(static_cast<websocket::close_code>(code), reason);
+    });
+  }
+
+  websocket::stream<beast::tcp_stream>& stream() { return ws_; }
+  void mark_closed() { closed_ = true; }
+
+private:
+  void start_close(websocket::close_code code, std::string reason) {
+    if (closed_ || closing_) return;
+    closing_ = true;
+    asio::co_spawn(
+        executor_,
+        [self = shared_from_this(), code, reason = std::move(reason)]() -> asio::awaitable<void> {
+          boost::system::error_code ec;
+          co_await self->ws_.async_close(websocket::close_reason(code, reason),
+                                         asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) beast::get_lowest_layer(self->ws_).socket().close(ec);
+        },
+        asio::detached);
+  }
+
+  asio::awaitable<void> write_loop() {
+    auto self = shared_from_this();
+    while (!queue_.empty() && !closed_) {
+      std::string message = std::move(queue_.front());
+      queue_.pop_front();
+      boost::system::error_code ec;
+      ws_.text(true);
+      co_await ws_.async_write(asio::buffer(message), asio::redirect_error(asio::use_awaitable, ec));
+      queued_bytes_ -= message.size();
+      if (ec) {
+        closed_ = true;
+        break;
+      }
+    }
+    writing_ = false;
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  asio::any_io_executor executor_;
+  std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::size_t queue_bytes_max_;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+};
+
+asio::awaitable<void> http_server::impl::run_websocket(beast::tcp_stream stream,
+                                                       http::request<http::string_body> request,
+                                                       std::unique_ptr<websocket_handler> handler,
+                                                       shard_state& shard, connection& conn) {
+  beast::get_lowest_layer(stream).expires_never();
+  websocket::stream<beast::tcp_stream> ws(std::move(stream));
+  ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws.read_message_max(static_cast<std::size_t>(options.limits.body_bytes_max));
+  auto session = std::make_shared<websocket_session>(std::move(ws), static_cast<std::size_t>(options.limits.body_bytes_max) * 16);
+  conn.socket = &beast::get_lowest_layer(session->stream()).socket();
+  boost::system::error_code ec;
+  co_await session->stream().async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  conn.state = connection::phase::websocket;
+  conn.close_websocket = [weak = std::weak_ptr<websocket_session>(session)] {
+    if (auto s = weak.lock()) s->close(static_cast<std::uint16_t>(websocket::close_code::going_away), "server shutting down");
+  };
+  if (shard.draining) conn.close_websocket();
+  handler->on_open(session);
+  beast::flat_buffer buffer;
+  for (;;) {
+    co_await session->stream().async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+    if (!session->stream().got_text()) {
+      session->close(static_cast<std::uint16_t>(websocket::close_code::bad_payload), "only text frames are supported");
+      buffer.consume(buffer.size());
+      continue;
+    }
+    const auto data = buffer.cdata();
+    handler->on_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    buffer.consume(buffer.size());
+  }
+  session->mark_closed();
+  conn.close_websocket = nullptr;
+  handler->on_close();
+}
+
+asio::awaitable<void> http_server::impl::reject_full(tcp::socket socket) {
+  connections_rejected.increment();
+  static const std::string body = R"({"error":"too_many_connections","message":"the server has too many open connections; retry later"})";
+  const std::string reply = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+                            "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  boost::system::error_code ec;
+  co_await asio::async_write(socket, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
+}
+
+asio::awaitable<void> http_server::impl::accept_loop() {
+  auto self = shared_from_this();
+  std::size_t next_shard = 0;
+  while (accepting) {
+    auto& shard = *shards[next_shard];
+    next_shard = (next_shard + 1) % shards.size();
+    boost::system::error_code ec;
+    tcp::socket socket = co_await acceptor.async_accept(shard.context->get_executor(),
+                                                        asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (!accepting || ec == asio::error::operation_aborted) break;
+      // Out of file descriptors or a transient network error: say so, pause, keep serving.
+      http_log.warn("accept failed on listener {}: {}; retrying", options.name, ec.message());
+      asio::steady_timer pause(acceptor.get_executor(), 50ms);
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    if (open_count.load() >= options.limits.connections_max) {
+      asio::co_spawn(shard.context->get_executor(), reject_full(std::move(socket)), asio::detached);
+      continue;
+    }
+    open_count.fetch_add(1);
+    connections_open.increment();
+    asio::co_spawn(shard.context->get_executor(), serve(std::move(socket), shard),
+                   [self](std::exception_ptr error) {
+                     // serve() catches everything itself; anything here is a bug worth a log line.
+                     if (error) {
+                       try {
+                         std::rethrow_exception(error);
+                       } catch (const std::exception& e) {
+                         http_log.error("connection coroutine failed on listener {}: {}", self->options.name, e.what());
+                       }
+                     }
+                     self->connections_open.decrement();
+                     self->open_count.fetch_sub(1);
+                   });
+  }
+  accept_loop_done = true;
+}
+
+asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& shard) {
+  auto self = shared_from_this();
+  connection conn;
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  const std::string remote_address = ec ? std::string("unknown") : remote.address().to_string();
+  socket.set_option(tcp::no_delay(true), ec);
+  beast::tcp_stream stream(std::move(socket));
+  conn.socket = &stream.socket();
+  shard.connections.insert(&conn);
+  const auto& limits = options.limits;
+
+  try {
+    beast::flat_buffer buffer;
+    while (!shard.draining || buffer.size() > 0) {
+      conn.state = connection::phase::idle;
+      if (buffer.size() == 0) {
+        // Waiting for the first byte of the next request: the idle timeout applies.
+        stream.expires_after(std::chrono::milliseconds(limits.idle_timeout_ms));
+        const std::size_t n = co_await stream.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+        buffer.commit(n);
+      }
+      conn.state = connection::phase::busy;
+      stream.expires_after(std::chrono::milliseconds(limits.read_timeout_ms));
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes_max));
+      parser.body_limit(static_cast<std::uint64_t>(limits.body_bytes_max));
+      co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec && parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
+        static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+        stream.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
+        co_await asio::async_write(stream, asio::buffer(go_on), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+        stream.expires_after(std::chrono::milliseconds(limits.read_timeout_ms));
+      }
+      if (!ec && !parser.is_done()) {
+        co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (ec) {
+        // The request could not be read: answer with the reason when the peer is still there.
+        http_response failure;
+        if (ec == http::error::header_limit) {
+          failure = http_response::error(431, "headers_too_large",
+                                         "request line and headers exceed " + std::to_string(limits.header_bytes_max) + " bytes");
+          count_error("headers_too_large");
+        } else if (ec == http::error::body_limit) {
+          failure = http_response::error(413, "body_too_large",
+                                         "request body exceeds " + std::to_string(limits.body_bytes_max) + " bytes");
+          count_error("body_too_large");
+        } else if (ec == beast::error::timeout) {
+          failure = http_response::error(408, "request_timeout", "the request did not arrive in time");
+          count_error("request_timeout");
+        } else if (is_disconnect(ec) || ec == http::error::partial_message) {
+          count_error("client_disconnected");
+          break;
+        } else {
+          failure = http_response::error(400, "bad_request", "malformed HTTP request: " + ec.message());
+          count_error("malformed_request");
+        }
+        count_request(shard, parser.is_header_done() ? std::string_view(parser.get().method_string()) : "OTHER", failure.status);
+        auto reply = to_beast(failure, 11, false, false);
+        stream.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
+        co_await http::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
+        break;
+      }
+
+      const auto started = std::chrono::steady_clock::now();
+      auto beast_request = parser.release();
+      const bool keep_alive_requested = beast_request.keep_alive();
+      const unsigned version = beast_request.version();
+      const bool upgrade = websocket::is_upgrade(beast_request);
+      const bool head_request = beast_request.method() == http::verb::head;
+      const std::size_t bytes_in = beast_request.body().size();
+
+      auto match = routes->find(beast_request.method_string(), std::string_view(beast_request.target()).substr(
+                                                                   0, beast_request.target().find('?')));
+      http_request request;
+      if (match.websocket && upgrade) {
+        request = from_beast(http::request<http::string_body>(beast_request), remote_address);
+        request.path_params = match.params;
+        auto accepted = (*match.websocket)(request);
+        if (auto* handler = std::get_if<std::unique_ptr<websocket_handler>>(&accepted)) {
+          count_request(shard, "GET", 101);
+          co_await run_websocket(std::move(stream), std::move(beast_request), std::move(*handler), shard, conn);
+          break;
+        }
+        auto refusal = std::get<http_response>(std::move(accepted));
+        count_request(shard, "GET", refusal.status);
+        auto reply = to_beast(refusal, version, false, false);
+        co_await http::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
+        break;
+      }
+      request = from_beast(std::move(beast_request), remote_address);
+      request.path_params = std::move(match.params);
+
+      http_response response;
+      const auto origin = request.header("Origin");
+      const bool cors = origin && origin_allowed(*origin);
+      if (request.method == "OPTIONS" && origin && request.header("Access-Control-Request-Method")) {
+        // CORS preflight, answered for every route of the listener.
+        if (cors) {
+          response.status = 204;
+          response.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+          if (auto requested = request.header("Access-Control-Request-Headers")) {
+            response.set_header("Access-Control-Allow-Headers", std::string(*requested));
+          }
+          response.set_header("Access-Control-Max-Age", "86400");
+        } else {
+          response = http_response::error(403, "cors_origin_denied", "origin is not allowed by http.cors_origins");
+        }
+      } else if (match.websocket) {
+        response = http_response::error(426, "upgrade_required", "this endpoint speaks WebSocket only");
+        response.set_header("Upgrade", "websocket");
+      } else if (match.bad_encoding) {
+        response = http_response::error(400, "bad_request", "malformed percent-encoding in the request path");
+      } else if (!match.handler) {
+        if (match.allowed_methods.empty()) {
+          response = http_response::error(404, "not_found", "no route for " + request.path);
+        } else {
+          std::string allow;
+          for (const auto& m : match.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
+          response = http_response::error(405, "method_not_allowed", request.method + " is not allowed here; allowed: " + allow);
+          response.set_header("Allow", allow);
+        }
+      } else {
+        bool failed = false;
+        try {
+          response = co_await (*match.handler)(request);
+        } catch (const std::exception& e) {
+          http_log.error("handler failed on listener {} for {} {}: {}", options.name, request.method, request.path, e.what());
+          failed = true;
+        }
+        if (failed) {
+          count_error("handler_exception");
+          response = http_response::error(500, "internal_error", "the server failed to handle this request");
+        }
+      }
+      if (cors) {
+        const bool any = std::find(limits.cors_origins.begin(), limits.cors_origins.end(), "*") != limits.cors_origins.end();
+        response.set_header("Access-Control-Allow-Origin", any ? "*" : std::string(*origin));
+        if (!any) response.set_header("Vary", "Origin");
+        response.set_header("Access-Control-Expose-Headers", "Content-Range, Content-Location, X-Total-Count, ETag");
+      }
+
+      const bool keep_alive = keep_alive_requested && !shard.draining;
+      auto reply = to_beast(response, version, keep_alive, head_request);
+      stream.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
+      co_await http::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      duration.observe(seconds);
+      count_request(shard, request.method, response.status);
+      if (limits.access_log && http_log.enabled(core::log_level::info)) {
+        http_log.write(core::log_level::info, "request",
+                       {{"listener", options.name}, {"method", request.method}, {"path", request.path},
+                        {"status", response.status}, {"duration_ms", seconds * 1000.0}, {"bytes_in", bytes_in},
+                        {"bytes_out", response.body.size()}, {"remote", remote_address}});
+      }
+      if (ec || !keep_alive) break;
+    }
+  } catch (const std::exception& e) {
+    count_error("connection_exception");
+    http_log.error("connection on listener {} failed: {}; closing it", options.name, e.what());
+  }
+  shard.connections.erase(&conn);
+  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ec);
+  beast::get_lowest_layer(stream).socket().close(ec);
+}
+
+http_server::http_server(io_pool& pool, http_server_options options, std::shared_ptr<const router> routes,
+                         http_metrics& metrics)
+    : impl_(std::make_shared<impl>(pool, std::move(options), std::move(routes), metrics)) {}
+
+http_server::~http_server() { stop(); }
+
+void http_server::start() {
+  auto& i = *impl_;
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(i.options.address, ec);
+  if (ec) {
+    throw std::system_error(ec, "listener " + i.options.name + ": invalid address '" + i.options.address + "'");
+  }
+  const tcp::endpoint endpoint(address, i.options.port);
+  i.acceptor.open(endpoint.protocol());
+  i.acceptor.set_option(tcp::acceptor::reuse_address(true));
+  i.acceptor.bind(endpoint, ec);
+  if (ec) {
+    throw std::system_error(ec, "listener " + i.options.name + " cannot bind " + i.options.address + ":" +
+                                    std::to_string(i.options.port));
+  }
+  i.acceptor.listen(asio::socket_base::max_listen_connections);
+  i.bound_port = i.acceptor.local_endpoint().port();
+  i.accepting = true;
+  i.accept_loop_done = false;
+  asio::co_spawn(i.acceptor.get_executor(), i.accept_loop(), [self = impl_](std::exception_ptr error) {
+    if (error) {
+      self->accept_loop_done = true;
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        http_log.error("accept loop of listener {} failed: {}", self->options.name, e.what());
+      }
+    }
+  });
+  http_log.info("listener {} serving on http://{}:{}", i.options.name, i.options.address, i.bound_port);
+}
+
+std::uint16_t http_server::port() const { return impl_->bound_port; }
+const std::string& http_server::name() const { return impl_->options.name; }
+
+void http_server::stop() {
+  auto& i = *impl_;
+  if (!i.accepting.exchange(false)) return;
+  // 1. Stop accepting (on the acceptor's shard, which owns it).
+  asio::post(i.acceptor.get_executor(), [self = impl_] {
+    boost::system::error_code ec;
+    self->acceptor.close(ec);
+  });
+  // 2. Drain: idle connections close now, busy ones after their current response, websockets
+  //    get a going-away close frame.
+  for (auto& shard : i.shards) {
+    asio::post(*shard->context, [state = shard.get()] {
+      state->draining = true;
+      for (auto* conn : state->connections) {
+        boost::system::error_code ec;
+        if (conn->state == connection::phase::idle && conn->socket) conn->socket->close(ec);
+        if (conn->state == connection::phase::websocket && conn->close_websocket) conn->close_websocket();
+      }
+    });
+  }
+  // 3. Wait for in-flight requests, up to the grace period; then close whatever is left.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(i.options.limits.shutdown_grace_ms);
+  while (i.open_count.load() > 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  if (i.open_count.load() > 0) {
+    http_log.warn("listener {}: {} connections still busy after the grace period; closing them", i.options.name,
+                  i.open_count.load());
+    for (auto& shard : i.shards) {
+      asio::post(*shard->context, [state = shard.get()] {
+        for (auto* conn : state->connections) {
+          boost::system::error_code ec;
+          if (conn->socket) conn->socket->close(ec);
+        }
+      });
+    }
+    const auto hard_deadline = std::chrono::steady_clock::now() + 2s;
+    while (i.open_count.load() > 0 && std::chrono::steady_clock::now() < hard_deadline) std::this_thread::sleep_for(5ms);
+  }
+  while (!i.accept_loop_done.load() && std::chrono::steady_clock::now() < deadline + 2s) std::this_thread::sleep_for(1ms);
+  http_log.info("listener {} stopped", i.options.name);
+}
+
+}  // namespace substrate::net

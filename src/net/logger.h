@@ -1,0 +1,6 @@
+#pragma once
+#include "core/logging.h"
+
+namespace substrate::net {
+inline constexpr core::logger http_log{"http"};
+}  // namespace substrate::net

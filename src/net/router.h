@@ -1,0 +1,58 @@
+#pragma once
+// Maps (method, path) to a handler. Patterns are literal segments and parameters:
+//   /api/v1/events/{key}      `{key}` matches one non-empty segment
+//   /storage/{bucket}/{key*}  `{name*}` (last only) matches the rest of the path, slashes included
+// Routes are tried in registration order; the first match wins. A path that matches some route
+// with another method gives 405 with an Allow header; no match at all gives 404.
+//
+// Ownership: built at start-up, then shared read-only by every shard of a listener.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "net/http_message.h"
+#include "net/websocket.h"
+
+namespace substrate::net {
+
+using http_handler = std::function<boost::asio::awaitable<http_response>(http_request&)>;
+
+class router {
+public:
+  // Throws std::invalid_argument on a malformed pattern (a start-up programming error).
+  router& add(std::string method, std::string pattern, http_handler handler);
+  router& add_websocket(std::string pattern, websocket_factory factory);
+
+  struct match {
+    const http_handler* handler = nullptr;            // set for an HTTP route
+    const websocket_factory* websocket = nullptr;     // set for a WebSocket route
+    std::map<std::string, std::string> params;
+    std::vector<std::string> allowed_methods;         // when nothing matched this method (405)
+    bool bad_encoding = false;                        // a parameter had a malformed %-escape (400)
+  };
+  [[nodiscard]] match find(std::string_view method, std::string_view path) const;
+
+private:
+  struct segment {
+    std::string text;
+    enum class kind { literal, parameter, rest } type = kind::literal;
+  };
+  struct route {
+    std::string method;
+    std::vector<segment> segments;
+    http_handler handler;
+    websocket_factory websocket;
+  };
+  static std::vector<segment> parse_pattern(const std::string& pattern);
+  static bool match_route(const route& r, const std::vector<std::string_view>& parts,
+                          std::map<std::string, std::string>& params, bool& bad_encoding);
+
+  std::vector<route> routes_;
+};
+
+}  // namespace substrate::net

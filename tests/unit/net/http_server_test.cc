@@ -1,0 +1,246 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <future>
+#include <thread>
+
+#include "server_fixture.h"
+
+namespace substrate::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+class http_server_test : public server_fixture {
+protected:
+  void SetUp() override { start_server(small_limits()); }
+};
+
+std::string get(const std::string& path, const std::string& extra_headers = "") {
+  return "GET " + path + " HTTP/1.1\r\nHost: t\r\n" + extra_headers + "\r\n";
+}
+
+std::string error_code_of(const raw_response& r) { return nlohmann::json::parse(r.body).at("error"); }
+
+TEST_F(http_server_test, keep_alive_serves_several_requests_on_one_connection) {
+  raw_client client(port_);
+  for (int i = 0; i < 3; ++i) {
+    client.send(get("/hello"));
+    auto r = client.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "hello");
+  }
+}
+
+TEST_F(http_server_test, pipelined_requests_are_answered_in_order) {
+  raw_client client(port_);
+  client.send(get("/items/1") + "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc" + get("/items/2?q=x%20y"));
+  EXPECT_EQ(client.read_response()->body, "1|-");
+  EXPECT_EQ(client.read_response()->body, "abc");
+  EXPECT_EQ(client.read_response()->body, "2|x y");
+}
+
+TEST_F(http_server_test, unknown_route_is_404_and_wrong_method_405_with_allow) {
+  auto missing = request(port_, get("/nope"));
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(error_code_of(*missing), "not_found");
+  auto wrong = request(port_, "DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 405);
+  EXPECT_EQ(wrong->headers["allow"], "GET");
+}
+
+TEST_F(http_server_test, oversized_body_is_413_and_the_connection_closes) {
+  raw_client client(port_);
+  client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'x'));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(error_code_of(*r), "body_too_large");
+  EXPECT_TRUE(client.closed_by_peer());
+}
+
+TEST_F(http_server_test, oversized_chunked_body_is_413) {
+  raw_client client(port_);
+  std::string chunked = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 3; ++i) chunked += "200\r\n" + std::string(512, 'y') + "\r\n";
+  chunked += "0\r\n\r\n";
+  client.send(chunked);
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+}
+
+TEST_F(http_server_test, oversized_headers_are_431) {
+  auto r = request(port_, get("/hello", "X-Big: " + std::string(4096, 'h') + "\r\n"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 431);
+  EXPECT_EQ(error_code_of(*r), "headers_too_large");
+}
+
+TEST_F(http_server_test, malformed_requests_are_400_with_a_json_body) {
+  for (const std::string bad : {"GARBAGE\r\n\r\n", "GET /hello HTTP/9.9\r\n\r\n", "GET /hello HTTP/1.1\r\nNo colon here\r\n\r\n",
+                                "POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+                                "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+    auto r = request(port_, bad);
+    ASSERT_TRUE(r) << bad;
+    EXPECT_EQ(r->status, 400) << bad;
+    EXPECT_EQ(error_code_of(*r), "bad_request") << bad;
+  }
+  EXPECT_EQ(request(port_, get("/hello"))->status, 200);
+}
+
+TEST_F(http_server_test, bad_percent_encoding_in_a_path_parameter_is_400) {
+  auto r = request(port_, get("/items/%zz"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+}
+
+TEST_F(http_server_test, slow_request_gets_408_after_the_read_timeout) {
+  raw_client client(port_);
+  client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+  auto r = client.read_response(3s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+  EXPECT_TRUE(client.closed_by_peer());
+}
+
+TEST_F(http_server_test, idle_connection_is_closed_silently) {
+  raw_client client(port_);
+  EXPECT_TRUE(client.closed_by_peer(3s));
+}
+
+TEST_F(http_server_test, abrupt_disconnects_do_not_disturb_the_server) {
+  for (int i = 0; i < 20; ++i) {
+    raw_client client(port_);
+    client.send(i % 2 ? "POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\nab" : "GET /hel");
+    client.close_abruptly();
+  }
+  {
+    raw_client client(port_);
+    client.send(get("/slow"));
+    client.close_abruptly();  // while the handler is still running
+  }
+  auto r = request(port_, get("/hello"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(http_server_test, handler_exception_is_500_and_serving_continues) {
+  auto r = request(port_, get("/throw"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(error_code_of(*r), "internal_error");
+  EXPECT_EQ(request(port_, get("/hello"))->status, 200);
+}
+
+TEST_F(http_server_test, expect_continue_is_honoured) {
+  raw_client client(port_);
+  client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  auto interim = client.read_response();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  client.send("data");
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "data");
+}
+
+TEST_F(http_server_test, head_returns_headers_only) {
+  raw_client client(port_);
+  client.send("HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  // The response carries Content-Length: 5 but no body, so read just the head.
+  client.send(get("/hello"));
+  auto head = client.read_response();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  // With no body sent, the 5 bytes read as "body" are the start of the next response.
+  EXPECT_EQ(head->body, "HTTP/");
+}
+
+TEST_F(http_server_test, cors_preflight_and_simple_requests) {
+  auto preflight = request(port_,
+                           "OPTIONS /echo HTTP/1.1\r\nHost: t\r\nOrigin: http://app.test\r\n"
+                           "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization, apikey\r\n\r\n");
+  ASSERT_TRUE(preflight);
+  EXPECT_EQ(preflight->status, 204);
+  EXPECT_EQ(preflight->headers["access-control-allow-origin"], "http://app.test");
+  EXPECT_EQ(preflight->headers["access-control-allow-headers"], "authorization, apikey");
+  EXPECT_THAT(preflight->headers["access-control-allow-methods"], HasSubstr("POST"));
+
+  auto denied = request(port_, "OPTIONS /echo HTTP/1.1\r\nHost: t\r\nOrigin: http://evil.test\r\n"
+                               "Access-Control-Request-Method: POST\r\n\r\n");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 403);
+
+  auto simple = request(port_, get("/hello", "Origin: http://app.test\r\n"));
+  EXPECT_EQ(simple->headers["access-control-allow-origin"], "http://app.test");
+  auto foreign = request(port_, get("/hello", "Origin: http://evil.test\r\n"));
+  EXPECT_FALSE(foreign->headers.contains("access-control-allow-origin"));
+}
+
+TEST_F(http_server_test, health_ready_and_metrics_routes) {
+  auto health = request(port_, get("/healthz"));
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(health->body)["status"], "ok");
+  EXPECT_EQ(request(port_, get("/readyz"))->status, 200);
+  dependency_up_ = false;
+  auto not_ready = request(port_, get("/readyz"));
+  EXPECT_EQ(not_ready->status, 503);
+  EXPECT_EQ(nlohmann::json::parse(not_ready->body)["failing"]["dependency"], "dependency is down");
+  dependency_up_ = true;
+  auto metrics = request(port_, get("/metrics"));
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_THAT(metrics->headers["content-type"], HasSubstr("text/plain; version=0.0.4"));
+  EXPECT_THAT(metrics->body, HasSubstr("http_requests_total{listener=\"test\",method=\"GET\",code=\"503\"} 1"));
+  EXPECT_THAT(metrics->body, HasSubstr("http_request_duration_seconds_bucket{listener=\"test\",le=\"+Inf\"}"));
+}
+
+class connection_limit_test : public server_fixture {
+protected:
+  void SetUp() override {
+    auto limits = small_limits();
+    limits.connections_max = 2;
+    limits.idle_timeout_ms = 5000;
+    start_server(limits);
+  }
+};
+
+TEST_F(connection_limit_test, connections_over_the_limit_get_503) {
+  raw_client first(port_);
+  raw_client second(port_);
+  first.send(get("/hello"));
+  second.send(get("/hello"));
+  ASSERT_TRUE(first.read_response());
+  ASSERT_TRUE(second.read_response());
+  raw_client third(port_);
+  auto r = third.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->headers["retry-after"], "1");
+}
+
+TEST_F(http_server_test, stop_finishes_in_flight_requests_and_refuses_new_ones) {
+  raw_client busy(port_);
+  busy.send(get("/slow"));
+  raw_client idle(port_);
+  idle.send(get("/hello"));
+  ASSERT_TRUE(idle.read_response());
+  std::this_thread::sleep_for(100ms);  // let /slow reach its handler
+  auto stopping = std::async(std::launch::async, [this] { server_->stop(); });
+  auto r = busy.read_response(5s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "finally");
+  EXPECT_EQ(r->headers["connection"], "close");
+  EXPECT_TRUE(idle.closed_by_peer());
+  stopping.get();
+  EXPECT_THROW(raw_client late(port_), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace substrate::testing
