@@ -14,6 +14,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -62,6 +63,42 @@ bool is_disconnect(const boost::system::error_code& ec) {
          ec == asio::error::operation_aborted || ec == asio::error::broken_pipe || ec == asio::error::bad_descriptor ||
          ec == asio::error::not_connected || ec == beast::error::timeout;
 }
+
+// Cancels the socket's pending operations when a request takes longer than allowed to arrive.
+// The timer's handler may run after the connection coroutine moved on, so it holds its state
+// by shared_ptr and does nothing once disarmed.
+class read_deadline {
+public:
+  read_deadline(tcp::socket& socket, std::chrono::milliseconds timeout)
+      : state_(std::make_shared<state>(socket.get_executor())) {
+    state_->socket = &socket;
+    state_->timer.expires_after(timeout);
+    state_->timer.async_wait([s = state_](const boost::system::error_code& ec) {
+      if (ec || !s->armed) return;
+      s->fired = true;
+      boost::system::error_code ignored;
+      s->socket->cancel(ignored);
+    });
+  }
+  ~read_deadline() { disarm(); }
+
+  // Stops the deadline; true when it had already fired.
+  bool disarm() {
+    state_->armed = false;
+    state_->timer.cancel();
+    return state_->fired;
+  }
+
+private:
+  struct state {
+    explicit state(const asio::any_io_executor& executor) : timer(executor) {}
+    asio::steady_timer timer;
+    tcp::socket* socket = nullptr;
+    bool armed = true;
+    bool fired = false;
+  };
+  std::shared_ptr<state> state_;
+};
 
 }  // namespace
 
@@ -358,21 +395,24 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
         buffer.commit(n);
       }
       conn.state = connection::phase::busy;
-      stream.expires_after(std::chrono::milliseconds(limits.read_timeout_ms));
+      // beast::tcp_stream closes the socket when its timer fires, which would leave no way to
+      // answer 408; the read deadline cancels the pending read instead and keeps the socket.
+      stream.expires_never();
+      read_deadline deadline(stream.socket(), std::chrono::milliseconds(limits.read_timeout_ms));
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes_max));
       parser.body_limit(static_cast<std::uint64_t>(limits.body_bytes_max));
       co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (!ec && parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
         static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-        stream.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
         co_await asio::async_write(stream, asio::buffer(go_on), asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
-        stream.expires_after(std::chrono::milliseconds(limits.read_timeout_ms));
       }
       if (!ec && !parser.is_done()) {
         co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       }
+      const bool timed_out = deadline.disarm();
+      if (timed_out) ec = beast::error::timeout;
       if (ec) {
         // The request could not be read: answer with the reason when the peer is still there.
         http_response failure;
