@@ -1,0 +1,154 @@
+// Starts and inspects real `substrate` processes for the process and end-to-end tests.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const binary = process.env.TEST_SUBSTRATE_BINARY ?? path.resolve('build/substrate');
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// A data dir the postgres user can enter (tests may run as root, PostgreSQL never does).
+export function makeDataDir() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'substrate-e2e-'));
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+export function removeDataDir(dir) {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+// Environment for substrate without the SUBSTRATE_* variables of whoever runs the tests.
+function cleanEnvironment(extra = {}) {
+  const env = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('SUBSTRATE_')) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+export function run(args, { env = {} } = {}) {
+  return spawnSync(binary, args, { env: cleanEnvironment(env), encoding: 'utf8', timeout: 60_000 });
+}
+
+export class Substrate {
+  constructor({ dataDir, adminPort, databasePort, settings = [], env = {} }) {
+    this.dataDir = dataDir;
+    this.adminPort = adminPort;
+    this.databasePort = databasePort;
+    this.adminUrl = `http://127.0.0.1:${adminPort}`;
+    const args = ['up', '--data-dir', dataDir, '--set', `admin.port=${adminPort}`];
+    if (databasePort) args.push('--set', `database.port=${databasePort}`);
+    for (const s of settings) args.push('--set', s);
+    this.stdout = '';
+    this.stderr = '';
+    this.child = spawn(binary, args, { env: cleanEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout.on('data', (d) => { this.stdout += d; });
+    this.child.stderr.on('data', (d) => { this.stderr += d; });
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  static async start(options) {
+    const s = new Substrate({
+      adminPort: await freePort(),
+      databasePort: await freePort(),
+      ...options,
+    });
+    await s.waitReady();
+    return s;
+  }
+
+  get pid() { return this.child.pid; }
+
+  async waitReady(timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    let exited = null;
+    this.exited.then((e) => { exited = e; });
+    while (Date.now() < deadline) {
+      if (exited) throw new Error(`substrate exited (${JSON.stringify(exited)}) before ready:\n${this.stderr}`);
+      try {
+        const r = await fetch(`${this.adminUrl}/readyz`);
+        if (r.status === 200) return;
+      } catch { /* not listening yet */ }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`substrate not ready within ${timeoutMs} ms:\n${this.stderr}`);
+  }
+
+  // Resolves with {code, signal}, or rejects when the process outlives the timeout.
+  async waitExit(timeoutMs) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`substrate still running after ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async stop() {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    return this.waitExit(20_000);
+  }
+
+  env() {
+    const text = fs.readFileSync(path.join(this.dataDir, 'substrate.env'), 'utf8');
+    const out = {};
+    for (const line of text.split('\n')) {
+      const m = line.match(/^([A-Z_]+)=(.*)$/);
+      if (m) out[m[1]] = m[2].replace(/^'(.*)'$/, '$1');
+    }
+    return out;
+  }
+
+  postmasterPid() {
+    const file = path.join(this.dataDir, 'postgres', 'postmaster.pid');
+    return fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8').split('\n')[0]) : null;
+  }
+}
+
+// Pids of live processes whose command line mentions this cluster directory.
+export function postgresProcessesOf(dataDir) {
+  const pgdata = path.join(dataDir, 'postgres');
+  const pids = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.split(') ')[1]?.startsWith('Z')) continue;  // zombies are already dead
+      if (cmdline.includes(pgdata)) pids.push(Number(entry));
+    } catch { /* exited meanwhile */ }
+  }
+  return pids;
+}
+
+export async function waitFor(predicate, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export function psql(url, sql) {
+  const r = spawnSync('psql', [url, '-XAtc', sql], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
