@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -123,8 +122,13 @@ template class metric_family<gauge>;
 template class metric_family<histogram>;
 
 void metrics_registry::check_new_name(const std::string& name) const {
-  static const std::regex valid("[a-zA-Z_:][a-zA-Z0-9_:]*");
-  if (!std::regex_match(name, valid)) throw std::invalid_argument("invalid metric name: " + name);
+  // Prometheus metric names: [a-zA-Z_:][a-zA-Z0-9_:]*
+  const auto valid_char = [](char c, bool first) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || (!first && c >= '0' && c <= '9');
+  };
+  bool valid = !name.empty();
+  for (std::size_t i = 0; valid && i < name.size(); ++i) valid = valid_char(name[i], i == 0);
+  if (!valid) throw std::invalid_argument("invalid metric name: " + name);
   auto taken = [&](const auto& families) {
     for (const auto& f : families) {
       if (f->name() == name) return true;
