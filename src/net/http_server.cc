@@ -3,6 +3,8 @@
 
 #include "net/http_server.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -51,11 +53,19 @@ http_metrics::http_metrics(core::metrics_registry& registry)
 namespace {
 
 // Methods outside this set share one label value, so a client cannot grow the label space.
+constexpr std::array<std::string_view, 8> method_labels = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+                                                           "OTHER"};
 std::string_view method_label(std::string_view method) {
-  for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+  for (std::string_view known : method_labels) {
     if (method == known) return known;
   }
   return "OTHER";
+}
+std::uint32_t method_index(std::string_view label) {
+  for (std::uint32_t i = 0; i < method_labels.size(); ++i) {
+    if (method_labels[i] == label) return i;
+  }
+  return method_labels.size() - 1;
 }
 
 bool is_disconnect(const boost::system::error_code& ec) {
@@ -64,59 +74,45 @@ bool is_disconnect(const boost::system::error_code& ec) {
          ec == asio::error::not_connected || ec == beast::error::timeout;
 }
 
-// Cancels the socket's pending operations when a request takes longer than allowed to arrive.
-// The timer's handler may run after the connection coroutine moved on, so it holds its state
-// by shared_ptr and does nothing once disarmed.
-class read_deadline {
-public:
-  read_deadline(tcp::socket& socket, std::chrono::milliseconds timeout)
-      : state_(std::make_shared<state>(socket.get_executor())) {
-    state_->socket = &socket;
-    state_->timer.expires_after(timeout);
-    state_->timer.async_wait([s = state_](const boost::system::error_code& ec) {
-      if (ec || !s->armed) return;
-      s->fired = true;
-      boost::system::error_code ignored;
-      s->socket->cancel(ignored);
-    });
-  }
-  ~read_deadline() { disarm(); }
-
-  // Stops the deadline; true when it had already fired.
-  bool disarm() {
-    state_->armed = false;
-    state_->timer.cancel();
-    return state_->fired;
-  }
-
-private:
-  struct state {
-    explicit state(const asio::any_io_executor& executor) : timer(executor) {}
-    asio::steady_timer timer;
-    tcp::socket* socket = nullptr;
-    bool armed = true;
-    bool fired = false;
-  };
-  std::shared_ptr<state> state_;
-};
-
 }  // namespace
 
 struct connection;
+
+// One HTTP connection's bookkeeping, owned by its serve() coroutine frame and registered with
+// its shard while alive.
+//
+// Timeouts: rather than arming a timer per read and write (heap work on every request), each
+// phase sets a deadline here and the shard's sweeper, ticking a few times per timeout, cancels
+// the socket's pending operation once it passes. `timed_out` tells the coroutine why.
+struct connection {
+  enum class phase { idle, reading, handling, writing, websocket };
+  phase state = phase::idle;
+  tcp::socket* socket = nullptr;          // valid while registered
+  std::function<void()> close_websocket;  // set while in websocket phase
+  std::chrono::steady_clock::time_point deadline{};
+  bool deadline_armed = false;
+  bool timed_out = false;
+
+  void enter(phase next, std::int64_t timeout_ms) {
+    state = next;
+    deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    deadline_armed = true;
+    timed_out = false;
+  }
+  void enter_untimed(phase next) {
+    state = next;
+    deadline_armed = false;
+  }
+};
 
 // State owned by one shard; touched only by that shard's thread.
 struct shard_state {
   asio::io_context* context = nullptr;
   std::unordered_set<connection*> connections;
   bool draining = false;
-  std::unordered_map<std::string, core::counter*> request_counters;  // "METHOD status" -> counter
-};
-
-struct connection {
-  enum class phase { idle, busy, websocket };
-  phase state = phase::idle;
-  tcp::socket* socket = nullptr;          // for closing from drain; valid while registered
-  std::function<void()> close_websocket;  // set while in websocket phase
+  std::unique_ptr<asio::steady_timer> sweeper;
+  // (method index << 16 | status) -> counter, so counting a request allocates nothing.
+  std::unordered_map<std::uint32_t, core::counter*> request_counters;
 };
 
 class websocket_session;
@@ -151,7 +147,10 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   std::atomic<bool> accepting{false};
   std::atomic<bool> accept_loop_done{true};
 
+  std::atomic<bool> sweeping{false};
+
   asio::awaitable<void> accept_loop();
+  asio::awaitable<void> sweep(shard_state& shard);
   asio::awaitable<void> serve(tcp::socket socket, shard_state& shard);
   asio::awaitable<void> reject_full(tcp::socket socket);
   asio::awaitable<void> run_websocket(beast::tcp_stream stream, http::request<http::string_body> request,
@@ -159,11 +158,10 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
                                       connection& conn);
 
   void count_request(shard_state& shard, std::string_view method, int status) {
-    std::string key(method_label(method));
-    key += ' ';
-    key += std::to_string(status);
+    const auto label = method_label(method);
+    const std::uint32_t key = (method_index(label) << 16) | static_cast<std::uint32_t>(status & 0xffff);
     auto& slot = shard.request_counters[key];
-    if (!slot) slot = &metrics.requests.labels({options.name, std::string(method_label(method)), std::to_string(status)});
+    if (!slot) slot = &metrics.requests.labels({options.name, std::string(label), std::to_string(status)});
     slot->increment();
   }
   void count_error(std::string_view reason) { metrics.request_errors.labels({options.name, std::string(reason)}).increment(); }
@@ -178,17 +176,46 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
 
 namespace {
 
-http::response<http::string_body> to_beast(const http_response& response, unsigned version, bool keep_alive,
-                                           bool head_request) {
-  http::response<http::string_body> out;
-  out.version(version);
-  out.result(static_cast<unsigned>(response.status));
-  if (out.reason().empty()) out.reason(status_reason(response.status));
-  for (const auto& [name, value] : response.headers) out.insert(name, value);
-  out.body() = response.body;
-  out.keep_alive(keep_alive);
-  out.prepare_payload();
-  if (head_request) out.body().clear();  // keeps Content-Length of the GET response
+bool header_safe(std::string_view text) {
+  return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+// The response as bytes on the wire. Written directly rather than through Beast's serializer:
+// one contiguous buffer, one send, and the framing headers are ours alone (a handler cannot set
+// Content-Length or Connection, nor smuggle a CR/LF into a header).
+std::string serialize(const http_response& response, unsigned version, bool keep_alive, bool head_request) {
+  const int status = response.status;
+  const bool body_allowed = status >= 200 && status != 204 && status != 304;
+  std::string out;
+  out.reserve(128 + response.body.size() + response.headers.size() * 48);
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += status_reason(status);
+  out += "\r\n";
+  for (const auto& [name, value] : response.headers) {
+    if (iequals(name, "Content-Length") || iequals(name, "Connection") || iequals(name, "Transfer-Encoding")) continue;
+    if (name.empty() || !header_safe(name) || name.find_first_of(" :") != std::string::npos || !header_safe(value)) {
+      http_log.warn("dropping a response header with forbidden characters: {}", name);
+      continue;
+    }
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (body_allowed) {
+    out += "Content-Length: ";
+    out += std::to_string(response.body.size());
+    out += "\r\n";
+  }
+  if (!keep_alive) {
+    out += "Connection: close\r\n";
+  } else if (version == 10) {
+    out += "Connection: keep-alive\r\n";
+  }
+  out += "\r\n";
+  if (body_allowed && !head_request) out += response.body;
   return out;
 }
 
@@ -296,7 +323,7 @@ asio::awaitable<void> http_server::impl::run_websocket(beast::tcp_stream stream,
   boost::system::error_code ec;
   co_await session->stream().async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return;
-  conn.state = connection::phase::websocket;
+  conn.enter_untimed(connection::phase::websocket);
   conn.close_websocket = [weak = std::weak_ptr<websocket_session>(session)] {
     if (auto s = weak.lock()) s->close(static_cast<std::uint16_t>(websocket::close_code::going_away), "server shutting down");
   };
@@ -371,6 +398,28 @@ asio::awaitable<void> http_server::impl::accept_loop() {
   accept_loop_done = true;
 }
 
+asio::awaitable<void> http_server::impl::sweep(shard_state& shard) {
+  auto self = shared_from_this();
+  const auto& limits = options.limits;
+  // A few ticks per shortest timeout: a deadline is honoured within a quarter of its length.
+  const auto tick = std::chrono::milliseconds(std::clamp<std::int64_t>(
+      std::min({limits.idle_timeout_ms, limits.read_timeout_ms, limits.write_timeout_ms}) / 4, 5, 1000));
+  boost::system::error_code ec;
+  while (sweeping) {
+    shard.sweeper->expires_after(tick);
+    co_await shard.sweeper->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!sweeping) break;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto* conn : shard.connections) {
+      if (conn->deadline_armed && now >= conn->deadline) {
+        conn->deadline_armed = false;
+        conn->timed_out = true;
+        conn->socket->cancel(ec);
+      }
+    }
+  }
+}
+
 asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& shard) {
   auto self = shared_from_this();
   connection conn;
@@ -378,41 +427,41 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
   const auto remote = socket.remote_endpoint(ec);
   const std::string remote_address = ec ? std::string("unknown") : remote.address().to_string();
   socket.set_option(tcp::no_delay(true), ec);
-  beast::tcp_stream stream(std::move(socket));
-  conn.socket = &stream.socket();
+  conn.socket = &socket;
   shard.connections.insert(&conn);
   const auto& limits = options.limits;
+  auto write = [&](const std::string& wire) -> asio::awaitable<void> {
+    conn.enter(connection::phase::writing, limits.write_timeout_ms);
+    co_await asio::async_write(socket, asio::buffer(wire), asio::redirect_error(asio::use_awaitable, ec));
+    conn.enter_untimed(connection::phase::handling);
+  };
 
   try {
     beast::flat_buffer buffer;
     while (!shard.draining || buffer.size() > 0) {
-      conn.state = connection::phase::idle;
       if (buffer.size() == 0) {
-        // Waiting for the first byte of the next request: the idle timeout applies.
-        stream.expires_after(std::chrono::milliseconds(limits.idle_timeout_ms));
-        const std::size_t n = co_await stream.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+        // Waiting for the first byte of the next request: the idle timeout applies, and a
+        // draining server closes the connection here.
+        conn.enter(connection::phase::idle, limits.idle_timeout_ms);
+        const std::size_t n =
+            co_await socket.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
         buffer.commit(n);
       }
-      conn.state = connection::phase::busy;
-      // beast::tcp_stream closes the socket when its timer fires, which would leave no way to
-      // answer 408; the read deadline cancels the pending read instead and keeps the socket.
-      stream.expires_never();
-      read_deadline deadline(stream.socket(), std::chrono::milliseconds(limits.read_timeout_ms));
+      conn.enter(connection::phase::reading, limits.read_timeout_ms);
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes_max));
       parser.body_limit(static_cast<std::uint64_t>(limits.body_bytes_max));
-      co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      co_await http::async_read_header(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (!ec && parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
         static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-        co_await asio::async_write(stream, asio::buffer(go_on), asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) break;
+        co_await asio::async_write(socket, asio::buffer(go_on), asio::redirect_error(asio::use_awaitable, ec));
       }
       if (!ec && !parser.is_done()) {
-        co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        co_await http::async_read(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       }
-      const bool timed_out = deadline.disarm();
-      if (timed_out) ec = beast::error::timeout;
+      if (conn.timed_out) ec = beast::error::timeout;
+      conn.enter_untimed(connection::phase::handling);
       if (ec) {
         // The request could not be read: answer with the reason when the peer is still there.
         http_response failure;
@@ -435,9 +484,7 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
           count_error("malformed_request");
         }
         count_request(shard, parser.is_header_done() ? std::string_view(parser.get().method_string()) : "OTHER", failure.status);
-        auto reply = to_beast(failure, 11, false, false);
-        stream.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
-        co_await http::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
+        co_await write(serialize(failure, 11, false, false));
         break;
       }
 
@@ -458,13 +505,13 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
         auto accepted = (*match.websocket)(request);
         if (auto* handler = std::get_if<std::unique_ptr<websocket_handler>>(&accepted)) {
           count_request(shard, "GET", 101);
-          co_await run_websocket(std::move(stream), std::move(beast_request), std::move(*handler), shard, conn);
+          co_await run_websocket(beast::tcp_stream(std::move(socket)), std::move(beast_request), std::move(*handler),
+                                 shard, conn);
           break;
         }
         auto refusal = std::get<http_response>(std::move(accepted));
         count_request(shard, "GET", refusal.status);
-        auto reply = to_beast(refusal, version, false, false);
-        co_await http::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
+        co_await write(serialize(refusal, version, false, false));
         break;
       }
       request = from_beast(std::move(beast_request), remote_address);
@@ -520,9 +567,7 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
       }
 
       const bool keep_alive = keep_alive_requested && !shard.draining;
-      auto reply = to_beast(response, version, keep_alive, head_request);
-      stream.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
-      co_await http::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
+      co_await write(serialize(response, version, keep_alive, head_request));
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       duration.observe(seconds);
       count_request(shard, request.method, response.status);
@@ -539,8 +584,9 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
     http_log.error("connection on listener {} failed: {}; closing it", options.name, e.what());
   }
   shard.connections.erase(&conn);
-  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ec);
-  beast::get_lowest_layer(stream).socket().close(ec);
+  // After a websocket session the socket was moved out; closing the moved-from one is harmless.
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
 }
 
 http_server::http_server(io_pool& pool, http_server_options options, std::shared_ptr<const router> routes,
@@ -568,6 +614,11 @@ void http_server::start() {
   i.bound_port = i.acceptor.local_endpoint().port();
   i.accepting = true;
   i.accept_loop_done = false;
+  i.sweeping = true;
+  for (auto& shard : i.shards) {
+    shard->sweeper = std::make_unique<asio::steady_timer>(*shard->context);
+    asio::co_spawn(*shard->context, i.sweep(*shard), asio::detached);
+  }
   asio::co_spawn(i.acceptor.get_executor(), i.accept_loop(), [self = impl_](std::exception_ptr error) {
     if (error) {
       self->accept_loop_done = true;
@@ -622,6 +673,10 @@ void http_server::stop() {
     while (i.open_count.load() > 0 && std::chrono::steady_clock::now() < hard_deadline) std::this_thread::sleep_for(5ms);
   }
   while (!i.accept_loop_done.load() && std::chrono::steady_clock::now() < deadline + 2s) std::this_thread::sleep_for(1ms);
+  i.sweeping = false;
+  for (auto& shard : i.shards) {
+    asio::post(*shard->context, [state = shard.get()] { state->sweeper->cancel(); });
+  }
   http_log.info("listener {} stopped", i.options.name);
 }
 
