@@ -109,6 +109,19 @@ TEST_F(http_server_test, slow_request_gets_408_after_the_read_timeout) {
   EXPECT_TRUE(client.closed_by_peer());
 }
 
+TEST_F(http_server_test, trickled_headers_get_408_after_the_read_timeout) {
+  // Slowloris: a byte at a time, never finishing the headers within the read timeout.
+  raw_client client(port_);
+  const std::string head = "GET /hello HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+  for (const char c : head) {
+    client.send(std::string(1, c));
+    std::this_thread::sleep_for(20ms);  // about 1.4 s in all, well past the 300 ms read timeout
+  }
+  auto r = client.read_response(3s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+}
+
 TEST_F(http_server_test, idle_connection_is_closed_silently) {
   raw_client client(port_);
   EXPECT_TRUE(client.closed_by_peer(3s));
@@ -200,6 +213,25 @@ TEST_F(http_server_test, health_ready_and_metrics_routes) {
   EXPECT_THAT(metrics->body, HasSubstr("http_request_duration_seconds_bucket{listener=\"test\",le=\"+Inf\"}"));
 }
 
+class slow_reader_test : public server_fixture {
+protected:
+  void SetUp() override {
+    auto limits = small_limits();
+    limits.write_timeout_ms = 300;
+    start_server(limits);
+  }
+};
+
+TEST_F(slow_reader_test, a_client_that_stops_reading_is_disconnected_after_the_write_timeout) {
+  raw_client client(port_);
+  client.send(get("/big"));
+  std::this_thread::sleep_for(1500ms);  // read nothing while the server's write stalls
+  std::size_t received = 0;
+  EXPECT_TRUE(client.drain_until_closed(received, 10s)) << "the server kept the stalled connection open";
+  EXPECT_LT(received, big_body_bytes) << "the whole response fitted into socket buffers; the test proves nothing";
+  EXPECT_EQ(request(port_, get("/hello"))->status, 200);
+}
+
 class connection_limit_test : public server_fixture {
 protected:
   void SetUp() override {
@@ -230,7 +262,8 @@ TEST_F(http_server_test, stop_finishes_in_flight_requests_and_refuses_new_ones) 
   raw_client idle(port_);
   idle.send(get("/hello"));
   ASSERT_TRUE(idle.read_response());
-  std::this_thread::sleep_for(100ms);  // let /slow reach its handler
+  for (int i = 0; i < 500 && slow_started_ == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(slow_started_, 1) << "/slow never reached its handler";
   auto stopping = std::async(std::launch::async, [this] { server_->stop(); });
   auto r = busy.read_response(5s);
   ASSERT_TRUE(r);

@@ -96,6 +96,21 @@ bool raw_client::closed_by_peer(std::chrono::milliseconds timeout) {
   return false;
 }
 
+bool raw_client::drain_until_closed(std::size_t& received, std::chrono::milliseconds timeout) {
+  received = buffer_.size();
+  buffer_.clear();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char chunk[1 << 16];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) return true;
+    received += static_cast<std::size_t>(n);
+  }
+  return false;
+}
+
 void raw_client::close_abruptly() {
   linger hard{1, 0};
   ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);

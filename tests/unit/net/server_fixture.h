@@ -33,10 +33,15 @@ protected:
     routes->add("POST", "/echo", [](net::http_request& r) -> boost::asio::awaitable<net::http_response> {
       co_return net::http_response::text(200, r.body);
     });
-    routes->add("GET", "/slow", [](net::http_request&) -> boost::asio::awaitable<net::http_response> {
+    routes->add("GET", "/slow", [this](net::http_request&) -> boost::asio::awaitable<net::http_response> {
+      ++slow_started_;
       boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, std::chrono::milliseconds(400));
       co_await timer.async_wait(boost::asio::use_awaitable);
       co_return net::http_response::text(200, "finally");
+    });
+    routes->add("GET", "/big", [](net::http_request&) -> boost::asio::awaitable<net::http_response> {
+      // Larger than loopback's socket buffers, so a client that does not read stalls the write.
+      co_return net::http_response::text(200, std::string(big_body_bytes, 'b'));
     });
     routes->add("GET", "/throw", [](net::http_request&) -> boost::asio::awaitable<net::http_response> {
       throw std::runtime_error("handler bug");
@@ -80,6 +85,8 @@ protected:
   std::unique_ptr<net::http_metrics> http_metrics_;
   net::readiness ready_;
   std::atomic<bool> dependency_up_{true};
+  std::atomic<int> slow_started_{0};
+  static constexpr std::size_t big_body_bytes = 64u << 20;
   std::unique_ptr<net::http_server> server_;
   std::uint16_t port_ = 0;
 };
