@@ -50,8 +50,9 @@ core::config load(const common_options& options, char** environment) {
 }  // namespace
 
 int run_cli(int argc, char** argv, char** environment) {
-  CLI::App cli{"substrate: the event-driven platform in one binary.\n"
-               "Kafka-compatible log, schema registry, Supabase-compatible API, object store, stream processors."};
+  CLI::App cli{
+      "substrate: the event-driven platform in one binary.\n"
+      "Kafka-compatible log, schema registry, Supabase-compatible API, object store, stream processors."};
   cli.require_subcommand(1);
   cli.set_version_flag("--version", std::string(version));
 
@@ -63,8 +64,7 @@ int run_cli(int argc, char** argv, char** environment) {
 
   common_options config_options;
   bool describe = false;
-  auto* config_command =
-      cli.add_subcommand("config", "Print the effective configuration as YAML (secrets masked)");
+  auto* config_command = cli.add_subcommand("config", "Print the effective configuration as YAML (secrets masked)");
   add_common_options(*config_command, config_options);
   config_command->add_flag("--describe", describe, "List every key with its environment name, default and meaning");
 

@@ -1,8 +1,6 @@
 #include "app/data_dir.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +9,8 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 
 namespace substrate::app {
 namespace fs = std::filesystem;
@@ -33,9 +33,10 @@ data_dir_lock::data_dir_lock(const std::string& path) : path_(fs::absolute(path)
     const ssize_t n = ::pread(fd_, holder, sizeof holder - 1, 0);
     ::close(fd_);
     fd_ = -1;
-    throw std::runtime_error(fmt::format("another substrate (pid {}) is using the data dir {}; stop it or choose "
-                                         "another --data-dir",
-                                         n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : "unknown", path_));
+    throw std::runtime_error(
+        fmt::format("another substrate (pid {}) is using the data dir {}; stop it or choose "
+                    "another --data-dir",
+                    n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : "unknown", path_));
   }
   const std::string pid = std::to_string(::getpid());
   if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {

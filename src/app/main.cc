@@ -1,6 +1,6 @@
 // The `substrate` executable: everything lives in the libraries; see app/cli.cc.
-#include <exception>
 #include <cstdio>
+#include <exception>
 
 #include "app/cli.h"
 

@@ -25,8 +25,10 @@ namespace {
 std::string shell_quote(const std::string& value) {
   std::string out = "'";
   for (const char c : value) {
-    if (c == '\'') out += "'\\''";
-    else out.push_back(c);
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out.push_back(c);
   }
   return out + "'";
 }
@@ -100,7 +102,8 @@ int run_up(const core::config& cfg) {
              }});
   auto admin_routes = std::make_shared<net::router>();
   net::add_observability_routes(*admin_routes, metrics, ready, pool.blocking());
-  net::http_server admin(pool, {"admin", cfg.admin.listen_address, static_cast<std::uint16_t>(cfg.admin.port), cfg.http},
+  net::http_server admin(pool,
+                         {"admin", cfg.admin.listen_address, static_cast<std::uint16_t>(cfg.admin.port), cfg.http},
                          admin_routes, http_metrics);
   pool.start();
   int exit_code = 0;
@@ -133,7 +136,8 @@ int run_up(const core::config& cfg) {
       std::string banner = fmt::format("\nsubstrate {} is up\n", version);
       banner += fmt::format("  data dir   {}\n", lock->path());
       banner += fmt::format("  admin      {}  (/metrics /healthz /readyz)\n", admin_url);
-      banner += fmt::format("  postgres   {}{}\n", redact_password(database_url), postgres ? "  (managed)" : "  (external)");
+      banner +=
+          fmt::format("  postgres   {}{}\n", redact_password(database_url), postgres ? "  (managed)" : "  (external)");
       banner += fmt::format("  env file   {}  (source it: URLs and keys)\n", env_path);
       banner += "Ctrl-C stops.\n\n";
       std::fputs(banner.c_str(), stdout);
@@ -151,8 +155,9 @@ int run_up(const core::config& cfg) {
     }
     if (postgres) {
       if (auto exited = postgres->check_exited()) {
-        app_log.error("the managed PostgreSQL {}; stopping rather than serving without a database (log: {}/log/postgres.log)",
-                      *exited, lock->path());
+        app_log.error(
+            "the managed PostgreSQL {}; stopping rather than serving without a database (log: {}/log/postgres.log)",
+            *exited, lock->path());
         exit_code = 1;
       }
     }

@@ -10,11 +10,11 @@ namespace substrate::detail {
 [[noreturn]] void assert_failed(const char* file, int line, const char* condition, const std::string& message);
 }  // namespace substrate::detail
 
-#define SUBSTRATE_ASSERT(condition, ...)                                                          \
-  do {                                                                                            \
-    if (!(condition)) [[unlikely]] {                                                              \
+#define SUBSTRATE_ASSERT(condition, ...)                                                              \
+  do {                                                                                                \
+    if (!(condition)) [[unlikely]] {                                                                  \
       ::substrate::detail::assert_failed(__FILE__, __LINE__, #condition, ::fmt::format(__VA_ARGS__)); \
-    }                                                                                             \
+    }                                                                                                 \
   } while (0)
 
 #ifdef NDEBUG

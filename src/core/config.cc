@@ -56,9 +56,12 @@ template <class Access>
 property boolean(std::string name, std::string doc, Access access) {
   property p{std::move(name), std::move(doc), "true or false"};
   p.set_scalar = [access](config& c, const std::string& text) -> std::string {
-    if (text == "true") access(c) = true;
-    else if (text == "false") access(c) = false;
-    else return fmt::format("expected true or false, got '{}'", text);
+    if (text == "true")
+      access(c) = true;
+    else if (text == "false")
+      access(c) = false;
+    else
+      return fmt::format("expected true or false, got '{}'", text);
     return {};
   };
   p.render = [access](const config& c) { return std::string(access(const_cast<config&>(c)) ? "true" : "false"); };
@@ -136,72 +139,100 @@ constexpr std::int64_t hour_ms = 3'600'000;
 
 std::vector<property> make_properties() {
   std::vector<property> p;
-  p.push_back(string("data_dir", "Directory for all state: the PostgreSQL cluster, logs, keys and substrate.env.",
-                     [](config& c) -> auto& { return c.data_dir; }));
+  p.push_back(string(
+      "data_dir", "Directory for all state: the PostgreSQL cluster, logs, keys and substrate.env.",
+      [](config & c) -> auto& { return c.data_dir; }));
   p.push_back(enumeration<log_level>(
       "log.level", "Lowest level written to stderr.",
-      {{"trace", log_level::trace}, {"debug", log_level::debug}, {"info", log_level::info}, {"warn", log_level::warn},
+      {{"trace", log_level::trace},
+       {"debug", log_level::debug},
+       {"info", log_level::info},
+       {"warn", log_level::warn},
        {"error", log_level::error}},
-      [](config& c) -> auto& { return c.log.level; }));
-  p.push_back(enumeration<log_format>("log.format", "json: one JSON object per line; text: for people at a terminal.",
-                                      {{"json", log_format::json}, {"text", log_format::text}},
-                                      [](config& c) -> auto& { return c.log.format; }));
+      [](config & c) -> auto& { return c.log.level; }));
+  p.push_back(enumeration<log_format>(
+      "log.format", "json: one JSON object per line; text: for people at a terminal.",
+      {{"json", log_format::json}, {"text", log_format::text}}, [](config & c) -> auto& { return c.log.format; }));
 
-  p.push_back(string("database.url",
-                     "PostgreSQL connection URL of an external server; empty runs a private cluster in "
-                     "<data_dir>/postgres.",
-                     [](config& c) -> auto& { return c.database.url; }, true));
-  p.push_back(string("database.listen_address", "TCP address of the managed cluster.",
-                     [](config& c) -> auto& { return c.database.listen_address; }));
-  p.push_back(integer("database.port", "TCP port of the managed cluster.", 1, port_max,
-                      [](config& c) -> auto& { return c.database.port; }));
-  p.push_back(string("database.bin_dir",
-                     "Directory of the PostgreSQL server binaries; empty picks the newest /usr/lib/postgresql/*/bin.",
-                     [](config& c) -> auto& { return c.database.bin_dir; }));
-  p.push_back(integer("database.shared_buffers_mb", "shared_buffers of the managed cluster, in MiB.", 1, 1 << 20,
-                      [](config& c) -> auto& { return c.database.shared_buffers_mb; }));
-  p.push_back(integer("database.max_connections", "max_connections of the managed cluster.", 10, 10'000,
-                      [](config& c) -> auto& { return c.database.max_connections; }));
-  p.push_back(integer("database.max_replication_slots", "Replication slots of the managed cluster (realtime uses them).",
-                      1, 1000, [](config& c) -> auto& { return c.database.max_replication_slots; }));
-  p.push_back(integer("database.max_wal_senders", "WAL senders of the managed cluster.", 1, 1000,
-                      [](config& c) -> auto& { return c.database.max_wal_senders; }));
-  p.push_back(integer("database.start_timeout_ms", "How long the managed cluster may take to accept connections.", 100,
-                      hour_ms, [](config& c) -> auto& { return c.database.start_timeout_ms; }));
-  p.push_back(integer("database.stop_timeout_ms",
-                      "How long a fast shutdown of the managed cluster may take before it is stopped immediately.", 100,
-                      hour_ms, [](config& c) -> auto& { return c.database.stop_timeout_ms; }));
-  p.push_back(integer("database.connect_timeout_ms", "Connection timeout for every database connection.", 100, hour_ms,
-                      [](config& c) -> auto& { return c.database.connect_timeout_ms; }));
+  p.push_back(string(
+      "database.url",
+      "PostgreSQL connection URL of an external server; empty runs a private cluster in "
+      "<data_dir>/postgres.",
+      [](config & c) -> auto& { return c.database.url; }, true));
+  p.push_back(string(
+      "database.listen_address", "TCP address of the managed cluster.",
+      [](config & c) -> auto& { return c.database.listen_address; }));
+  p.push_back(integer(
+      "database.port", "TCP port of the managed cluster.", 1, port_max,
+      [](config & c) -> auto& { return c.database.port; }));
+  p.push_back(string(
+      "database.bin_dir",
+      "Directory of the PostgreSQL server binaries; empty picks the newest /usr/lib/postgresql/*/bin.",
+      [](config & c) -> auto& { return c.database.bin_dir; }));
+  p.push_back(integer(
+      "database.shared_buffers_mb", "shared_buffers of the managed cluster, in MiB.", 1, 1 << 20,
+      [](config & c) -> auto& { return c.database.shared_buffers_mb; }));
+  p.push_back(integer(
+      "database.max_connections", "max_connections of the managed cluster.", 10, 10'000,
+      [](config & c) -> auto& { return c.database.max_connections; }));
+  p.push_back(integer(
+      "database.max_replication_slots", "Replication slots of the managed cluster (realtime uses them).", 1, 1000,
+      [](config & c) -> auto& { return c.database.max_replication_slots; }));
+  p.push_back(integer(
+      "database.max_wal_senders", "WAL senders of the managed cluster.", 1, 1000,
+      [](config & c) -> auto& { return c.database.max_wal_senders; }));
+  p.push_back(integer(
+      "database.start_timeout_ms", "How long the managed cluster may take to accept connections.", 100, hour_ms,
+      [](config & c) -> auto& { return c.database.start_timeout_ms; }));
+  p.push_back(integer(
+      "database.stop_timeout_ms",
+      "How long a fast shutdown of the managed cluster may take before it is stopped immediately.", 100, hour_ms,
+      [](config & c) -> auto& { return c.database.stop_timeout_ms; }));
+  p.push_back(integer(
+      "database.connect_timeout_ms", "Connection timeout for every database connection.", 100, hour_ms,
+      [](config & c) -> auto& { return c.database.connect_timeout_ms; }));
 
-  p.push_back(string("admin.listen_address", "Address of the admin listener (/metrics, /healthz, /readyz).",
-                     [](config& c) -> auto& { return c.admin.listen_address; }));
-  p.push_back(integer("admin.port", "Port of the admin listener; 0 picks a free port.", 0, port_max,
-                      [](config& c) -> auto& { return c.admin.port; }));
+  p.push_back(string(
+      "admin.listen_address", "Address of the admin listener (/metrics, /healthz, /readyz).",
+      [](config & c) -> auto& { return c.admin.listen_address; }));
+  p.push_back(integer(
+      "admin.port", "Port of the admin listener; 0 picks a free port.", 0, port_max,
+      [](config & c) -> auto& { return c.admin.port; }));
 
-  p.push_back(integer("http.shards", "I/O threads shared by every listener; 0 is one per core.", 0, 256,
-                      [](config& c) -> auto& { return c.http.shards; }));
-  p.push_back(integer("http.body_bytes_max", "Largest request body accepted (larger: 413).", 0, std::int64_t{1} << 40,
-                      [](config& c) -> auto& { return c.http.body_bytes_max; }));
-  p.push_back(integer("http.header_bytes_max", "Largest request line plus headers accepted (larger: 431).", 1024,
-                      1 << 20, [](config& c) -> auto& { return c.http.header_bytes_max; }));
-  p.push_back(integer("http.read_timeout_ms", "Time allowed to receive a whole request once it started (then: 408).", 10,
-                      hour_ms, [](config& c) -> auto& { return c.http.read_timeout_ms; }));
-  p.push_back(integer("http.idle_timeout_ms", "Time an idle keep-alive connection stays open.", 10, hour_ms,
-                      [](config& c) -> auto& { return c.http.idle_timeout_ms; }));
-  p.push_back(integer("http.write_timeout_ms", "Time allowed to send a response to a slow reader.", 10, hour_ms,
-                      [](config& c) -> auto& { return c.http.write_timeout_ms; }));
-  p.push_back(integer("http.connections_max", "Open connections per listener (more: 503 and close).", 1, 1'000'000,
-                      [](config& c) -> auto& { return c.http.connections_max; }));
-  p.push_back(integer("http.shutdown_grace_ms", "Time in-flight requests get to finish at shutdown.", 0, hour_ms,
-                      [](config& c) -> auto& { return c.http.shutdown_grace_ms; }));
-  p.push_back(string_list("http.cors_origins", "Origins allowed by CORS (exact, or \"*\" for any).",
-                          [](config& c) -> auto& { return c.http.cors_origins; }));
-  p.push_back(boolean("http.access_log", "Log one structured line per HTTP request.",
-                      [](config& c) -> auto& { return c.http.access_log; }));
+  p.push_back(integer(
+      "http.shards", "I/O threads shared by every listener; 0 is one per core.", 0, 256,
+      [](config & c) -> auto& { return c.http.shards; }));
+  p.push_back(integer(
+      "http.body_bytes_max", "Largest request body accepted (larger: 413).", 0, std::int64_t{1} << 40,
+      [](config & c) -> auto& { return c.http.body_bytes_max; }));
+  p.push_back(integer(
+      "http.header_bytes_max", "Largest request line plus headers accepted (larger: 431).", 1024, 1 << 20,
+      [](config & c) -> auto& { return c.http.header_bytes_max; }));
+  p.push_back(integer(
+      "http.read_timeout_ms", "Time allowed to receive a whole request once it started (then: 408).", 10, hour_ms,
+      [](config & c) -> auto& { return c.http.read_timeout_ms; }));
+  p.push_back(integer(
+      "http.idle_timeout_ms", "Time an idle keep-alive connection stays open.", 10, hour_ms,
+      [](config & c) -> auto& { return c.http.idle_timeout_ms; }));
+  p.push_back(integer(
+      "http.write_timeout_ms", "Time allowed to send a response to a slow reader.", 10, hour_ms,
+      [](config & c) -> auto& { return c.http.write_timeout_ms; }));
+  p.push_back(integer(
+      "http.connections_max", "Open connections per listener (more: 503 and close).", 1, 1'000'000,
+      [](config & c) -> auto& { return c.http.connections_max; }));
+  p.push_back(integer(
+      "http.shutdown_grace_ms", "Time in-flight requests get to finish at shutdown.", 0, hour_ms,
+      [](config & c) -> auto& { return c.http.shutdown_grace_ms; }));
+  p.push_back(string_list(
+      "http.cors_origins", "Origins allowed by CORS (exact, or \"*\" for any).",
+      [](config & c) -> auto& { return c.http.cors_origins; }));
+  p.push_back(boolean(
+      "http.access_log", "Log one structured line per HTTP request.",
+      [](config & c) -> auto& { return c.http.access_log; }));
 
-  p.push_back(integer("blocking_threads", "Threads for blocking work (database calls, fsync, hashing).", 1, 256,
-                      [](config& c) -> auto& { return c.blocking_threads; }));
+  p.push_back(integer(
+      "blocking_threads", "Threads for blocking work (database calls, fsync, hashing).", 1, 256,
+      [](config & c) -> auto& { return c.blocking_threads; }));
   return p;
 }
 
@@ -212,7 +243,8 @@ const std::vector<property>& properties() {
 
 std::string environment_name(const std::string& key) {
   std::string out = "SUBSTRATE_";
-  for (const char c : key) out.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  for (const char c : key)
+    out.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   return out;
 }
 

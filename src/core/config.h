@@ -75,9 +75,9 @@ public:
 
 // Where the configuration comes from, lowest precedence first.
 struct config_sources {
-  std::optional<std::string> file;                              // YAML file path
-  std::vector<std::string> environment;                          // "KEY=value" entries (environ)
-  std::vector<std::pair<std::string, std::string>> flags;        // dotted key -> value
+  std::optional<std::string> file;                         // YAML file path
+  std::vector<std::string> environment;                    // "KEY=value" entries (environ)
+  std::vector<std::pair<std::string, std::string>> flags;  // dotted key -> value
 };
 
 // Loads and validates; throws config_error naming the offending key.

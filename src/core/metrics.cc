@@ -28,10 +28,14 @@ std::string format_double(double value) {
 
 void append_label_value(std::string& out, std::string_view value) {
   for (const char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
 }
 
@@ -61,9 +65,12 @@ std::string label_text(const std::vector<std::string>& names, const label_values
 void append_help(std::string& out, const std::string& name, const std::string& help, std::string_view type) {
   out += "# HELP " + name + ' ';
   for (const char c : help) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
   out += "\n# TYPE " + name + ' ';
   out += type;
@@ -72,7 +79,9 @@ void append_help(std::string& out, const std::string& name, const std::string& h
 
 }  // namespace
 
-void gauge::add(double delta) { atomic_add(value_, delta); }
+void gauge::add(double delta) {
+  atomic_add(value_, delta);
+}
 
 histogram::histogram(std::vector<double> upper_bounds)
     : upper_bounds_(std::move(upper_bounds)),
@@ -108,8 +117,8 @@ std::vector<double> latency_buckets_seconds() {
 template <class Metric>
 Metric& metric_family<Metric>::labels(const label_values& values) {
   if (values.size() != label_names_.size()) {
-    throw std::invalid_argument(fmt::format("metric {} takes {} label values, got {}", name_, label_names_.size(),
-                                            values.size()));
+    throw std::invalid_argument(
+        fmt::format("metric {} takes {} label values, got {}", name_, label_names_.size(), values.size()));
   }
   std::lock_guard lock(mutex_);
   auto& slot = children_[values];
@@ -232,7 +241,8 @@ std::string metrics_registry::render() const {
             out += family.name() + "_bucket" + label_text(family.label_names(), values, "le", le) + ' ' +
                    std::to_string(snap.cumulative_counts[i]) + '\n';
           }
-          out += family.name() + "_sum" + label_text(family.label_names(), values) + ' ' + format_double(snap.sum) + '\n';
+          out +=
+              family.name() + "_sum" + label_text(family.label_names(), values) + ' ' + format_double(snap.sum) + '\n';
           out += family.name() + "_count" + label_text(family.label_names(), values) + ' ' +
                  std::to_string(snap.count) + '\n';
         });
@@ -291,9 +301,11 @@ double open_fds() {
 void register_process_metrics(metrics_registry& registry, std::string_view version) {
   auto& resident = registry.add_gauge("process_resident_memory_bytes", "Resident memory size in bytes.").labels({});
   registry.add_counter_function("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                                 cpu_seconds);
+                                cpu_seconds);
   auto& fds = registry.add_gauge("process_open_fds", "Number of open file descriptors.").labels({});
-  auto& start = registry.add_gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.").labels({});
+  auto& start =
+      registry.add_gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.")
+          .labels({});
   registry.add_gauge("substrate_build_info", "Build information; the value is always 1.", {"version"})
       .labels({std::string(version)})
       .set(1);

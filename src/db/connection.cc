@@ -1,8 +1,8 @@
 #include "db/connection.h"
 
-#include <libpq-fe.h>
-
 #include <algorithm>
+
+#include <libpq-fe.h>
 
 namespace substrate::db {
 
@@ -11,11 +11,16 @@ const std::error_category& db_category() {
     const char* name() const noexcept override { return "db"; }
     std::string message(int value) const override {
       switch (static_cast<errc>(value)) {
-        case errc::connection_failed: return "cannot connect to PostgreSQL";
-        case errc::query_failed: return "query failed";
-        case errc::migration_changed: return "an applied migration was changed";
-        case errc::migration_unknown: return "the database has a migration this binary does not know";
-        case errc::migration_failed: return "a migration failed";
+        case errc::connection_failed:
+          return "cannot connect to PostgreSQL";
+        case errc::query_failed:
+          return "query failed";
+        case errc::migration_changed:
+          return "an applied migration was changed";
+        case errc::migration_unknown:
+          return "the database has a migration this binary does not know";
+        case errc::migration_failed:
+          return "a migration failed";
       }
       return "database error";
     }
@@ -25,21 +30,31 @@ const std::error_category& db_category() {
 }
 
 query_result::query_result(pg_result* raw) : raw_(raw, PQclear) {}
-int query_result::rows() const { return PQntuples(raw_.get()); }
-int query_result::columns() const { return PQnfields(raw_.get()); }
-bool query_result::is_null(int row, int column) const { return PQgetisnull(raw_.get(), row, column) != 0; }
+int query_result::rows() const {
+  return PQntuples(raw_.get());
+}
+int query_result::columns() const {
+  return PQnfields(raw_.get());
+}
+bool query_result::is_null(int row, int column) const {
+  return PQgetisnull(raw_.get(), row, column) != 0;
+}
 std::string query_result::value(int row, int column) const {
-  return std::string(PQgetvalue(raw_.get(), row, column), static_cast<std::size_t>(PQgetlength(raw_.get(), row, column)));
+  return std::string(PQgetvalue(raw_.get(), row, column),
+                     static_cast<std::size_t>(PQgetlength(raw_.get(), row, column)));
 }
 
-void connection::closer::operator()(pg_conn* raw) const { PQfinish(raw); }
+void connection::closer::operator()(pg_conn* raw) const {
+  PQfinish(raw);
+}
 
 connection::~connection() = default;
 
 std::string with_connect_timeout(const std::string& conninfo, int connect_timeout_ms) {
   const int seconds = std::max(1, (connect_timeout_ms + 999) / 1000);
   if (conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://")) {
-    return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=" + std::to_string(seconds);
+    return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") +
+           "connect_timeout=" + std::to_string(seconds);
   }
   return conninfo + " connect_timeout=" + std::to_string(seconds);
 }
@@ -69,7 +84,9 @@ result<query_result> check(pg_conn* conn, pg_result* raw) {
 
 }  // namespace
 
-result<query_result> connection::exec(const std::string& sql) { return check(raw_.get(), PQexec(raw_.get(), sql.c_str())); }
+result<query_result> connection::exec(const std::string& sql) {
+  return check(raw_.get(), PQexec(raw_.get(), sql.c_str()));
+}
 
 result<query_result> connection::exec(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
   std::vector<const char*> values;
@@ -81,10 +98,14 @@ result<query_result> connection::exec(const std::string& sql, const std::vector<
 
 std::optional<std::string> ping(const std::string& conninfo, int connect_timeout_ms) {
   switch (PQping(with_connect_timeout(conninfo, connect_timeout_ms).c_str())) {
-    case PQPING_OK: return std::nullopt;
-    case PQPING_REJECT: return "the server rejects connections (starting up or shutting down)";
-    case PQPING_NO_RESPONSE: return "no response from the server";
-    case PQPING_NO_ATTEMPT: return "invalid connection parameters";
+    case PQPING_OK:
+      return std::nullopt;
+    case PQPING_REJECT:
+      return "the server rejects connections (starting up or shutting down)";
+    case PQPING_NO_RESPONSE:
+      return "no response from the server";
+    case PQPING_NO_ATTEMPT:
+      return "invalid connection parameters";
   }
   return "unknown ping result";
 }

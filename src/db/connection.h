@@ -40,7 +40,8 @@ public:
   // Runs one or more statements without parameters.
   [[nodiscard]] result<query_result> exec(const std::string& sql);
   // Runs one statement with text parameters ($1, $2, ...); nullopt is SQL NULL.
-  [[nodiscard]] result<query_result> exec(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+  [[nodiscard]] result<query_result> exec(const std::string& sql,
+                                          const std::vector<std::optional<std::string>>& params);
 
 private:
   explicit connection(pg_conn* raw) : raw_(raw) {}

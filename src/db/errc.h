@@ -15,7 +15,9 @@ enum class errc {
 };
 
 const std::error_category& db_category();
-inline std::error_code make_error_code(errc e) { return {static_cast<int>(e), db_category()}; }
+inline std::error_code make_error_code(errc e) {
+  return {static_cast<int>(e), db_category()};
+}
 
 }  // namespace substrate::db
 

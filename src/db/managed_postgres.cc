@@ -4,9 +4,6 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +16,9 @@
 
 #include <fmt/format.h>
 #include <openssl/rand.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "db/connection.h"
 #include "db/logger.h"
@@ -29,7 +29,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-[[noreturn]] void fail(const std::string& message) { throw std::runtime_error(message); }
+[[noreturn]] void fail(const std::string& message) {
+  throw std::runtime_error(message);
+}
 
 std::string random_password() {
   unsigned char bytes[24];
@@ -49,8 +51,8 @@ std::string read_file(const std::string& path) {
 void write_private_file(const std::string& path, const std::string& content, uid_t uid, gid_t gid) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) fail(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-  const bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0 &&
-                  ::fchown(fd, uid, gid) == 0;
+  const bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+                  ::fsync(fd) == 0 && ::fchown(fd, uid, gid) == 0;
   ::close(fd);
   if (!ok) fail(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
 }
@@ -94,11 +96,14 @@ int run_and_wait(const std::vector<std::string>& argv, const std::string& log_pa
 
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return fmt::format("was killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  if (WIFSIGNALED(status))
+    return fmt::format("was killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
   return "stopped";
 }
 
-bool process_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+bool process_alive(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
 
 }  // namespace
 
@@ -129,8 +134,9 @@ void managed_postgres::find_binaries() {
       }
     }
     if (bin_dir_.empty()) {
-      fail("no PostgreSQL server found under /usr/lib/postgresql; run `make deps` (Debian package "
-           "postgresql-15), set database.bin_dir, or use an external server with database.url");
+      fail(
+          "no PostgreSQL server found under /usr/lib/postgresql; run `make deps` (Debian package "
+          "postgresql-15), set database.bin_dir, or use an external server with database.url");
     }
   }
   for (const char* tool : {"postgres", "initdb"}) {
@@ -152,9 +158,10 @@ void managed_postgres::prepare_directories() {
     for (fs::path dir = data_dir_; !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
       struct stat st {};
       if (::stat(dir.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH) && st.st_uid != uid_) {
-        fail(fmt::format("the postgres user cannot enter {} (mode {:o}), so it cannot reach the data dir {}; use a "
-                         "data dir it can reach (e.g. under /var/lib or /tmp) or `chmod o+x {}`",
-                         dir.string(), st.st_mode & 07777, data_dir_, dir.string()));
+        fail(
+            fmt::format("the postgres user cannot enter {} (mode {:o}), so it cannot reach the data dir {}; use a "
+                        "data dir it can reach (e.g. under /var/lib or /tmp) or `chmod o+x {}`",
+                        dir.string(), st.st_mode & 07777, data_dir_, dir.string()));
       }
     }
   } else {
@@ -188,8 +195,9 @@ void managed_postgres::initialise_cluster() {
   db_log.info("initialising a new PostgreSQL cluster in {}", pgdata_);
   std::vector<std::string> argv;
   if (as_root_) argv = {"/usr/sbin/runuser", "-u", "postgres", "--"};
-  for (const std::string& arg : std::vector<std::string>{bin_dir_ + "/initdb", "--pgdata=" + scratch, "--username=postgres", "--pwfile=" + pwfile, "--auth-local=trust",
-        "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"}) {
+  for (const std::string& arg : std::vector<std::string>{
+           bin_dir_ + "/initdb", "--pgdata=" + scratch, "--username=postgres", "--pwfile=" + pwfile,
+           "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"}) {
     argv.push_back(arg);
   }
   const int status = run_and_wait(argv, log_path_);

@@ -15,10 +15,10 @@
 // never leaves a server behind that blocks the next start. The caller holds the data-dir lock,
 // which is what makes any server found running in this PGDATA an orphan.
 
-#include <sys/types.h>
-
 #include <optional>
 #include <string>
+
+#include <sys/types.h>
 
 #include "core/config.h"
 

@@ -23,7 +23,8 @@ std::string sha256_hex(const std::string& data) {
 
 result<migration_report> apply_migrations(connection& conn, const std::vector<migration>& migrations) {
   auto step = [&](const std::string& sql) { return conn.exec(sql); };
-  if (auto r = step("select pg_advisory_lock(" + std::to_string(migration_lock_key) + ")"); !r) return tl::unexpected(r.error());
+  if (auto r = step("select pg_advisory_lock(" + std::to_string(migration_lock_key) + ")"); !r)
+    return tl::unexpected(r.error());
   struct unlock {
     connection& conn;
     ~unlock() { (void)conn.exec("select pg_advisory_unlock(" + std::to_string(migration_lock_key) + ")"); }
@@ -80,7 +81,8 @@ result<migration_report> apply_migrations(connection& conn, const std::vector<mi
       (void)step("rollback");
       return make_error(errc::migration_failed, fmt::format("{}: {}", m.name, record.error().context));
     }
-    if (auto r = step("commit"); !r) return make_error(errc::migration_failed, fmt::format("{}: {}", m.name, r.error().context));
+    if (auto r = step("commit"); !r)
+      return make_error(errc::migration_failed, fmt::format("{}: {}", m.name, r.error().context));
     db_log.info("applied migration {}", m.name);
     ++report.applied;
   }

@@ -53,8 +53,8 @@ http_metrics::http_metrics(core::metrics_registry& registry)
 namespace {
 
 // Methods outside this set share one label value, so a client cannot grow the label space.
-constexpr std::array<std::string_view, 8> method_labels = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
-                                                           "OTHER"};
+constexpr std::array<std::string_view, 8> method_labels = {"GET",   "HEAD",   "POST",    "PUT",
+                                                           "PATCH", "DELETE", "OPTIONS", "OTHER"};
 std::string_view method_label(std::string_view method) {
   for (std::string_view known : method_labels) {
     if (method == known) return known;
@@ -154,8 +154,7 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   asio::awaitable<void> serve(tcp::socket socket, shard_state& shard);
   asio::awaitable<void> reject_full(tcp::socket socket);
   asio::awaitable<void> run_websocket(beast::tcp_stream stream, http::request<http::string_body> request,
-                                      std::unique_ptr<websocket_handler> handler, shard_state& shard,
-                                      connection& conn);
+                                      std::unique_ptr<websocket_handler> handler, shard_state& shard, connection& conn);
 
   void count_request(shard_state& shard, std::string_view method, int status) {
     const auto label = method_label(method);
@@ -164,7 +163,9 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
     if (!slot) slot = &metrics.requests.labels({options.name, std::string(label), std::to_string(status)});
     slot->increment();
   }
-  void count_error(std::string_view reason) { metrics.request_errors.labels({options.name, std::string(reason)}).increment(); }
+  void count_error(std::string_view reason) {
+    metrics.request_errors.labels({options.name, std::string(reason)}).increment();
+  }
 
   bool origin_allowed(std::string_view origin) const {
     for (const auto& allowed : options.limits.cors_origins) {
@@ -312,20 +313,22 @@ private:
 
 asio::awaitable<void> http_server::impl::run_websocket(beast::tcp_stream stream,
                                                        http::request<http::string_body> request,
-                                                       std::unique_ptr<websocket_handler> handler,
-                                                       shard_state& shard, connection& conn) {
+                                                       std::unique_ptr<websocket_handler> handler, shard_state& shard,
+                                                       connection& conn) {
   beast::get_lowest_layer(stream).expires_never();
   websocket::stream<beast::tcp_stream> ws(std::move(stream));
   ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws.read_message_max(static_cast<std::size_t>(options.limits.body_bytes_max));
-  auto session = std::make_shared<websocket_session>(std::move(ws), static_cast<std::size_t>(options.limits.body_bytes_max) * 16);
+  auto session =
+      std::make_shared<websocket_session>(std::move(ws), static_cast<std::size_t>(options.limits.body_bytes_max) * 16);
   conn.socket = &beast::get_lowest_layer(session->stream()).socket();
   boost::system::error_code ec;
   co_await session->stream().async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return;
   conn.enter_untimed(connection::phase::websocket);
   conn.close_websocket = [weak = std::weak_ptr<websocket_session>(session)] {
-    if (auto s = weak.lock()) s->close(static_cast<std::uint16_t>(websocket::close_code::going_away), "server shutting down");
+    if (auto s = weak.lock())
+      s->close(static_cast<std::uint16_t>(websocket::close_code::going_away), "server shutting down");
   };
   if (shard.draining) conn.close_websocket();
   handler->on_open(session);
@@ -349,9 +352,12 @@ asio::awaitable<void> http_server::impl::run_websocket(beast::tcp_stream stream,
 
 asio::awaitable<void> http_server::impl::reject_full(tcp::socket socket) {
   connections_rejected.increment();
-  static const std::string body = R"({"error":"too_many_connections","message":"the server has too many open connections; retry later"})";
-  const std::string reply = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-                            "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  static const std::string body =
+      R"({"error":"too_many_connections","message":"the server has too many open connections; retry later"})";
+  const std::string reply =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+      "Connection: close\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
   boost::system::error_code ec;
   co_await asio::async_write(socket, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
   socket.shutdown(tcp::socket::shutdown_send, ec);
@@ -365,8 +371,8 @@ asio::awaitable<void> http_server::impl::accept_loop() {
     auto& shard = *shards[next_shard];
     next_shard = (next_shard + 1) % shards.size();
     boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor.async_accept(shard.context->get_executor(),
-                                                        asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await acceptor.async_accept(shard.context->get_executor(), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (!accepting || ec == asio::error::operation_aborted) break;
       // Out of file descriptors or a transient network error: say so, pause, keep serving.
@@ -381,19 +387,18 @@ asio::awaitable<void> http_server::impl::accept_loop() {
     }
     open_count.fetch_add(1);
     connections_open.increment();
-    asio::co_spawn(shard.context->get_executor(), serve(std::move(socket), shard),
-                   [self](std::exception_ptr error) {
-                     // serve() catches everything itself; anything here is a bug worth a log line.
-                     if (error) {
-                       try {
-                         std::rethrow_exception(error);
-                       } catch (const std::exception& e) {
-                         http_log.error("connection coroutine failed on listener {}: {}", self->options.name, e.what());
-                       }
-                     }
-                     self->connections_open.decrement();
-                     self->open_count.fetch_sub(1);
-                   });
+    asio::co_spawn(shard.context->get_executor(), serve(std::move(socket), shard), [self](std::exception_ptr error) {
+      // serve() catches everything itself; anything here is a bug worth a log line.
+      if (error) {
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          http_log.error("connection coroutine failed on listener {}: {}", self->options.name, e.what());
+        }
+      }
+      self->connections_open.decrement();
+      self->open_count.fetch_sub(1);
+    });
   }
   accept_loop_done = true;
 }
@@ -466,8 +471,9 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
         // The request could not be read: answer with the reason when the peer is still there.
         http_response failure;
         if (ec == http::error::header_limit) {
-          failure = http_response::error(431, "headers_too_large",
-                                         "request line and headers exceed " + std::to_string(limits.header_bytes_max) + " bytes");
+          failure = http_response::error(
+              431, "headers_too_large",
+              "request line and headers exceed " + std::to_string(limits.header_bytes_max) + " bytes");
           count_error("headers_too_large");
         } else if (ec == http::error::body_limit) {
           failure = http_response::error(413, "body_too_large",
@@ -483,7 +489,8 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
           failure = http_response::error(400, "bad_request", "malformed HTTP request: " + ec.message());
           count_error("malformed_request");
         }
-        count_request(shard, parser.is_header_done() ? std::string_view(parser.get().method_string()) : "OTHER", failure.status);
+        count_request(shard, parser.is_header_done() ? std::string_view(parser.get().method_string()) : "OTHER",
+                      failure.status);
         co_await write(serialize(failure, 11, false, false));
         break;
       }
@@ -496,8 +503,8 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
       const bool head_request = beast_request.method() == http::verb::head;
       const std::size_t bytes_in = beast_request.body().size();
 
-      auto match = routes->find(beast_request.method_string(), std::string_view(beast_request.target()).substr(
-                                                                   0, beast_request.target().find('?')));
+      auto match = routes->find(beast_request.method_string(),
+                                std::string_view(beast_request.target()).substr(0, beast_request.target().find('?')));
       http_request request;
       if (match.websocket && upgrade) {
         request = from_beast(http::request<http::string_body>(beast_request), remote_address);
@@ -543,7 +550,8 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
         } else {
           std::string allow;
           for (const auto& m : match.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
-          response = http_response::error(405, "method_not_allowed", request.method + " is not allowed here; allowed: " + allow);
+          response = http_response::error(405, "method_not_allowed",
+                                          request.method + " is not allowed here; allowed: " + allow);
           response.set_header("Allow", allow);
         }
       } else {
@@ -551,7 +559,8 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
         try {
           response = co_await (*match.handler)(request);
         } catch (const std::exception& e) {
-          http_log.error("handler failed on listener {} for {} {}: {}", options.name, request.method, request.path, e.what());
+          http_log.error("handler failed on listener {} for {} {}: {}", options.name, request.method, request.path,
+                         e.what());
           failed = true;
         }
         if (failed) {
@@ -560,7 +569,8 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
         }
       }
       if (cors) {
-        const bool any = std::find(limits.cors_origins.begin(), limits.cors_origins.end(), "*") != limits.cors_origins.end();
+        const bool any =
+            std::find(limits.cors_origins.begin(), limits.cors_origins.end(), "*") != limits.cors_origins.end();
         response.set_header("Access-Control-Allow-Origin", any ? "*" : std::string(*origin));
         if (!any) response.set_header("Vary", "Origin");
         response.set_header("Access-Control-Expose-Headers", "Content-Range, Content-Location, X-Total-Count, ETag");
@@ -573,9 +583,14 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
       count_request(shard, request.method, response.status);
       if (limits.access_log && http_log.enabled(core::log_level::info)) {
         http_log.write(core::log_level::info, "request",
-                       {{"listener", options.name}, {"method", request.method}, {"path", request.path},
-                        {"status", response.status}, {"duration_ms", seconds * 1000.0}, {"bytes_in", bytes_in},
-                        {"bytes_out", response.body.size()}, {"remote", remote_address}});
+                       {{"listener", options.name},
+                        {"method", request.method},
+                        {"path", request.path},
+                        {"status", response.status},
+                        {"duration_ms", seconds * 1000.0},
+                        {"bytes_in", bytes_in},
+                        {"bytes_out", response.body.size()},
+                        {"remote", remote_address}});
       }
       if (ec || !keep_alive) break;
     }
@@ -593,7 +608,9 @@ http_server::http_server(io_pool& pool, http_server_options options, std::shared
                          http_metrics& metrics)
     : impl_(std::make_shared<impl>(pool, std::move(options), std::move(routes), metrics)) {}
 
-http_server::~http_server() { stop(); }
+http_server::~http_server() {
+  stop();
+}
 
 void http_server::start() {
   auto& i = *impl_;
@@ -607,8 +624,8 @@ void http_server::start() {
   i.acceptor.set_option(tcp::acceptor::reuse_address(true));
   i.acceptor.bind(endpoint, ec);
   if (ec) {
-    throw std::system_error(ec, "listener " + i.options.name + " cannot bind " + i.options.address + ":" +
-                                    std::to_string(i.options.port));
+    throw std::system_error(
+        ec, "listener " + i.options.name + " cannot bind " + i.options.address + ":" + std::to_string(i.options.port));
   }
   i.acceptor.listen(asio::socket_base::max_listen_connections);
   i.bound_port = i.acceptor.local_endpoint().port();
@@ -632,8 +649,12 @@ void http_server::start() {
   http_log.info("listener {} serving on http://{}:{}", i.options.name, i.options.address, i.bound_port);
 }
 
-std::uint16_t http_server::port() const { return impl_->bound_port; }
-const std::string& http_server::name() const { return impl_->options.name; }
+std::uint16_t http_server::port() const {
+  return impl_->bound_port;
+}
+const std::string& http_server::name() const {
+  return impl_->options.name;
+}
 
 void http_server::stop() {
   auto& i = *impl_;
@@ -656,7 +677,8 @@ void http_server::stop() {
     });
   }
   // 3. Wait for in-flight requests, up to the grace period; then close whatever is left.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(i.options.limits.shutdown_grace_ms);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(i.options.limits.shutdown_grace_ms);
   while (i.open_count.load() > 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
   if (i.open_count.load() > 0) {
     http_log.warn("listener {}: {} connections still busy after the grace period; closing them", i.options.name,
@@ -670,9 +692,11 @@ void http_server::stop() {
       });
     }
     const auto hard_deadline = std::chrono::steady_clock::now() + 2s;
-    while (i.open_count.load() > 0 && std::chrono::steady_clock::now() < hard_deadline) std::this_thread::sleep_for(5ms);
+    while (i.open_count.load() > 0 && std::chrono::steady_clock::now() < hard_deadline)
+      std::this_thread::sleep_for(5ms);
   }
-  while (!i.accept_loop_done.load() && std::chrono::steady_clock::now() < deadline + 2s) std::this_thread::sleep_for(1ms);
+  while (!i.accept_loop_done.load() && std::chrono::steady_clock::now() < deadline + 2s)
+    std::this_thread::sleep_for(1ms);
   i.sweeping = false;
   for (auto& shard : i.shards) {
     asio::post(*shard->context, [state = shard.get()] { state->sweeper->cancel(); });

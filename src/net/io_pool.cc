@@ -15,7 +15,9 @@ io_pool::io_pool(std::size_t shards, std::size_t blocking_threads) : blocking_(b
   }
 }
 
-io_pool::~io_pool() { stop(); }
+io_pool::~io_pool() {
+  stop();
+}
 
 void io_pool::start() {
   for (std::size_t i = 0; i < contexts_.size(); ++i) {

@@ -29,11 +29,11 @@ public:
   router& add_websocket(std::string pattern, websocket_factory factory);
 
   struct match {
-    const http_handler* handler = nullptr;            // set for an HTTP route
-    const websocket_factory* websocket = nullptr;     // set for a WebSocket route
+    const http_handler* handler = nullptr;         // set for an HTTP route
+    const websocket_factory* websocket = nullptr;  // set for a WebSocket route
     std::map<std::string, std::string> params;
-    std::vector<std::string> allowed_methods;         // when nothing matched this method (405)
-    bool bad_encoding = false;                        // a parameter had a malformed %-escape (400)
+    std::vector<std::string> allowed_methods;  // when nothing matched this method (405)
+    bool bad_encoding = false;                 // a parameter had a malformed %-escape (400)
   };
   [[nodiscard]] match find(std::string_view method, std::string_view path) const;
 

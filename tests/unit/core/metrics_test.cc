@@ -1,9 +1,9 @@
 #include "core/metrics.h"
 
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <thread>
 
 namespace substrate::core {
 namespace {

@@ -2,12 +2,13 @@
 // data dir. Each test case gets its own cluster and port.
 #include "db/managed_postgres.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/stat.h>
 
 #include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "db/connection.h"
 #include "db/migrations.h"
@@ -39,7 +40,8 @@ TEST_F(postgres_fixture, tcp_clients_need_the_generated_password) {
 }
 
 TEST_F(postgres_fixture, restart_reuses_the_cluster_and_keeps_data) {
-  ASSERT_TRUE(connection::open(postgres().conninfo(), 5000)->exec("create table kept (x int); insert into kept values (7)"));
+  ASSERT_TRUE(
+      connection::open(postgres().conninfo(), 5000)->exec("create table kept (x int); insert into kept values (7)"));
   restart();
   EXPECT_FALSE(postgres().initialised_now());
   auto r = connection::open(postgres().conninfo(), 5000)->exec("select x from kept");

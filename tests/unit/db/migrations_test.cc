@@ -72,7 +72,9 @@ TEST_F(migrations_test, the_embedded_migrations_apply_cleanly_twice) {
   auto first = apply_migrations(conn, embedded);
   ASSERT_TRUE(first) << first.error().message();
   EXPECT_EQ(first->applied, static_cast<int>(embedded.size()));
-  EXPECT_EQ(conn.exec("select count(*) from pg_roles where rolname in ('anon','authenticated','service_role')")->value(0, 0), "3");
+  EXPECT_EQ(
+      conn.exec("select count(*) from pg_roles where rolname in ('anon','authenticated','service_role')")->value(0, 0),
+      "3");
   EXPECT_EQ(apply_migrations(conn, embedded)->applied, 0);
 }
 

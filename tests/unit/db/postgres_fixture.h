@@ -1,9 +1,6 @@
 #pragma once
 // Starts a real managed PostgreSQL in a fresh temporary data dir for one test.
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -12,6 +9,9 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "db/managed_postgres.h"
 

@@ -1,9 +1,9 @@
+#include <future>
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-
-#include <future>
-#include <thread>
 
 #include "server_fixture.h"
 
@@ -22,7 +22,9 @@ std::string get(const std::string& path, const std::string& extra_headers = "") 
   return "GET " + path + " HTTP/1.1\r\nHost: t\r\n" + extra_headers + "\r\n";
 }
 
-std::string error_code_of(const raw_response& r) { return nlohmann::json::parse(r.body).at("error"); }
+std::string error_code_of(const raw_response& r) {
+  return nlohmann::json::parse(r.body).at("error");
+}
 
 TEST_F(http_server_test, keep_alive_serves_several_requests_on_one_connection) {
   raw_client client(port_);
@@ -37,7 +39,8 @@ TEST_F(http_server_test, keep_alive_serves_several_requests_on_one_connection) {
 
 TEST_F(http_server_test, pipelined_requests_are_answered_in_order) {
   raw_client client(port_);
-  client.send(get("/items/1") + "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc" + get("/items/2?q=x%20y"));
+  client.send(get("/items/1") + "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc" +
+              get("/items/2?q=x%20y"));
   EXPECT_EQ(client.read_response()->body, "1|-");
   EXPECT_EQ(client.read_response()->body, "abc");
   EXPECT_EQ(client.read_response()->body, "2|x y");
@@ -83,9 +86,10 @@ TEST_F(http_server_test, oversized_headers_are_431) {
 }
 
 TEST_F(http_server_test, malformed_requests_are_400_with_a_json_body) {
-  for (const std::string bad : {"GARBAGE\r\n\r\n", "GET /hello HTTP/9.9\r\n\r\n", "GET /hello HTTP/1.1\r\nNo colon here\r\n\r\n",
-                                "POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
-                                "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+  for (const std::string bad :
+       {"GARBAGE\r\n\r\n", "GET /hello HTTP/9.9\r\n\r\n", "GET /hello HTTP/1.1\r\nNo colon here\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
     auto r = request(port_, bad);
     ASSERT_TRUE(r) << bad;
     EXPECT_EQ(r->status, 400) << bad;
@@ -176,17 +180,19 @@ TEST_F(http_server_test, head_returns_headers_only) {
 }
 
 TEST_F(http_server_test, cors_preflight_and_simple_requests) {
-  auto preflight = request(port_,
-                           "OPTIONS /echo HTTP/1.1\r\nHost: t\r\nOrigin: http://app.test\r\n"
-                           "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization, apikey\r\n\r\n");
+  auto preflight =
+      request(port_,
+              "OPTIONS /echo HTTP/1.1\r\nHost: t\r\nOrigin: http://app.test\r\n"
+              "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization, apikey\r\n\r\n");
   ASSERT_TRUE(preflight);
   EXPECT_EQ(preflight->status, 204);
   EXPECT_EQ(preflight->headers["access-control-allow-origin"], "http://app.test");
   EXPECT_EQ(preflight->headers["access-control-allow-headers"], "authorization, apikey");
   EXPECT_THAT(preflight->headers["access-control-allow-methods"], HasSubstr("POST"));
 
-  auto denied = request(port_, "OPTIONS /echo HTTP/1.1\r\nHost: t\r\nOrigin: http://evil.test\r\n"
-                               "Access-Control-Request-Method: POST\r\n\r\n");
+  auto denied = request(port_,
+                        "OPTIONS /echo HTTP/1.1\r\nHost: t\r\nOrigin: http://evil.test\r\n"
+                        "Access-Control-Request-Method: POST\r\n\r\n");
   ASSERT_TRUE(denied);
   EXPECT_EQ(denied->status, 403);
 

@@ -74,9 +74,8 @@ TEST(router, malformed_patterns_are_rejected) {
 
 TEST(router, websocket_routes_are_found_for_get) {
   router r;
-  r.add_websocket("/realtime/v1/websocket", [](const http_request&) -> websocket_accept {
-    return http_response::error(403, "no", "no");
-  });
+  r.add_websocket("/realtime/v1/websocket",
+                  [](const http_request&) -> websocket_accept { return http_response::error(403, "no", "no"); });
   auto m = r.find("GET", "/realtime/v1/websocket");
   EXPECT_NE(m.websocket, nullptr);
   EXPECT_EQ(m.handler, nullptr);

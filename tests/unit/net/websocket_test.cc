@@ -1,11 +1,11 @@
 // WebSocket upgrade through the real server, driven by Beast's client.
+#include <future>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <gtest/gtest.h>
-
-#include <future>
 
 #include "server_fixture.h"
 
