@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -66,21 +67,38 @@ void make_directory(const std::string& path, mode_t mode, uid_t uid, gid_t gid) 
   }
 }
 
-// Runs a program to completion, output appended to `log_path`; returns its exit status.
-int run_and_wait(const std::vector<std::string>& argv, const std::string& log_path) {
+struct child_options {
+  int death_signal = SIGKILL;                     // sent to the child when substrate dies
+  bool own_process_group = false;                 // keep terminal signals (Ctrl-C) away from the child
+  std::optional<std::pair<uid_t, gid_t>> run_as;  // drop root to this user before exec
+};
+
+// Starts `argv` with stdin from /dev/null, stdout and stderr appended to `log_path`, all signals
+// unblocked, and a parent-death signal, so a child never outlives a killed substrate.
+pid_t spawn_child(const std::vector<std::string>& argv, const std::string& log_path, const child_options& options) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (log_fd < 0) fail(fmt::format("cannot open {}: {}", log_path, std::strerror(errno)));
+  const pid_t parent = ::getpid();
   const pid_t child = ::fork();
   if (child < 0) fail(fmt::format("fork failed: {}", std::strerror(errno)));
   if (child == 0) {
+    // Only async-signal-safe calls from here to execv.
+    if (options.own_process_group) ::setpgid(0, 0);
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
     const int null_fd = ::open("/dev/null", O_RDONLY);
     if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (options.run_as) {
+      const auto [uid, gid] = *options.run_as;
+      if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(126);
+    }
+    // After setuid, which clears the parent-death signal; then make sure the parent did not die
+    // before it was set.
+    ::prctl(PR_SET_PDEATHSIG, options.death_signal);
+    if (::getppid() != parent) ::_exit(125);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -88,6 +106,12 @@ int run_and_wait(const std::vector<std::string>& argv, const std::string& log_pa
     ::_exit(127);
   }
   ::close(log_fd);
+  return child;
+}
+
+// Runs a program to completion (see spawn_child); returns its wait status.
+int run_and_wait(const std::vector<std::string>& argv, const std::string& log_path) {
+  const pid_t child = spawn_child(argv, log_path, {});
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
@@ -245,36 +269,11 @@ void managed_postgres::launch() {
   setting("max_connections", std::to_string(options_.max_connections));
   setting("shared_buffers", std::to_string(options_.shared_buffers_mb) + "MB");
   setting("logging_collector", "off");
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-
-  const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (log_fd < 0) fail(fmt::format("cannot open {}: {}", log_path_, std::strerror(errno)));
-  const pid_t parent = ::getpid();
-  const pid_t child = ::fork();
-  if (child < 0) fail(fmt::format("fork failed: {}", std::strerror(errno)));
-  if (child == 0) {
-    // Only async-signal-safe calls from here to execv.
-    ::setpgid(0, 0);  // Ctrl-C at the terminal reaches substrate, which stops the server in order
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    const int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
-    if (as_root_) {
-      if (::setgroups(0, nullptr) != 0 || ::setgid(gid_) != 0 || ::setuid(uid_) != 0) ::_exit(126);
-    }
-    // After setuid, which clears the parent-death signal: a killed substrate takes its server down.
-    ::prctl(PR_SET_PDEATHSIG, SIGINT);
-    if (::getppid() != parent) ::_exit(125);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(log_fd);
-  pid_ = child;
+  child_options child;
+  child.death_signal = SIGINT;     // fast shutdown when substrate dies
+  child.own_process_group = true;  // Ctrl-C reaches substrate, which then stops the server in order
+  if (as_root_) child.run_as = std::make_pair(uid_, gid_);
+  pid_ = spawn_child(argv, log_path_, child);
 }
 
 void managed_postgres::wait_until_ready() {

@@ -39,6 +39,13 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
   return out;
 }
 
+void http_request::set_target(std::string raw_target) {
+  target = std::move(raw_target);
+  const auto question = target.find('?');
+  path = target.substr(0, question);
+  query = question == std::string::npos ? std::string() : target.substr(question + 1);
+}
+
 std::optional<std::string_view> http_request::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
     if (iequals(key, name)) return std::string_view(value);

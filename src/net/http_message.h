@@ -25,6 +25,8 @@ struct http_request {
   std::string remote_address;
   unsigned version = 11;  // 10 or 11
 
+  // Sets `target` and splits it into `path` and `query` at the first '?'.
+  void set_target(std::string raw_target);
   // Case-insensitive lookup of the first header with this name.
   [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
   // The first value of a query parameter, percent-decoded ('+' is a space).

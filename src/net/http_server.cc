@@ -223,10 +223,7 @@ std::string serialize(const http_response& response, unsigned version, bool keep
 http_request from_beast(http::request<http::string_body>&& in, std::string remote) {
   http_request out;
   out.method = std::string(in.method_string());
-  out.target = std::string(in.target());
-  const auto question = out.target.find('?');
-  out.path = out.target.substr(0, question);
-  if (question != std::string::npos) out.query = out.target.substr(question + 1);
+  out.set_target(std::string(in.target()));
   for (const auto& field : in) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   out.body = std::move(in.body());
   out.remote_address = std::move(remote);
