@@ -148,6 +148,7 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   std::atomic<bool> accept_loop_done{true};
 
   std::atomic<bool> sweeping{false};
+  std::atomic<int> sweepers_running{0};
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> sweep(shard_state& shard);
@@ -420,6 +421,8 @@ asio::awaitable<void> http_server::impl::sweep(shard_state& shard) {
       }
     }
   }
+  // stop() waits for this, so that no sweeper frame (and its timer) outlives the server.
+  --sweepers_running;
 }
 
 asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& shard) {
@@ -631,6 +634,7 @@ void http_server::start() {
   i.sweeping = true;
   for (auto& shard : i.shards) {
     shard->sweeper = std::make_unique<asio::steady_timer>(*shard->context);
+    ++i.sweepers_running;
     asio::co_spawn(*shard->context, i.sweep(*shard), asio::detached);
   }
   asio::co_spawn(i.acceptor.get_executor(), i.accept_loop(), [self = impl_](std::exception_ptr error) {
@@ -697,6 +701,10 @@ void http_server::stop() {
   i.sweeping = false;
   for (auto& shard : i.shards) {
     asio::post(*shard->context, [state = shard.get()] { state->sweeper->cancel(); });
+  }
+  const auto sweep_deadline = std::chrono::steady_clock::now() + 2s;
+  while (i.sweepers_running.load() > 0 && std::chrono::steady_clock::now() < sweep_deadline) {
+    std::this_thread::sleep_for(1ms);
   }
   http_log.info("listener {} stopped", i.options.name);
 }
