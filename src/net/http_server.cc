@@ -26,6 +26,7 @@
 #include "core/assert.h"
 #include "net/io_pool.h"
 #include "net/logger.h"
+#include "net/tcp_listener.h"
 
 namespace substrate::net {
 
@@ -76,91 +77,56 @@ bool is_disconnect(const boost::system::error_code& ec) {
 
 }  // namespace
 
-struct connection;
-
-// One HTTP connection's bookkeeping, owned by its serve() coroutine frame and registered with
-// its shard while alive.
-//
-// Timeouts: rather than arming a timer per read and write (heap work on every request), each
-// phase sets a deadline here and the shard's sweeper, ticking a few times per timeout, cancels
-// the socket's pending operation once it passes. `timed_out` tells the coroutine why.
-struct connection {
-  enum class phase { idle, reading, handling, writing, websocket };
-  phase state = phase::idle;
-  tcp::socket* socket = nullptr;          // valid while registered
-  std::function<void()> close_websocket;  // set while in websocket phase
-  std::chrono::steady_clock::time_point deadline{};
-  bool deadline_armed = false;
-  bool timed_out = false;
-
-  void enter(phase next, std::int64_t timeout_ms) {
-    state = next;
-    deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    deadline_armed = true;
-    timed_out = false;
-  }
-  void enter_untimed(phase next) {
-    state = next;
-    deadline_armed = false;
-  }
-};
-
-// State owned by one shard; touched only by that shard's thread.
-struct shard_state {
-  asio::io_context* context = nullptr;
-  std::unordered_set<connection*> connections;
-  bool draining = false;
-  std::unique_ptr<asio::steady_timer> sweeper;
-  // (method index << 16 | status) -> counter, so counting a request allocates nothing.
-  std::unordered_map<std::uint32_t, core::counter*> request_counters;
-};
-
 class websocket_session;
 
-struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
+struct http_server::impl {
   impl(io_pool& p, http_server_options o, std::shared_ptr<const router> r, http_metrics& m)
-      : pool(p),
-        options(std::move(o)),
+      : options(std::move(o)),
         routes(std::move(r)),
         metrics(m),
-        connections_open(m.connections_open.labels({options.name})),
-        connections_rejected(m.connections_rejected.labels({options.name})),
         duration(m.request_duration.labels({options.name})),
-        acceptor(p.shard(0)) {
-    for (std::size_t i = 0; i < p.shard_count(); ++i) {
-      shards.push_back(std::make_unique<shard_state>());
-      shards.back()->context = &p.shard(i);
-    }
+        request_counters(p.shard_count()) {
+    const auto& limits = options.limits;
+    static const std::string body =
+        R"({"error":"too_many_connections","message":"the server has too many open connections; retry later"})";
+    listener_options listen{options.name,
+                            "http",
+                            options.address,
+                            options.port,
+                            limits.idle_timeout_ms,
+                            limits.read_timeout_ms,
+                            limits.write_timeout_ms,
+                            limits.connections_max,
+                            limits.shutdown_grace_ms,
+                            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+                            "Connection: close\r\nContent-Length: " +
+                                std::to_string(body.size()) + "\r\n\r\n" + body};
+    // The listener's connections end before stop() returns, and this impl outlives stop().
+    listener =
+        tcp_listener::create(p, std::move(listen),
+                             {m.connections_open.labels({options.name}), m.connections_rejected.labels({options.name})},
+                             [this](tcp::socket& socket, const std::string& remote, connection& conn,
+                                    listener_shard& shard) { return serve(socket, remote, conn, shard); });
   }
 
-  io_pool& pool;
   http_server_options options;
   std::shared_ptr<const router> routes;
   http_metrics& metrics;
-  core::gauge& connections_open;
-  core::counter& connections_rejected;
   core::histogram& duration;
-  tcp::acceptor acceptor;
-  std::uint16_t bound_port = 0;
-  std::vector<std::unique_ptr<shard_state>> shards;
-  std::atomic<std::int64_t> open_count{0};
-  std::atomic<bool> accepting{false};
-  std::atomic<bool> accept_loop_done{true};
+  // Per shard: (method index << 16 | status) -> counter, so counting a request allocates nothing.
+  std::vector<std::unordered_map<std::uint32_t, core::counter*>> request_counters;
+  std::shared_ptr<tcp_listener> listener;
 
-  std::atomic<bool> sweeping{false};
-  std::atomic<int> sweepers_running{0};
-
-  asio::awaitable<void> accept_loop();
-  asio::awaitable<void> sweep(shard_state& shard);
-  asio::awaitable<void> serve(tcp::socket socket, shard_state& shard);
-  asio::awaitable<void> reject_full(tcp::socket socket);
+  asio::awaitable<void> serve(tcp::socket& socket, const std::string& remote_address, connection& conn,
+                              listener_shard& shard);
   asio::awaitable<void> run_websocket(beast::tcp_stream stream, http::request<http::string_body> request,
-                                      std::unique_ptr<websocket_handler> handler, shard_state& shard, connection& conn);
+                                      std::unique_ptr<websocket_handler> handler, listener_shard& shard,
+                                      connection& conn);
 
-  void count_request(shard_state& shard, std::string_view method, int status) {
+  void count_request(listener_shard& shard, std::string_view method, int status) {
     const auto label = method_label(method);
     const std::uint32_t key = (method_index(label) << 16) | static_cast<std::uint32_t>(status & 0xffff);
-    auto& slot = shard.request_counters[key];
+    auto& slot = request_counters[shard.index][key];
     if (!slot) slot = &metrics.requests.labels({options.name, std::string(label), std::to_string(status)});
     slot->increment();
   }
@@ -311,8 +277,8 @@ private:
 
 asio::awaitable<void> http_server::impl::run_websocket(beast::tcp_stream stream,
                                                        http::request<http::string_body> request,
-                                                       std::unique_ptr<websocket_handler> handler, shard_state& shard,
-                                                       connection& conn) {
+                                                       std::unique_ptr<websocket_handler> handler,
+                                                       listener_shard& shard, connection& conn) {
   beast::get_lowest_layer(stream).expires_never();
   websocket::stream<beast::tcp_stream> ws(std::move(stream));
   ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -323,12 +289,12 @@ asio::awaitable<void> http_server::impl::run_websocket(beast::tcp_stream stream,
   boost::system::error_code ec;
   co_await session->stream().async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return;
-  conn.enter_untimed(connection::phase::websocket);
-  conn.close_websocket = [weak = std::weak_ptr<websocket_session>(session)] {
+  conn.enter_untimed(connection::phase::upgraded);
+  conn.drain_upgraded = [weak = std::weak_ptr<websocket_session>(session)] {
     if (auto s = weak.lock())
       s->close(static_cast<std::uint16_t>(websocket::close_code::going_away), "server shutting down");
   };
-  if (shard.draining) conn.close_websocket();
+  if (shard.draining) conn.drain_upgraded();
   handler->on_open(session);
   beast::flat_buffer buffer;
   for (;;) {
@@ -344,96 +310,13 @@ asio::awaitable<void> http_server::impl::run_websocket(beast::tcp_stream stream,
     buffer.consume(buffer.size());
   }
   session->mark_closed();
-  conn.close_websocket = nullptr;
+  conn.drain_upgraded = nullptr;
   handler->on_close();
 }
 
-asio::awaitable<void> http_server::impl::reject_full(tcp::socket socket) {
-  connections_rejected.increment();
-  static const std::string body =
-      R"({"error":"too_many_connections","message":"the server has too many open connections; retry later"})";
-  const std::string reply =
-      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-      "Connection: close\r\nContent-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body;
+asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::string& remote_address, connection& conn,
+                                               listener_shard& shard) {
   boost::system::error_code ec;
-  co_await asio::async_write(socket, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
-  socket.shutdown(tcp::socket::shutdown_send, ec);
-  socket.close(ec);
-}
-
-asio::awaitable<void> http_server::impl::accept_loop() {
-  auto self = shared_from_this();
-  std::size_t next_shard = 0;
-  while (accepting) {
-    auto& shard = *shards[next_shard];
-    next_shard = (next_shard + 1) % shards.size();
-    boost::system::error_code ec;
-    tcp::socket socket =
-        co_await acceptor.async_accept(shard.context->get_executor(), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (!accepting || ec == asio::error::operation_aborted) break;
-      // Out of file descriptors or a transient network error: say so, pause, keep serving.
-      http_log.warn("accept failed on listener {}: {}; retrying", options.name, ec.message());
-      asio::steady_timer pause(acceptor.get_executor(), 50ms);
-      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
-    if (open_count.load() >= options.limits.connections_max) {
-      asio::co_spawn(shard.context->get_executor(), reject_full(std::move(socket)), asio::detached);
-      continue;
-    }
-    open_count.fetch_add(1);
-    connections_open.increment();
-    asio::co_spawn(shard.context->get_executor(), serve(std::move(socket), shard), [self](std::exception_ptr error) {
-      // serve() catches everything itself; anything here is a bug worth a log line.
-      if (error) {
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          http_log.error("connection coroutine failed on listener {}: {}", self->options.name, e.what());
-        }
-      }
-      self->connections_open.decrement();
-      self->open_count.fetch_sub(1);
-    });
-  }
-  accept_loop_done = true;
-}
-
-asio::awaitable<void> http_server::impl::sweep(shard_state& shard) {
-  auto self = shared_from_this();
-  const auto& limits = options.limits;
-  // A few ticks per shortest timeout: a deadline is honoured within a quarter of its length.
-  const auto tick = std::chrono::milliseconds(std::clamp<std::int64_t>(
-      std::min({limits.idle_timeout_ms, limits.read_timeout_ms, limits.write_timeout_ms}) / 4, 5, 1000));
-  boost::system::error_code ec;
-  while (sweeping) {
-    shard.sweeper->expires_after(tick);
-    co_await shard.sweeper->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (!sweeping) break;
-    const auto now = std::chrono::steady_clock::now();
-    for (auto* conn : shard.connections) {
-      if (conn->deadline_armed && now >= conn->deadline) {
-        conn->deadline_armed = false;
-        conn->timed_out = true;
-        conn->socket->cancel(ec);
-      }
-    }
-  }
-  // stop() waits for this, so that no sweeper frame (and its timer) outlives the server.
-  --sweepers_running;
-}
-
-asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& shard) {
-  auto self = shared_from_this();
-  connection conn;
-  boost::system::error_code ec;
-  const auto remote = socket.remote_endpoint(ec);
-  const std::string remote_address = ec ? std::string("unknown") : remote.address().to_string();
-  socket.set_option(tcp::no_delay(true), ec);
-  conn.socket = &socket;
-  shard.connections.insert(&conn);
   const auto& limits = options.limits;
   auto write = [&](const std::string& wire) -> asio::awaitable<void> {
     conn.enter(connection::phase::writing, limits.write_timeout_ms);
@@ -598,10 +481,6 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket socket, shard_state& 
     count_error("connection_exception");
     http_log.error("connection on listener {} failed: {}; closing it", options.name, e.what());
   }
-  shard.connections.erase(&conn);
-  // After a websocket session the socket was moved out; closing the moved-from one is harmless.
-  socket.shutdown(tcp::socket::shutdown_send, ec);
-  socket.close(ec);
 }
 
 http_server::http_server(io_pool& pool, http_server_options options, std::shared_ptr<const router> routes,
@@ -613,100 +492,19 @@ http_server::~http_server() {
 }
 
 void http_server::start() {
-  auto& i = *impl_;
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(i.options.address, ec);
-  if (ec) {
-    throw std::system_error(ec, "listener " + i.options.name + ": invalid address '" + i.options.address + "'");
-  }
-  const tcp::endpoint endpoint(address, i.options.port);
-  i.acceptor.open(endpoint.protocol());
-  i.acceptor.set_option(tcp::acceptor::reuse_address(true));
-  i.acceptor.bind(endpoint, ec);
-  if (ec) {
-    throw std::system_error(
-        ec, "listener " + i.options.name + " cannot bind " + i.options.address + ":" + std::to_string(i.options.port));
-  }
-  i.acceptor.listen(asio::socket_base::max_listen_connections);
-  i.bound_port = i.acceptor.local_endpoint().port();
-  i.accepting = true;
-  i.accept_loop_done = false;
-  i.sweeping = true;
-  for (auto& shard : i.shards) {
-    shard->sweeper = std::make_unique<asio::steady_timer>(*shard->context);
-    ++i.sweepers_running;
-    asio::co_spawn(*shard->context, i.sweep(*shard), asio::detached);
-  }
-  asio::co_spawn(i.acceptor.get_executor(), i.accept_loop(), [self = impl_](std::exception_ptr error) {
-    if (error) {
-      self->accept_loop_done = true;
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        http_log.error("accept loop of listener {} failed: {}", self->options.name, e.what());
-      }
-    }
-  });
-  http_log.info("listener {} serving on http://{}:{}", i.options.name, i.options.address, i.bound_port);
-}
-
-std::uint16_t http_server::port() const {
-  return impl_->bound_port;
-}
-const std::string& http_server::name() const {
-  return impl_->options.name;
+  impl_->listener->start();
 }
 
 void http_server::stop() {
-  auto& i = *impl_;
-  if (!i.accepting.exchange(false)) return;
-  // 1. Stop accepting (on the acceptor's shard, which owns it).
-  asio::post(i.acceptor.get_executor(), [self = impl_] {
-    boost::system::error_code ec;
-    self->acceptor.close(ec);
-  });
-  // 2. Drain: idle connections close now, busy ones after their current response, websockets
-  //    get a going-away close frame.
-  for (auto& shard : i.shards) {
-    asio::post(*shard->context, [state = shard.get()] {
-      state->draining = true;
-      for (auto* conn : state->connections) {
-        boost::system::error_code ec;
-        if (conn->state == connection::phase::idle && conn->socket) conn->socket->close(ec);
-        if (conn->state == connection::phase::websocket && conn->close_websocket) conn->close_websocket();
-      }
-    });
-  }
-  // 3. Wait for in-flight requests, up to the grace period; then close whatever is left.
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(i.options.limits.shutdown_grace_ms);
-  while (i.open_count.load() > 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
-  if (i.open_count.load() > 0) {
-    http_log.warn("listener {}: {} connections still busy after the grace period; closing them", i.options.name,
-                  i.open_count.load());
-    for (auto& shard : i.shards) {
-      asio::post(*shard->context, [state = shard.get()] {
-        for (auto* conn : state->connections) {
-          boost::system::error_code ec;
-          if (conn->socket) conn->socket->close(ec);
-        }
-      });
-    }
-    const auto hard_deadline = std::chrono::steady_clock::now() + 2s;
-    while (i.open_count.load() > 0 && std::chrono::steady_clock::now() < hard_deadline)
-      std::this_thread::sleep_for(5ms);
-  }
-  while (!i.accept_loop_done.load() && std::chrono::steady_clock::now() < deadline + 2s)
-    std::this_thread::sleep_for(1ms);
-  i.sweeping = false;
-  for (auto& shard : i.shards) {
-    asio::post(*shard->context, [state = shard.get()] { state->sweeper->cancel(); });
-  }
-  const auto sweep_deadline = std::chrono::steady_clock::now() + 2s;
-  while (i.sweepers_running.load() > 0 && std::chrono::steady_clock::now() < sweep_deadline) {
-    std::this_thread::sleep_for(1ms);
-  }
-  http_log.info("listener {} stopped", i.options.name);
+  impl_->listener->stop();
+}
+
+std::uint16_t http_server::port() const {
+  return impl_->listener->port();
+}
+
+const std::string& http_server::name() const {
+  return impl_->options.name;
 }
 
 }  // namespace substrate::net
