@@ -6,13 +6,14 @@
 
 BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
+TSAN_BUILD_DIR ?= build-tsan
 FUZZ_BUILD_DIR ?= build-fuzz
 JOBS ?= $(shell nproc)
 # Tests mostly wait on sockets and PostgreSQL, so twice the cores keeps both cores busy.
 TEST_JOBS ?= $(shell echo $$(( $(JOBS) * 2 )))
 ARGS ?=
 
-.PHONY: all deps build up test test-asan fuzz bench format format-check tidy clean
+.PHONY: all deps build up test test-asan test-tsan fuzz bench format format-check tidy clean
 
 all: build
 
@@ -32,8 +33,14 @@ test: build
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (also run by .ci/run).
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Asan -DSUBSTRATE_BENCH=OFF >/dev/null
-	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target core_test net_test db_test
+	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target unit_tests
 	@scripts/run-tests $(ASAN_BUILD_DIR) $(TEST_JOBS) -L unit
+
+# Unit tests under ThreadSanitizer (also run by .ci/run).
+test-tsan: deps
+	@cmake -S . -B $(TSAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Tsan -DSUBSTRATE_BENCH=OFF >/dev/null
+	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target unit_tests
+	@scripts/run-tests $(TSAN_BUILD_DIR) $(TEST_JOBS) -L unit
 
 # libFuzzer targets (clang): replay the committed corpus, then fuzz briefly.
 FUZZ_SECONDS ?= 30
@@ -57,4 +64,4 @@ tidy: build
 	@git ls-files 'src/*.cc' | xargs clang-tidy -p $(BUILD_DIR) --quiet
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(TSAN_BUILD_DIR) $(FUZZ_BUILD_DIR)
