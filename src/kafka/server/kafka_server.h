@@ -1,0 +1,91 @@
+#pragma once
+// The Kafka protocol listener (port 9092): reads size-prefixed request frames, answers
+// ApiVersions itself, and hands every other decoded request to a `request_handler` (the broker),
+// writing responses back strictly in request order per connection, as Kafka does (spec 1.4).
+//
+// Protocol violations close the connection after a log line, as Kafka and Redpanda do (spec
+// 1.5): a frame over `frame_bytes_max`, an unknown API key, a version outside the advertised
+// range (ApiVersions excepted: it gets a v0 body with UNSUPPORTED_VERSION), a body that does not
+// decode. Nothing of a bad request reaches the handler.
+//
+// Threading and lifecycle: as tcp_listener (connections on shards; start, stop before the
+// io_pool). The handler is called on the connection's shard and must outlive the server.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/metrics.h"
+#include "core/result.h"
+#include "kafka/protocol/frame.h"
+#include "kafka/protocol/message.h"
+
+namespace substrate::net {
+class io_pool;
+class tcp_listener;
+}  // namespace substrate::net
+
+namespace substrate::kafka {
+
+struct kafka_server_options {
+  std::string name = "kafka";
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 9092;  // 0 picks a free port
+  std::int32_t frame_bytes_max = frame_bytes_max_default;
+  std::int64_t idle_timeout_ms = 600'000;  // Kafka's connections.max.idle.ms
+  std::int64_t read_timeout_ms = 30'000;   // a started frame must arrive within this
+  std::int64_t write_timeout_ms = 30'000;
+  std::int64_t connections_max = 10'000;
+  std::int64_t shutdown_grace_ms = 10'000;
+};
+
+// Per-connection facts a handler may need (and later: SASL principal).
+struct connection_context {
+  std::string remote_address;
+  std::optional<std::string> client_id;  // of the latest request
+};
+
+class request_handler {
+public:
+  virtual ~request_handler() = default;
+  // Handles a decoded, supported request. Returns the response body to send, nothing when the
+  // request gets no response (acks=0 produce), or an error to close the connection.
+  virtual boost::asio::awaitable<result<std::optional<message>>> handle(const request_header& header, message& request,
+                                                                        connection_context& context) = 0;
+};
+
+// The protocol's metric families, registered once per registry.
+struct kafka_metrics {
+  explicit kafka_metrics(core::metrics_registry& registry);
+  core::metric_family<core::counter>& requests;         // by api
+  core::metric_family<core::counter>& protocol_errors;  // by reason; each closed a connection
+  core::metric_family<core::gauge>& connections_open;
+  core::metric_family<core::counter>& connections_rejected;
+};
+
+class kafka_server {
+public:
+  kafka_server(net::io_pool& pool, kafka_server_options options, request_handler& handler, kafka_metrics& metrics);
+  ~kafka_server();
+  kafka_server(const kafka_server&) = delete;
+  kafka_server& operator=(const kafka_server&) = delete;
+
+  void start();  // throws std::system_error naming the address when it cannot bind
+  void stop();
+  [[nodiscard]] std::uint16_t port() const;
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+// The ApiVersions response for a request of `version`: the advertisement, or, for a version
+// this broker does not serve, the v0 body with UNSUPPORTED_VERSION that clients step down from
+// (spec 0.1). Returns the version the body must be encoded with.
+[[nodiscard]] std::pair<message, std::int16_t> api_versions_response(std::int16_t version);
+
+}  // namespace substrate::kafka
