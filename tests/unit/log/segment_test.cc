@@ -1,0 +1,73 @@
+#include "log/segment.h"
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace substrate::log {
+namespace {
+
+using testing::make_batch;
+using testing::temp_dir;
+
+std::vector<std::byte> batch_at(std::int64_t base_offset, int count, std::int64_t timestamp) {
+  auto batch = make_batch(count, "v", timestamp);
+  set_base_offset(batch, base_offset);
+  return batch;
+}
+
+TEST(segment, file_names_have_twenty_digits) {
+  EXPECT_EQ(segment::file_name(0, ".log"), "00000000000000000000.log");
+  EXPECT_EQ(segment::file_name(1234567, ".index"), "00000000000001234567.index");
+}
+
+TEST(segment, create_preallocates_and_tracks_the_logical_end) {
+  temp_dir dir;
+  auto s = segment::create(dir.path(), 100, {.preallocate_bytes = 1 << 16, .index_interval_bytes = 1});
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(std::filesystem::file_size((*s)->log_path()), 1u << 16);
+  EXPECT_TRUE((*s)->empty());
+  EXPECT_EQ((*s)->next_offset(), 100);
+  const auto batch = batch_at(100, 3, 50);
+  ASSERT_TRUE((*s)->append(batch, *validate_batch(batch)));
+  EXPECT_EQ((*s)->size_bytes(), batch.size());
+  EXPECT_EQ((*s)->next_offset(), 103);
+  EXPECT_EQ((*s)->max_timestamp(), 52);
+  ASSERT_TRUE((*s)->seal());
+  EXPECT_EQ(std::filesystem::file_size((*s)->log_path()), batch.size());
+}
+
+TEST(segment, index_entries_every_interval_and_find_uses_them) {
+  temp_dir dir;
+  auto s = segment::create(dir.path(), 0, {.preallocate_bytes = 0, .index_interval_bytes = 300});
+  ASSERT_TRUE(s);
+  std::int64_t offset = 0;
+  std::vector<std::uint64_t> positions;
+  for (int i = 0; i < 20; ++i) {
+    const auto batch = batch_at(offset, 2, 1000 + i * 10);
+    positions.push_back((*s)->size_bytes());
+    ASSERT_TRUE((*s)->append(batch, *validate_batch(batch)));
+    offset += 2;
+  }
+  const auto& index = (*s)->index();
+  ASSERT_GT(index.size(), 2u);
+  EXPECT_LT(index.size(), 20u);
+  EXPECT_EQ(index.front(), (index_entry{0, 0}));
+  for (std::size_t i = 1; i < index.size(); ++i) EXPECT_GE(index[i].position - index[i - 1].position, 300u);
+  for (std::int64_t o = 0; o < offset; ++o) {
+    auto found = (*s)->find(o);
+    ASSERT_TRUE(found && *found);
+    EXPECT_EQ((*found)->position, positions[static_cast<std::size_t>(o / 2)]);
+    EXPECT_EQ((*found)->header.base_offset, o - o % 2);
+  }
+  auto past = (*s)->find(offset);
+  ASSERT_TRUE(past);
+  EXPECT_FALSE(*past);
+  // The time index only grows.
+  const auto& times = (*s)->time_index();
+  ASSERT_FALSE(times.empty());
+  for (std::size_t i = 1; i < times.size(); ++i) EXPECT_GT(times[i].timestamp, times[i - 1].timestamp);
+}
+
+}  // namespace
+}  // namespace substrate::log

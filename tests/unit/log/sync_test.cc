@@ -1,0 +1,180 @@
+// The sync contract: prepare_sync() on the owner thread, run() on another thread while the
+// owner keeps appending, rolling and deleting segments, complete_sync() back on the owner.
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "log/partition.h"
+#include "test_util.h"
+
+namespace substrate::log {
+namespace {
+
+using testing::make_batch;
+using testing::temp_dir;
+
+partition_config sync_config() {
+  partition_config c;
+  c.segment_bytes = 4096;
+  c.index_interval_bytes = 512;
+  c.retention_ms = -1;
+  return c;
+}
+
+TEST(sync, one_sync_covers_everything_appended_before_it) {
+  temp_dir dir;
+  auto p = std::move(*partition::open(dir.path(), sync_config(), 0));
+  for (int i = 0; i < 5; ++i) {
+    auto batch = make_batch(2, "v");
+    ASSERT_TRUE(p->append(batch, 0));
+  }
+  EXPECT_EQ(p->durable_offset(), 0);
+  auto handle = p->prepare_sync();
+  ASSERT_TRUE(handle);
+  EXPECT_EQ(handle->covered_offset(), 10);
+  EXPECT_EQ(handle->file_count(), 3u);  // log, index, time index
+  // Appended after the snapshot: not covered by this sync.
+  auto late = make_batch(1, "late");
+  ASSERT_TRUE(p->append(late, 0));
+  auto done = handle->run();
+  ASSERT_TRUE(done);
+  p->complete_sync(done);
+  EXPECT_EQ(p->durable_offset(), 10);
+  EXPECT_EQ(*p->sync(), 11);
+  EXPECT_EQ(p->durable_offset(), 11);
+}
+
+TEST(sync, a_rolled_segment_stays_in_the_sync_set_until_a_sync_covers_it) {
+  temp_dir dir;
+  auto p = std::move(*partition::open(dir.path(), sync_config(), 0));
+  while (p->segment_count() < 3) {
+    auto batch = make_batch(4, std::string(100, 'x'));
+    ASSERT_TRUE(p->append(batch, 0));
+  }
+  auto handle = p->prepare_sync();
+  ASSERT_TRUE(handle);
+  // Two rolled logs, their two index files each, two directory syncs, and the active three.
+  EXPECT_EQ(handle->file_count(), 2u * 3 + 2 + 3);
+  // A failed or unfinished sync changes nothing.
+  p->complete_sync(make_error(errc::io_error, "simulated"));
+  EXPECT_EQ(p->durable_offset(), 0);
+  EXPECT_EQ(p->prepare_sync()->file_count(), handle->file_count());
+  p->complete_sync(handle->run());
+  EXPECT_EQ(p->durable_offset(), p->next_offset());
+  EXPECT_EQ(p->prepare_sync()->file_count(), 3u);
+}
+
+TEST(sync, a_handle_outlives_its_partition) {
+  temp_dir dir;
+  auto p = std::move(*partition::open(dir.path(), sync_config(), 0));
+  auto batch = make_batch(1, "v");
+  ASSERT_TRUE(p->append(batch, 0));
+  auto handle = p->prepare_sync();
+  ASSERT_TRUE(handle);
+  p.reset();
+  auto done = handle->run();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->covered_offset, 1);
+}
+
+// A minimal blocking pool of one thread: handles in, results out.
+class sync_thread {
+public:
+  sync_thread()
+      : worker_([this] {
+          for (;;) {
+            std::unique_lock lock(mutex_);
+            ready_.wait(lock, [&] { return stop_ || !requests_.empty(); });
+            if (requests_.empty()) return;
+            auto handle = std::move(requests_.front());
+            requests_.pop_front();
+            lock.unlock();
+            auto done = handle.run();
+            lock.lock();
+            results_.push_back(std::move(done));
+          }
+        }) {}
+  ~sync_thread() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    ready_.notify_one();
+    worker_.join();
+  }
+  void submit(sync_handle handle) {
+    {
+      std::lock_guard lock(mutex_);
+      requests_.push_back(std::move(handle));
+    }
+    ready_.notify_one();
+  }
+  std::optional<result<sync_done>> poll() {
+    std::lock_guard lock(mutex_);
+    if (results_.empty()) return std::nullopt;
+    auto r = std::move(results_.front());
+    results_.pop_front();
+    return r;
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<sync_handle> requests_;
+  std::deque<result<sync_done>> results_;
+  bool stop_ = false;
+  std::thread worker_;
+};
+
+TEST(sync, group_commit_from_another_thread_while_the_owner_appends_rolls_and_deletes) {
+  temp_dir dir;
+  auto config = sync_config();
+  config.retention_bytes = 3 * 4096;
+  auto p = std::move(*partition::open(dir.path(), config, 0));
+  std::int64_t in_flight_covers = -1;  // at most one sync in flight, as the broker runs it
+  std::int64_t last_durable = 0;
+  int completed = 0;
+  {
+    sync_thread pool;
+    for (int i = 0; i < 1000 || in_flight_covers >= 0; ++i) {
+      if (i < 1000) {
+        auto batch = make_batch(1 + i % 5, std::string(static_cast<std::size_t>(i % 300), 'v'));
+        auto r = p->append(batch, 0);
+        ASSERT_TRUE(r) << r.error().message();
+        if (i % 50 == 0) {
+          ASSERT_TRUE(p->enforce_retention(0));
+        }
+      }
+      if (auto done = pool.poll()) {
+        ASSERT_TRUE(*done) << done->error().message();
+        EXPECT_EQ((*done)->covered_offset, in_flight_covers);
+        p->complete_sync(*done);
+        EXPECT_EQ(p->durable_offset(), in_flight_covers);
+        EXPECT_GE(p->durable_offset(), last_durable);
+        last_durable = p->durable_offset();
+        in_flight_covers = -1;
+        ++completed;
+      }
+      if (in_flight_covers < 0 && i < 1000) {
+        auto handle = p->prepare_sync();
+        ASSERT_TRUE(handle) << handle.error().message();
+        in_flight_covers = handle->covered_offset();
+        EXPECT_EQ(in_flight_covers, p->next_offset());
+        pool.submit(std::move(*handle));
+      }
+      if (i >= 1000) std::this_thread::yield();
+    }
+  }
+  EXPECT_GT(completed, 1);
+  EXPECT_GT(p->log_start_offset(), 0);
+  EXPECT_LE(p->durable_offset(), p->next_offset());
+  EXPECT_EQ(*p->sync(), p->next_offset());
+  EXPECT_EQ(p->prepare_sync()->file_count(), 3u);
+}
+
+}  // namespace
+}  // namespace substrate::log
