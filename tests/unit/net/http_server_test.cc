@@ -231,7 +231,10 @@ protected:
 TEST_F(slow_reader_test, a_client_that_stops_reading_is_disconnected_after_the_write_timeout) {
   raw_client client(port_);
   client.send(get("/big"));
-  std::this_thread::sleep_for(1500ms);  // read nothing while the server's write stalls
+  // Building 64 MiB can take a while under a sanitizer: wait until the response has started,
+  // then read nothing for well over the write timeout while the server's write stalls.
+  ASSERT_TRUE(client.wait_readable(30s));
+  std::this_thread::sleep_for(1500ms);
   std::size_t received = 0;
   EXPECT_TRUE(client.drain_until_closed(received, 10s)) << "the server kept the stalled connection open";
   EXPECT_LT(received, big_body_bytes) << "the whole response fitted into socket buffers; the test proves nothing";

@@ -97,6 +97,11 @@ bool raw_client::closed_by_peer(std::chrono::milliseconds timeout) {
   return false;
 }
 
+bool raw_client::wait_readable(std::chrono::milliseconds timeout) {
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(timeout.count())) > 0;
+}
+
 bool raw_client::drain_until_closed(std::size_t& received, std::chrono::milliseconds timeout) {
   received = buffer_.size();
   buffer_.clear();

@@ -30,6 +30,8 @@ public:
   // True when the server closed the connection (EOF or reset) within the timeout.
   bool closed_by_peer(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   void close_abruptly();  // RST instead of FIN
+  // True once bytes are waiting to be read (nothing is consumed).
+  bool wait_readable(std::chrono::milliseconds timeout);
   // Reads and discards until the server closes; counts the bytes. False on timeout.
   bool drain_until_closed(std::size_t& received, std::chrono::milliseconds timeout);
 
