@@ -46,13 +46,27 @@ private:
 
 // Runs `work` on the blocking pool and resumes the awaiting coroutine on its own executor with
 // the result. Exceptions thrown by `work` propagate to the awaiter.
+//
+// g++ 12 destroys the captures of a lambda twice when the lambda is a temporary created inside a
+// co_await expression and passed on by value, so callers name `work` and move it in:
+//   auto work = [name] { return remove(name); };
+//   auto done = co_await run_blocking(pool.blocking(), std::move(work));
+template <class Work>
+boost::asio::awaitable<std::invoke_result_t<Work>> run_blocking(boost::asio::thread_pool& pool, Work work);
+
+namespace detail {
+// A coroutine function rather than a capturing coroutine lambda, for the same g++ 12 bug: the
+// lambda's captures (`work`) were destroyed twice.
+template <class Work>
+boost::asio::awaitable<std::invoke_result_t<Work>> invoke_work(Work work) {
+  co_return work();
+}
+}  // namespace detail
+
 template <class Work>
 boost::asio::awaitable<std::invoke_result_t<Work>> run_blocking(boost::asio::thread_pool& pool, Work work) {
-  using result_type = std::invoke_result_t<Work>;
-  co_return co_await boost::asio::co_spawn(
-      pool.get_executor(),
-      [work = std::move(work)]() mutable -> boost::asio::awaitable<result_type> { co_return work(); },
-      boost::asio::use_awaitable);
+  auto task = detail::invoke_work(std::move(work));
+  co_return co_await boost::asio::co_spawn(pool.get_executor(), std::move(task), boost::asio::use_awaitable);
 }
 
 }  // namespace substrate::net
