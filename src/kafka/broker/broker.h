@@ -1,0 +1,73 @@
+#pragma once
+// The Kafka broker core: the request_handler behind kafka_server. Topics of partitions stored
+// with src/log, Metadata / Produce / Fetch / ListOffsets / CreateTopics / DeleteTopics /
+// InitProducerId / DescribeConfigs (README.md lists versions and what is left).
+//
+// Threading (STYLE.md section 4). Every partition is owned by one shard, the one its
+// (topic, partition) hashes to; handlers run on the connection's shard and hop to the owner
+// (co_spawn on its executor) for every partition operation, so a log::partition is only ever
+// touched by its owner thread. fdatasync runs on the io_pool's blocking pool (group commit: at
+// most one sync in flight per partition; acks=all produces wait for the sync that covers their
+// last offset). The set of topics is a read-mostly `shared_ptr<const topic_table>` snapshot,
+// replaced under a small mutex; creation and deletion (rare, blocking file work) run on the
+// blocking pool, serialised by an admin mutex.
+//
+// Lifecycle: constructed by main after the io_pool exists (started or not) and before the
+// listener starts; the constructor opens every existing topic (recovery; blocking; throws
+// std::runtime_error when a topic cannot be opened). stop() wakes long-polls and durability
+// waiters and runs a final sync of every partition; call it before kafka_server::stop() and
+// io_pool::stop(). Destroy after the io_pool stopped.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/metrics.h"
+#include "kafka/server/kafka_server.h"
+#include "log/partition.h"
+
+namespace substrate::net {
+class io_pool;
+}
+
+namespace substrate::kafka {
+
+struct broker_config {
+  std::filesystem::path data_dir;  // topics live in <data_dir>/<topic>-<partition>/
+  std::int32_t node_id = 0;
+  std::string cluster_id = "substrate";
+  std::string advertised_host = "127.0.0.1";  // what Metadata tells clients to connect to
+  std::uint16_t advertised_port = 9092;
+  bool auto_create_topics = true;  // Metadata/Produce for an unknown topic creates it
+  std::int32_t default_partitions = 1;
+  log::partition_config default_topic;  // segment/retention/flush defaults for new topics
+  // How often each shard enforces retention.ms / retention.bytes on its partitions (<= 0: never).
+  std::int64_t retention_check_interval_ms = 300'000;
+};
+
+class broker : public request_handler {
+public:
+  broker(net::io_pool& pool, broker_config config, core::metrics_registry& metrics);
+  ~broker() override;
+  broker(const broker&) = delete;
+  broker& operator=(const broker&) = delete;
+
+  // When the listener bound port 0: the port Metadata advertises from now on.
+  void set_advertised_port(std::uint16_t port);
+
+  boost::asio::awaitable<result<std::optional<message>>> handle(const request_header& header, message& request,
+                                                                connection_context& context) override;
+
+  void stop();
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace substrate::kafka
