@@ -15,6 +15,8 @@
 #include "db/connection.h"
 #include "db/managed_postgres.h"
 #include "db/migrations.h"
+#include "kafka/broker/broker.h"
+#include "kafka/server/kafka_server.h"
 #include "net/http_server.h"
 #include "net/io_pool.h"
 #include "net/observability.h"
@@ -105,10 +107,48 @@ int run_up(const core::config& cfg) {
   net::http_server admin(pool,
                          {"admin", cfg.admin.listen_address, static_cast<std::uint16_t>(cfg.admin.port), cfg.http},
                          admin_routes, http_metrics);
-  pool.start();
+  // The Kafka-protocol broker: its topics live in <data_dir>/kafka. Opening it recovers every
+  // partition (blocking, before the shards run).
+  std::unique_ptr<kafka::kafka_metrics> kafka_metrics;
+  std::unique_ptr<kafka::broker> broker;
+  std::unique_ptr<kafka::kafka_server> kafka_listener;
+  const std::string kafka_host =
+      cfg.kafka.advertised_host.empty() ? cfg.kafka.listen_address : cfg.kafka.advertised_host;
   int exit_code = 0;
   try {
-    admin.start();
+    if (cfg.kafka.enabled) {
+      kafka::broker_config broker_options;
+      broker_options.data_dir = lock->path() + "/kafka";
+      broker_options.advertised_host = kafka_host;
+      broker_options.advertised_port = static_cast<std::uint16_t>(cfg.kafka.port);
+      broker_options.auto_create_topics = cfg.kafka.auto_create_topics;
+      broker_options.default_partitions = static_cast<std::int32_t>(cfg.kafka.default_partitions);
+      broker_options.default_topic.segment_bytes = cfg.kafka.segment_bytes;
+      broker_options.default_topic.retention_ms = cfg.kafka.retention_ms;
+      broker_options.default_topic.retention_bytes = cfg.kafka.retention_bytes;
+      kafka_metrics = std::make_unique<kafka::kafka_metrics>(metrics);
+      broker = std::make_unique<kafka::broker>(pool, broker_options, metrics);
+      kafka::kafka_server_options listen;
+      listen.address = cfg.kafka.listen_address;
+      listen.port = static_cast<std::uint16_t>(cfg.kafka.port);
+      listen.frame_bytes_max = static_cast<std::int32_t>(cfg.kafka.frame_bytes_max);
+      listen.idle_timeout_ms = cfg.kafka.idle_timeout_ms;
+      listen.connections_max = cfg.http.connections_max;
+      listen.shutdown_grace_ms = cfg.http.shutdown_grace_ms;
+      kafka_listener = std::make_unique<kafka::kafka_server>(pool, listen, *broker, *kafka_metrics);
+    }
+  } catch (const std::exception& e) {
+    app_log.error("start-up failed: the Kafka broker cannot open {}/kafka: {}", lock->path(), e.what());
+    exit_code = 1;
+  }
+
+  pool.start();
+  try {
+    if (exit_code == 0) admin.start();
+    if (exit_code == 0 && kafka_listener) {
+      kafka_listener->start();
+      broker->set_advertised_port(kafka_listener->port());
+    }
   } catch (const std::exception& e) {
     app_log.error("start-up failed: {}", e.what());
     exit_code = 1;
@@ -121,6 +161,8 @@ int run_up(const core::config& cfg) {
     env += "ADMIN_URL=" + shell_quote(admin_url) + "\n";
     env += "METRICS_URL=" + shell_quote(admin_url + "/metrics") + "\n";
     env += "DATABASE_URL=" + shell_quote(database_url) + "\n";
+    if (kafka_listener)
+      env += "KAFKA_BROKERS=" + shell_quote(fmt::format("{}:{}", kafka_host, kafka_listener->port())) + "\n";
     if (postgres) {
       env += "PGHOST=" + shell_quote(cfg.database.listen_address) + "\nPGPORT=" + std::to_string(cfg.database.port) +
              "\nPGUSER=postgres\nPGDATABASE=postgres\n";
@@ -136,6 +178,7 @@ int run_up(const core::config& cfg) {
       std::string banner = fmt::format("\nsubstrate {} is up\n", version);
       banner += fmt::format("  data dir   {}\n", lock->path());
       banner += fmt::format("  admin      {}  (/metrics /healthz /readyz)\n", admin_url);
+      if (kafka_listener) banner += fmt::format("  kafka      {}:{}\n", kafka_host, kafka_listener->port());
       banner +=
           fmt::format("  postgres   {}{}\n", redact_password(database_url), postgres ? "  (managed)" : "  (external)");
       banner += fmt::format("  env file   {}  (source it: URLs and keys)\n", env_path);
@@ -163,7 +206,11 @@ int run_up(const core::config& cfg) {
     }
   }
 
+  // The broker first: it wakes parked fetches and produces and syncs, so the listeners' drain
+  // does not wait out long-polls.
+  if (broker) broker->stop();
   admin.stop();
+  if (kafka_listener) kafka_listener->stop();
   pool.stop();
   if (postgres) postgres->stop();
   app_log.info("substrate stopped", {{"exit_code", exit_code}});

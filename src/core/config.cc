@@ -199,6 +199,39 @@ std::vector<property> make_properties() {
       "admin.port", "Port of the admin listener; 0 picks a free port.", 0, port_max,
       [](config & c) -> auto& { return c.admin.port; }));
 
+  p.push_back(boolean(
+      "kafka.enabled", "Run the built-in Kafka-protocol broker.", [](config & c) -> auto& { return c.kafka.enabled; }));
+  p.push_back(string(
+      "kafka.listen_address", "Address of the Kafka listener.",
+      [](config & c) -> auto& { return c.kafka.listen_address; }));
+  p.push_back(integer(
+      "kafka.port", "Port of the Kafka listener; 0 picks a free port.", 0, port_max,
+      [](config & c) -> auto& { return c.kafka.port; }));
+  p.push_back(string(
+      "kafka.advertised_host", "Host that Metadata tells clients to connect to; empty: kafka.listen_address.",
+      [](config & c) -> auto& { return c.kafka.advertised_host; }));
+  p.push_back(boolean(
+      "kafka.auto_create_topics", "Create a topic when a client asks for one that does not exist.",
+      [](config & c) -> auto& { return c.kafka.auto_create_topics; }));
+  p.push_back(integer(
+      "kafka.default_partitions", "Partitions of an auto-created topic.", 1, 10'000,
+      [](config & c) -> auto& { return c.kafka.default_partitions; }));
+  p.push_back(integer(
+      "kafka.frame_bytes_max", "Largest request frame accepted (Kafka's socket.request.max.bytes).", 1024,
+      std::int64_t{1} << 30, [](config & c) -> auto& { return c.kafka.frame_bytes_max; }));
+  p.push_back(integer(
+      "kafka.idle_timeout_ms", "Idle Kafka connections close after this long.", 1000, 24 * hour_ms,
+      [](config & c) -> auto& { return c.kafka.idle_timeout_ms; }));
+  p.push_back(integer(
+      "kafka.segment_bytes", "Default segment.bytes of new topics.", 1 << 14, std::int64_t{1} << 30,
+      [](config & c) -> auto& { return c.kafka.segment_bytes; }));
+  p.push_back(integer(
+      "kafka.retention_ms", "Default retention.ms of new topics; -1 keeps everything.", -1, std::int64_t{1} << 50,
+      [](config & c) -> auto& { return c.kafka.retention_ms; }));
+  p.push_back(integer(
+      "kafka.retention_bytes", "Default retention.bytes per partition of new topics; -1: no limit.", -1,
+      std::int64_t{1} << 50, [](config & c) -> auto& { return c.kafka.retention_bytes; }));
+
   p.push_back(integer(
       "http.shards", "I/O threads shared by every listener; 0 is one per core.", 0, 256,
       [](config & c) -> auto& { return c.http.shards; }));

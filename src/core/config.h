@@ -49,6 +49,21 @@ struct database_config {
   std::int64_t connect_timeout_ms = 5'000;
 };
 
+// The built-in Kafka-protocol broker (issue 3).
+struct kafka_config {
+  bool enabled = true;
+  std::string listen_address = "127.0.0.1";
+  std::int64_t port = 9092;
+  std::string advertised_host;  // empty: listen_address
+  bool auto_create_topics = true;
+  std::int64_t default_partitions = 1;
+  std::int64_t frame_bytes_max = 100 << 20;
+  std::int64_t idle_timeout_ms = 600'000;
+  std::int64_t segment_bytes = 128 << 20;
+  std::int64_t retention_ms = 7LL * 24 * 3600 * 1000;
+  std::int64_t retention_bytes = -1;
+};
+
 struct listener_config {
   std::string listen_address = "127.0.0.1";
   std::int64_t port = 0;
@@ -64,6 +79,7 @@ struct config {
   log_config log;
   database_config database;
   listener_config admin{"127.0.0.1", 9464};
+  kafka_config kafka;
   http_config http;
   std::int64_t blocking_threads = 4;
 };

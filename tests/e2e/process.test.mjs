@@ -62,7 +62,9 @@ describe('substrate up', () => {
     const versionFile = fs.statSync(path.join(dir, 'postgres', 'PG_VERSION'));
     assert.equal((await first.stop()).code, 0);
 
-    const second = await Substrate.start({ dataDir: dir, adminPort: first.adminPort, databasePort: first.databasePort });
+    const second = await Substrate.start({
+      dataDir: dir, adminPort: first.adminPort, databasePort: first.databasePort, kafkaPort: first.kafkaPort,
+    });
     assert.doesNotMatch(second.stderr, /initialising a new PostgreSQL cluster/);
     assert.match(second.stderr, /"applied":0/);
     assert.equal(fs.statSync(path.join(dir, 'postgres', 'PG_VERSION')).mtimeMs, versionFile.mtimeMs);
@@ -110,7 +112,9 @@ describe('substrate up', () => {
   test('a second substrate on the same data dir is refused', async () => {
     const dir = dataDir();
     const first = await Substrate.start({ dataDir: dir });
-    const second = new Substrate({ dataDir: dir, adminPort: await freePort(), databasePort: await freePort() });
+    const second = new Substrate({
+      dataDir: dir, adminPort: await freePort(), databasePort: await freePort(), kafkaPort: await freePort(),
+    });
     const { code } = await second.waitExit(15_000);
     assert.equal(code, 1);
     assert.match(second.stderr, /another substrate \(pid \d+\) is using the data dir/);
@@ -145,6 +149,33 @@ describe('substrate up', () => {
     assert.match(body.failing.postgres, /PostgreSQL/);
     assert.equal((await fetch(`${external.adminUrl}/healthz`)).status, 200, 'alive while not ready');
     assert.equal((await external.stop()).code, 0);
+  });
+});
+
+describe('substrate up serves Kafka', () => {
+  test('kcat lists the broker, and a record produced with acks=all survives a restart', async () => {
+    const dir = dataDir();
+    const s = await Substrate.start({ dataDir: dir });
+    assert.match(s.stdout, new RegExp(`kafka +127\\.0\\.0\\.1:${s.kafkaPort}`));
+    assert.equal(s.env().KAFKA_BROKERS, s.kafkaBrokers);
+    const produce = spawnSync('kcat', ['-b', s.kafkaBrokers, '-P', '-t', 'e2e.events', '-K', ':', '-X', 'acks=all'],
+      { input: 'k1:hello substrate\n', encoding: 'utf8', timeout: 30_000 });
+    assert.equal(produce.status, 0, produce.stderr);
+    const list = spawnSync('kcat', ['-b', s.kafkaBrokers, '-L', '-J'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(list.status, 0, list.stderr);
+    const metadata = JSON.parse(list.stdout);
+    assert.equal(metadata.brokers[0].name, s.kafkaBrokers);
+    assert.ok(metadata.topics.some((t) => t.topic === 'e2e.events'));
+    assert.equal((await s.stop()).code, 0);
+
+    const again = await Substrate.start({
+      dataDir: dir, adminPort: s.adminPort, databasePort: s.databasePort, kafkaPort: s.kafkaPort,
+    });
+    const consume = spawnSync('kcat', ['-b', again.kafkaBrokers, '-C', '-t', 'e2e.events', '-o', 'beginning', '-e',
+      '-f', '%k=%s\n'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(consume.status, 0, consume.stderr);
+    assert.equal(consume.stdout, 'k1=hello substrate\n');
+    assert.equal((await again.stop()).code, 0);
   });
 });
 

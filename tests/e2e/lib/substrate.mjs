@@ -43,13 +43,16 @@ export function run(args, { env = {} } = {}) {
 }
 
 export class Substrate {
-  constructor({ dataDir, adminPort, databasePort, settings = [], env = {} }) {
+  constructor({ dataDir, adminPort, databasePort, kafkaPort, settings = [], env = {} }) {
     this.dataDir = dataDir;
     this.adminPort = adminPort;
     this.databasePort = databasePort;
+    this.kafkaPort = kafkaPort;
     this.adminUrl = `http://127.0.0.1:${adminPort}`;
+    this.kafkaBrokers = `127.0.0.1:${kafkaPort}`;
     const args = ['up', '--data-dir', dataDir, '--set', `admin.port=${adminPort}`];
     if (databasePort) args.push('--set', `database.port=${databasePort}`);
+    if (kafkaPort) args.push('--set', `kafka.port=${kafkaPort}`);
     for (const s of settings) args.push('--set', s);
     this.stdout = '';
     this.stderr = '';
@@ -65,6 +68,7 @@ export class Substrate {
     const s = new Substrate({
       adminPort: await freePort(),
       databasePort: await freePort(),
+      kafkaPort: await freePort(),
       ...options,
     });
     await s.waitReady();
