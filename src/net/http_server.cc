@@ -340,7 +340,18 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes_max));
       parser.body_limit(static_cast<std::uint64_t>(limits.body_bytes_max));
-      co_await http::async_read_header(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      // Most requests arrive whole in one read: parse what is buffered directly, and go through
+      // the asynchronous reads (a composed operation and a post each) only for what is missing.
+      parser.eager(true);
+      while (!ec && !parser.is_done() && buffer.size() > 0) {
+        const std::size_t used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (used == 0) break;
+      }
+      if (ec == http::error::need_more) ec = {};
+      if (!ec && !parser.is_header_done()) {
+        co_await http::async_read_header(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      }
       if (!ec && parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
         static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
         co_await asio::async_write(socket, asio::buffer(go_on), asio::redirect_error(asio::use_awaitable, ec));
