@@ -67,6 +67,12 @@ public:
     return correlation_id;
   }
   // Reads and decodes the response to the request that got `correlation_id`.
+  // True when the server closed the connection (or sent nothing) within the read timeout.
+  bool closed_by_peer() {
+    bytes one(1);
+    return !read_exactly(one);
+  }
+
   std::optional<message> read_response(api_key key, std::int16_t version, std::int32_t correlation_id) {
     auto frame = read_frame();
     if (!frame) return std::nullopt;

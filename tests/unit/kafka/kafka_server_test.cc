@@ -3,14 +3,9 @@
 // real one); it answers Metadata with an empty cluster and Produce with no response, as acks=0.
 #include "kafka/server/kafka_server.h"
 
-#include <poll.h>
-#include <unistd.h>
-
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
+#include "frame_client.h"
 #include "kafka/protocol/api_versions.h"
 #include "kafka/protocol/codec.h"
 #include "kafka/protocol/error_codes.h"
@@ -31,56 +26,7 @@ public:
   std::atomic<int> handled{0};
 };
 
-// A blocking client that speaks frames.
-class frame_client {
-public:
-  explicit frame_client(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) throw std::runtime_error("connect");
-  }
-  ~frame_client() { ::close(fd_); }
-
-  void send(const bytes& data) {
-    std::size_t sent = 0;
-    while (sent < data.size()) {
-      const ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return;
-      sent += static_cast<std::size_t>(n);
-    }
-  }
-  // One response frame body (after the size prefix), or nullopt when the server closed.
-  std::optional<bytes> read_frame() {
-    bytes prefix(4);
-    if (!read_exactly(prefix)) return std::nullopt;
-    const std::uint32_t size = (std::uint32_t{prefix[0]} << 24) | (std::uint32_t{prefix[1]} << 16) |
-                               (std::uint32_t{prefix[2]} << 8) | prefix[3];
-    bytes body(size);
-    if (!read_exactly(body)) return std::nullopt;
-    return body;
-  }
-  bool closed_by_peer() {
-    bytes one(1);
-    return !read_exactly(one);
-  }
-
-private:
-  bool read_exactly(bytes& out) {
-    std::size_t got = 0;
-    while (got < out.size()) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 5000) <= 0) return false;
-      const ssize_t n = ::recv(fd_, out.data() + got, out.size() - got, 0);
-      if (n <= 0) return false;
-      got += static_cast<std::size_t>(n);
-    }
-    return true;
-  }
-  int fd_;
-};
+using testing::frame_client;
 
 bytes request_frame(api_key key, std::int16_t version, std::int32_t correlation_id, const message& body) {
   auto frame = encode_request({key, version, correlation_id, std::string("test-client")}, body);
