@@ -315,6 +315,37 @@ TEST_F(broker_test, a_batch_with_a_bad_crc_is_corrupt_and_not_appended) {
   EXPECT_EQ(produce(client, "t", 0, make_batch(1)).i64("base_offset"), 0);
 }
 
+// Produce is advertised from v0 (librdkafka 2.0.2 compresses gzip/snappy/lz4 only then; see
+// schemas/produce.cc), but only RecordBatch v2 is stored: a pre-0.11 client's MessageSet v1 on
+// Produce v0-2 gets INVALID_RECORD and nothing is written; a v2 batch on v0-2 is accepted.
+TEST_F(broker_test, produce_v0_to_v2_accepts_only_record_batch_v2) {
+  frame_client client(port());
+  // One MessageSet v1 message: offset, size, crc, magic 1, attributes, timestamp, null key, value.
+  bytes legacy;
+  auto put = [&](std::uint64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i) legacy.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  };
+  const std::string value(40, 'm');
+  put(0, 8);
+  put(4 + 1 + 1 + 8 + 4 + 4 + value.size(), 4);
+  put(0x12345678, 4);
+  put(1, 1);
+  put(0, 1);
+  put(1'700'000'000'000, 8);
+  put(0xffffffff, 4);
+  put(value.size(), 4);
+  legacy.insert(legacy.end(), value.begin(), value.end());
+  for (std::int16_t version : {0, 1, 2}) {
+    SCOPED_TRACE(version);
+    EXPECT_EQ(produce(client, "t", 0, legacy, -1, version).i16("error_code"), code(error_code::invalid_record));
+  }
+  EXPECT_EQ(list_offset(client, "t", 0, -1).i64("offset"), 0) << "nothing written";
+  message accepted = produce(client, "t", 0, make_batch(2), -1, 2);
+  EXPECT_EQ(accepted.i16("error_code"), 0);
+  EXPECT_EQ(accepted.i64("base_offset"), 0);
+  EXPECT_EQ(list_offset(client, "t", 0, -1).i64("offset"), 2);
+}
+
 TEST_F(broker_test, a_batch_over_max_message_bytes_is_too_large) {
   frame_client client(port());
   EXPECT_EQ(create_topic(client, "small", 1, {{"max.message.bytes", "1024"}}).i16("error_code"), 0);
