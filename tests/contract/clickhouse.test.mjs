@@ -11,102 +11,13 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Cluster, freePort, groupSkipReason, hasGroupCoordinator, stopChild } from './lib/clusters.mjs';
 
-const brokerBinary = process.env.TEST_BROKER_BINARY ?? path.resolve('build/tests/contract/test_broker');
-const mockBinary = process.env.TEST_MOCK_CLUSTER_BINARY ?? path.resolve('build/tests/contract/rdkafka_mock_cluster');
 const clickhouseBinary = process.env.TEST_CLICKHOUSE_BINARY ?? '/usr/sbin/clickhouse-server';
 const topic = 'ch-events';
 const rowCount = 2000;
-
-// A child process that prints `listening <port>` once it accepts connections.
-class Cluster {
-  constructor(binary, args, dataDir) {
-    this.dataDir = dataDir;
-    this.stdout = '';
-    this.stderr = '';
-    this.child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stderr.on('data', (d) => { this.stderr += d; });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
-    this.listening = new Promise((resolve, reject) => {
-      this.child.stdout.on('data', (d) => {
-        this.stdout += d;
-        const m = this.stdout.match(/listening (\d+)/);
-        if (m) resolve(Number(m[1]));
-      });
-      this.exited.then((e) => reject(new Error(`${binary} exited ${JSON.stringify(e)}:\n${this.stderr}`)));
-    });
-  }
-
-  static async start(mock) {
-    const dataDir = mock ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'substrate-clickhouse-broker-'));
-    const c = mock
-      ? new Cluster(mockBinary, ['--topic', `${topic}:3`], null)
-      : new Cluster(brokerBinary, ['--port', '0', '--data-dir', dataDir, '--partitions', '3'], dataDir);
-    c.port = await c.listening;
-    return c;
-  }
-
-  get address() { return `127.0.0.1:${this.port}`; }
-
-  async stop() {
-    await stopChild(this.child, this.exited, 'SIGTERM');
-    if (this.dataDir) fs.rmSync(this.dataDir, { recursive: true, force: true });
-  }
-}
-
-// SIGTERM (or `signal`), then SIGKILL after 20 s: a test never hangs on a child.
-async function stopChild(child, exited, signal) {
-  child.kill(signal);
-  let timer;
-  const timeout = new Promise((resolve) => {
-    timer = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 20_000);
-  });
-  await Promise.race([exited, timeout]);
-  clearTimeout(timer);
-  await exited;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-// FindCoordinator v0 over a raw socket: whether the broker serves consumer groups at all.
-function hasGroupCoordinator(port, group) {
-  return new Promise((resolve) => {
-    const clientId = Buffer.from('probe');
-    const key = Buffer.from(group);
-    const body = Buffer.alloc(2 + 2 + 4 + 2 + clientId.length + 2 + key.length);
-    let at = body.writeInt16BE(10, 0);
-    at = body.writeInt16BE(0, at);
-    at = body.writeInt32BE(7, at);
-    at = body.writeInt16BE(clientId.length, at);
-    at += clientId.copy(body, at);
-    at = body.writeInt16BE(key.length, at);
-    key.copy(body, at);
-    const frame = Buffer.concat([Buffer.alloc(4), body]);
-    frame.writeInt32BE(body.length, 0);
-    const socket = net.connect(port, '127.0.0.1');
-    let got = Buffer.alloc(0);
-    const done = (value) => { socket.destroy(); resolve(value); };
-    socket.setTimeout(5000, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write(frame));
-    socket.on('data', (d) => {
-      got = Buffer.concat([got, d]);
-      if (got.length >= 10) done(got.readInt16BE(8) === 0);
-    });
-  });
-}
 
 // clickhouse-server on `dir` with only what this test needs; the Debian package's own config
 // would listen on fixed ports and write to /var/lib/clickhouse.
@@ -182,7 +93,7 @@ class ClickHouse {
   }
 
   async stop() {
-    await stopChild(this.child, this.exited, 'SIGTERM');
+    await stopChild(this.child, this.exited);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -200,11 +111,12 @@ function rows(count) {
 for (const target of ['test_broker', 'mock cluster']) {
   const mock = target === 'mock cluster';
   describe(`ClickHouse 18.16 Kafka engine against ${target}`, () => {
+    const dataDir = mock ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'substrate-clickhouse-broker-'));
     let cluster;
     let clickhouse;
     let groups = true;
     before(async () => {
-      cluster = await Cluster.start(mock);
+      cluster = mock ? await Cluster.mock({ [topic]: 3 }) : await Cluster.broker(dataDir, 3);
       groups = mock || await hasGroupCoordinator(cluster.port, 'clickhouse');
       if (groups) clickhouse = await ClickHouse.start();
     });
@@ -216,11 +128,12 @@ for (const target of ['test_broker', 'mock cluster']) {
         await clickhouse.stop();
       }
       if (cluster) await cluster.stop();
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     });
 
     test(`a JSONEachRow topic lands in MergeTree with all ${rowCount} rows`, async (t) => {
       if (!groups) {
-        return t.skip('the broker has no group coordinator yet (FindCoordinator answers an error)');
+        return t.skip(groupSkipReason);
       }
       const sent = rows(rowCount);
       kcat(['-b', cluster.address, '-P', '-t', topic, '-X', 'acks=all'],

@@ -9,86 +9,11 @@
 // cached metadata" against the mock's Metadata v2), so it would only test the mock.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
-
-const brokerBinary = process.env.TEST_BROKER_BINARY ?? path.resolve('build/tests/contract/test_broker');
-
-// A child process that prints `listening <port>` once it accepts connections.
-class Cluster {
-  constructor(binary, args, dataDir) {
-    this.dataDir = dataDir;
-    this.stdout = '';
-    this.stderr = '';
-    this.child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stderr.on('data', (d) => { this.stderr += d; });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
-    this.listening = new Promise((resolve, reject) => {
-      this.child.stdout.on('data', (d) => {
-        this.stdout += d;
-        const m = this.stdout.match(/listening (\d+)/);
-        if (m) resolve(Number(m[1]));
-      });
-      this.exited.then((e) => reject(new Error(`${binary} exited ${JSON.stringify(e)}:\n${this.stderr}`)));
-    });
-  }
-
-  static async broker() {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'substrate-kafkajs-'));
-    const c = new Cluster(brokerBinary, ['--port', '0', '--data-dir', dataDir, '--partitions', '3'], dataDir);
-    c.port = await c.listening;
-    return c;
-  }
-
-  get address() { return `127.0.0.1:${this.port}`; }
-
-  async stop() {
-    this.child.kill('SIGTERM');
-    let timer;
-    const timeout = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error('cluster did not stop within 20 s')), 20_000);
-    });
-    try {
-      await Promise.race([this.exited, timeout]);
-    } finally {
-      clearTimeout(timer);
-      if (this.dataDir) fs.rmSync(this.dataDir, { recursive: true, force: true });
-    }
-  }
-}
-
-// FindCoordinator v0 over a raw socket: whether the broker serves consumer groups at all (it
-// answers COORDINATOR_NOT_AVAILABLE until the coordinator exists).
-function hasGroupCoordinator(port, group) {
-  return new Promise((resolve) => {
-    const clientId = Buffer.from('probe');
-    const key = Buffer.from(group);
-    const body = Buffer.alloc(2 + 2 + 4 + 2 + clientId.length + 2 + key.length);
-    let at = body.writeInt16BE(10, 0);
-    at = body.writeInt16BE(0, at);
-    at = body.writeInt32BE(7, at);
-    at = body.writeInt16BE(clientId.length, at);
-    at += clientId.copy(body, at);
-    at = body.writeInt16BE(key.length, at);
-    key.copy(body, at);
-    const frame = Buffer.concat([Buffer.alloc(4), body]);
-    frame.writeInt32BE(body.length, 0);
-    const socket = net.connect(port, '127.0.0.1');
-    let got = Buffer.alloc(0);
-    const done = (value) => { socket.destroy(); resolve(value); };
-    socket.setTimeout(5000, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write(frame));
-    socket.on('data', (d) => {
-      got = Buffer.concat([got, d]);
-      if (got.length >= 10) done(got.readInt16BE(8) === 0);
-    });
-  });
-}
+import { Cluster, hasGroupCoordinator, groupSkipReason } from './lib/clusters.mjs';
 
 function makeKafka(cluster, clientId) {
   return new Kafka({
@@ -227,7 +152,7 @@ describe('kafkajs against test_broker', () => {
   });
 
   test('a consumer group resumes from its commits after a restart', async (t) => {
-    if (!groups) return t.skip('the broker has no group coordinator yet (FindCoordinator answers an error)');
+    if (!groups) return t.skip(groupSkipReason);
     const topic = 'js-group';
     const first = messages('first', 90);
     await produce(kafka, topic, first);
@@ -252,7 +177,7 @@ describe('kafkajs against test_broker', () => {
   });
 
   test('two members split six partitions and each gets only its own', async (t) => {
-    if (!groups) return t.skip('the broker has no group coordinator yet (FindCoordinator answers an error)');
+    if (!groups) return t.skip(groupSkipReason);
     const topic = 'js-split';
     const admin = kafka.admin();
     await admin.connect();

@@ -11,63 +11,14 @@
 // so the restart scenario runs against test_broker only.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Cluster, hasGroupCoordinator, groupSkipReason } from './lib/clusters.mjs';
 
-const brokerBinary = process.env.TEST_BROKER_BINARY ?? path.resolve('build/tests/contract/test_broker');
-const mockBinary = process.env.TEST_MOCK_CLUSTER_BINARY ?? path.resolve('build/tests/contract/rdkafka_mock_cluster');
-const topics = ['keyed', 'acks-all', 'codec-gzip', 'codec-snappy', 'codec-lz4', 'codec-zstd'];
-
-class Broker {
-  constructor(dataDir, partitions, binary = brokerBinary, args = null) {
-    this.dataDir = dataDir;
-    this.stdout = '';
-    this.stderr = '';
-    this.child = spawn(binary, args ?? ['--port', '0', '--data-dir', dataDir, '--partitions', String(partitions)],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stderr.on('data', (d) => { this.stderr += d; });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
-    this.listening = new Promise((resolve, reject) => {
-      this.child.stdout.on('data', (d) => {
-        this.stdout += d;
-        const m = this.stdout.match(/listening (\d+)/);
-        if (m) resolve(Number(m[1]));
-      });
-      this.exited.then((e) => reject(new Error(`${binary} exited ${JSON.stringify(e)}:\n${this.stderr}`)));
-    });
-  }
-
-  static async start(dataDir, partitions = 3) {
-    const b = new Broker(dataDir, partitions);
-    b.port = await b.listening;
-    return b;
-  }
-
-  // librdkafka's mock cluster with this file's topics created at `partitions` partitions (the
-  // mock would auto-create them with its own default of 4).
-  static async startMock(partitions = 3) {
-    const b = new Broker(null, partitions, mockBinary, topics.flatMap((t) => ['--topic', `${t}:${partitions}`]));
-    b.port = await b.listening;
-    return b;
-  }
-
-  get address() { return `127.0.0.1:${this.port}`; }
-
-  async stop() {
-    this.child.kill('SIGTERM');
-    let timer;
-    const timeout = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error('test_broker did not stop within 20 s')), 20_000);
-    });
-    try {
-      return await Promise.race([this.exited, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
+const topics = { keyed: 3, 'acks-all': 3, 'codec-gzip': 3, 'codec-snappy': 3, 'codec-lz4': 3, 'codec-zstd': 3,
+  'group-resume': 3 };
 
 function kcat(args, input) {
   const r = spawnSync('kcat', args, { input, encoding: 'utf8', timeout: 120_000, maxBuffer: 256 << 20 });
@@ -153,7 +104,7 @@ for (const target of ['test_broker', 'mock cluster']) {
     const dataDir = mock ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'substrate-kcat-'));
     let broker;
     const sentByTopic = new Map();
-    before(async () => { broker = mock ? await Broker.startMock(3) : await Broker.start(dataDir, 3); });
+    before(async () => { broker = mock ? await Cluster.mock(topics) : await Cluster.broker(dataDir, 3); });
     after(async () => {
       if (broker) await broker.stop();
       if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
@@ -201,10 +152,29 @@ for (const target of ['test_broker', 'mock cluster']) {
       });
     }
 
+    test('kcat -G: a group consumes everything, then resumes from its commits', async (t) => {
+      if (!mock && !(await hasGroupCoordinator(broker.port, 'kcat-g'))) return t.skip(groupSkipReason);
+      const topic = 'group-resume';
+      // -e: exit once every assigned partition is at its end; closing commits the offsets. Not
+      // `-o beginning`: in -G mode kcat applies it to every assignment, overriding the commits.
+      const groupConsume = () => kcat(['-b', broker.address, '-G', 'kcat-g', '-e', '-q',
+        '-X', 'auto.offset.reset=earliest', '-X', 'session.timeout.ms=6000', '-X', 'heartbeat.interval.ms=500', '-f', '%p %o %k\\n', topic]).split('\n').filter((l) => l.length > 0)
+        .map((l) => { const [p, o, key] = l.split(' '); return { partition: Number(p), offset: Number(o), key }; });
+      const first = records('group-first', 300);
+      produce(broker, topic, first, ['-X', 'acks=all']);
+      const got = groupConsume();
+      assert.deepEqual(got.map((g) => g.key).sort(), first.map((r) => r.key).sort(), 'every record once');
+      const second = records('group-second', 90);
+      produce(broker, topic, second, ['-X', 'acks=all']);
+      const resumed = groupConsume();
+      assert.deepEqual(resumed.map((g) => g.key).sort(), second.map((r) => r.key).sort(),
+        'only the records after the committed offsets');
+    });
+
     test('a restart keeps every record', { skip: mock && 'the mock cluster keeps nothing across a restart' }, async () => {
       const { code } = await broker.stop();
       assert.equal(code, 0, broker.stderr);
-      broker = await Broker.start(dataDir, 3);
+      broker = await Cluster.broker(dataDir, 3);
       const listing = kcat(['-b', broker.address, '-L']);
       for (const [topic, sent] of sentByTopic) {
         assert.match(listing, new RegExp(`topic "${topic}" with 3 partitions`));
