@@ -47,6 +47,8 @@ struct broker_config {
   log::partition_config default_topic;  // segment/retention/flush defaults for new topics
   // How often each shard enforces retention.ms / retention.bytes on its partitions (<= 0: never).
   std::int64_t retention_check_interval_ms = 300'000;
+  // group.initial.rebalance.delay.ms: how long a new group waits for more members (0 in tests).
+  std::int64_t group_initial_rebalance_delay_ms = 3000;
 };
 
 class broker : public request_handler {

@@ -28,10 +28,11 @@ export class Cluster {
     });
   }
 
-  // test_broker on `dataDir` (the caller owns and removes it; a restart reuses it).
-  static async broker(dataDir, partitions = 3) {
-    const c = new Cluster(brokerBinary, ['--port', '0', '--data-dir', dataDir, '--partitions', String(partitions)],
-      dataDir);
+  // test_broker on `dataDir` (the caller owns and removes it; a restart reuses it), with `extra`
+  // flags for broker_main.cc.
+  static async broker(dataDir, partitions = 3, extra = []) {
+    const c = new Cluster(brokerBinary,
+      ['--port', '0', '--data-dir', dataDir, '--partitions', String(partitions), ...extra], dataDir);
     c.port = await c.listening;
     return c;
   }
