@@ -97,15 +97,19 @@ async function member(kafka, groupId, topic) {
 }
 
 describe('kafkajs against test_broker', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'substrate-kafkajs-'));
   let cluster;
   let kafka;
   let groups = true;
   before(async () => {
-    cluster = await Cluster.broker();
+    cluster = await Cluster.broker(dataDir, 3);
     kafka = makeKafka(cluster, 'kafkajs-contract');
     groups = await hasGroupCoordinator(cluster.port, 'probe-group');
   });
-  after(async () => { if (cluster) await cluster.stop(); });
+  after(async () => {
+    if (cluster) await cluster.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
 
   test('admin createTopics, fetchTopicMetadata, fetchTopicOffsets, deleteTopics', async () => {
       const admin = kafka.admin();
