@@ -5,14 +5,17 @@
 // ClickHouse runs as a child process on a temporary directory with its own minimal config,
 // HTTP and native ports picked free on 127.0.0.1, and `<kafka><auto_offset_reset>smallest`
 // so its consumer group starts at the beginning of the topic. The records are produced with
-// kcat. The same scenario runs against librdkafka's mock cluster (rdkafka_mock_cluster) as the
-// reference: a failure there is ClickHouse's or the test's, not our broker's.
+// kcat; afterwards the group's committed offsets must cover every record (spec: "committed
+// offset advances"). The same scenario runs against librdkafka's mock cluster
+// (rdkafka_mock_cluster) as the reference: a failure there is ClickHouse's or the test's, not
+// our broker's.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { Cluster, freePort, groupSkipReason, hasGroupCoordinator, stopChild } from './lib/clusters.mjs';
 
 const clickhouseBinary = process.env.TEST_CLICKHOUSE_BINARY ?? '/usr/sbin/clickhouse-server';
@@ -162,6 +165,26 @@ for (const target of ['test_broker', 'mock cluster']) {
         .map((r) => ({ ...r, id: Number(r.id) }));
       assert.equal(got.length, rowCount, 'no row twice');
       assert.deepEqual(got, sent);
+
+      // The group's committed offsets reach the end of every partition (read with kafkajs's
+      // OffsetFetch; kafkajs cannot talk to the mock, so on test_broker only).
+      if (!mock) {
+        const admin = new Kafka({ clientId: 'offsets', brokers: [cluster.address], logLevel: logLevel.NOTHING }).admin();
+        await admin.connect();
+        try {
+          let committed = 0;
+          const until = Date.now() + 30_000;
+          while (Date.now() < until) {
+            const [offsets] = await admin.fetchOffsets({ groupId: 'clickhouse', topics: [topic] });
+            committed = offsets.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+            if (committed >= rowCount) break;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+          assert.equal(committed, rowCount, 'committed offsets cover every row');
+        } finally {
+          await admin.disconnect();
+        }
+      }
     });
   });
 }
