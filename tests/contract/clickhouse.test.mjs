@@ -130,7 +130,7 @@ for (const target of ['test_broker', 'mock cluster']) {
         await clickhouse.query('DROP TABLE IF EXISTS queue').catch(() => {});
         await clickhouse.stop();
       }
-      if (cluster) await cluster.stop();
+      if (cluster) await cluster.stopCleanly();
       if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     });
 

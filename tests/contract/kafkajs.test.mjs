@@ -107,7 +107,7 @@ describe('kafkajs against test_broker', () => {
     groups = await hasGroupCoordinator(cluster.port, 'probe-group');
   });
   after(async () => {
-    if (cluster) await cluster.stop();
+    if (cluster) await cluster.stopCleanly();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

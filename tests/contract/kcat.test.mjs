@@ -123,7 +123,7 @@ for (const target of ['test_broker', 'mock cluster']) {
     const sentByTopic = new Map();
     before(async () => { broker = mock ? await Cluster.mock(topics) : await Cluster.broker(dataDir, 3); });
     after(async () => {
-      if (broker) await broker.stop();
+      if (broker) await broker.stopCleanly();
       if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     });
 
@@ -214,7 +214,7 @@ describe('kcat consumer groups against test_broker', () => {
   let broker;
   before(async () => { broker = await Cluster.broker(dataDir, 4, brokerFlags); });
   after(async () => {
-    if (broker) await broker.stop();
+    if (broker) await broker.stopCleanly();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -49,6 +49,13 @@ export class Cluster {
 
   // SIGTERM, then SIGKILL after 20 s; resolves to the exit {code, signal}.
   stop() { return stopChild(this.child, this.exited); }
+
+  // stop(), failing unless the process exited 0: a clean shutdown is part of the contract, and
+  // under a sanitizer build a report at exit shows up here.
+  async stopCleanly() {
+    const { code, signal } = await this.stop();
+    if (code !== 0) throw new Error(`${this.binary} exited ${code} (${signal}):\n${this.stderr.slice(-4000)}`);
+  }
 }
 
 export async function stopChild(child, exited) {
