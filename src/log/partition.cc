@@ -32,6 +32,9 @@ error config_error(const char* name, std::int64_t value) {
 
 }  // namespace
 
+// compaction.cc: finishes or discards an interrupted compaction before open() lists segments.
+result<void> recover_compaction(const std::filesystem::path& dir, open_report& report);
+
 result<void> validate(const partition_config& c) {
   // Positions in the index are u32 and a segment may exceed segment_bytes by one batch.
   if (c.segment_bytes < 1024 || c.segment_bytes > (std::int64_t{1} << 31)) {
@@ -43,6 +46,11 @@ result<void> validate(const partition_config& c) {
   }
   if (c.retention_bytes < -1) return tl::unexpected(config_error("retention_bytes", c.retention_bytes));
   if (c.retention_ms < -1) return tl::unexpected(config_error("retention_ms", c.retention_ms));
+  if (c.delete_retention_ms < 0) return tl::unexpected(config_error("delete_retention_ms", c.delete_retention_ms));
+  if (!(c.min_cleanable_dirty_ratio >= 0.0 && c.min_cleanable_dirty_ratio <= 1.0)) {
+    return make_error(errc::invalid_config, fmt::format("min_cleanable_dirty_ratio = {} is out of bounds [0, 1]",
+                                                        c.min_cleanable_dirty_ratio));
+  }
   if (c.flush_interval_ms <= 0) return tl::unexpected(config_error("flush_interval_ms", c.flush_interval_ms));
   if (c.batch_bytes_max < static_cast<std::int64_t>(batch_header_bytes) ||
       c.batch_bytes_max > (std::int64_t{1} << 30)) {
@@ -76,6 +84,7 @@ result<std::unique_ptr<partition>> partition::open(const std::filesystem::path& 
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return make_error(errc::io_error, fmt::format("create {}: {}", dir.string(), ec.message()));
+  if (auto r = recover_compaction(dir, out); !r) return tl::unexpected(r.error());
 
   std::vector<std::int64_t> bases;
   std::vector<std::filesystem::path> index_files;

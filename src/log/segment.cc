@@ -310,25 +310,26 @@ std::uint64_t segment::indexed_position(std::int64_t offset) const {
   return it == index_.begin() ? 0 : std::prev(it)->position;
 }
 
-result<scan_stop> segment::scan(std::uint64_t position, scan_mode mode, const batch_visitor& visit) const {
+result<scan_stop> scan_batches(const file& log, std::uint64_t end, std::uint64_t position, scan_mode mode,
+                               const batch_visitor& visit) {
   std::array<std::byte, batch_header_bytes> head;
   std::vector<std::byte> batch;
-  while (position < end_) {
+  while (position < end) {
     auto stop_here = [&](error why) { return scan_stop{position, std::move(why)}; };
-    auto got = log_.read_at(head, position);
+    auto got = log.read_at(head, position);
     if (!got) return tl::unexpected(got.error());
-    if (*got < head.size() || end_ - position < head.size()) {
+    if (*got < head.size() || end - position < head.size()) {
       return stop_here({errc::batch_too_short, fmt::format("torn header at {}", position)});
     }
     auto header = parse_batch_header(head);
     if (!header) return stop_here(header.error());
-    if (header->size_bytes() > end_ - position) {
+    if (header->size_bytes() > end - position) {
       return stop_here({errc::batch_too_short, fmt::format("batch at {} runs past the end", position)});
     }
     std::span<const std::byte> bytes = head;
     if (mode == scan_mode::verified) {
       batch.resize(header->size_bytes());
-      auto read = log_.read_at(batch, position);
+      auto read = log.read_at(batch, position);
       if (!read) return tl::unexpected(read.error());
       if (*read < batch.size()) return stop_here({errc::batch_too_short, "file shorter than its logical end"});
       auto valid = validate_batch(batch);
@@ -339,6 +340,10 @@ result<scan_stop> segment::scan(std::uint64_t position, scan_mode mode, const ba
     position += header->size_bytes();
   }
   return scan_stop{position, std::nullopt};
+}
+
+result<scan_stop> segment::scan(std::uint64_t position, scan_mode mode, const batch_visitor& visit) const {
+  return scan_batches(log_, end_, position, mode, visit);
 }
 
 result<std::optional<segment::located_batch>> segment::find(std::int64_t offset) const {

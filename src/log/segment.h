@@ -72,6 +72,12 @@ enum class scan_mode {
 // before consuming this batch.
 using batch_visitor = std::function<bool(std::span<const std::byte>, const batch_header&, std::uint64_t)>;
 
+// Walks the batches of the log file `log` from `position` (a batch boundary) up to its logical
+// end `end`, as segment::scan does. Needs only the descriptor, so a blocking thread can scan a
+// closed segment through a duplicated descriptor (compaction) without touching the segment.
+[[nodiscard]] result<scan_stop> scan_batches(const file& log, std::uint64_t end, std::uint64_t position, scan_mode mode,
+                                             const batch_visitor& visit);
+
 class segment {
 public:
   // "00000000000000000042.log" for base 42 and extension ".log".
@@ -140,6 +146,10 @@ public:
   // Deletes the files: the log first, so that a crash in between leaves only index files
   // without a log, which partition::open deletes.
   [[nodiscard]] result<void> remove();
+
+  // After the segment's files were renamed into `dir` (compaction builds segments in a staging
+  // directory): the paths now name that directory. The open descriptors stay valid.
+  void relocate(std::filesystem::path dir) { dir_ = std::move(dir); }
 
 private:
   segment(std::filesystem::path dir, std::int64_t base_offset, const segment_options& options)

@@ -78,8 +78,10 @@ struct partition_state {
   std::unique_ptr<log::partition> log;
   producer_state_table producers;
   bool removed = false;
-  bool sync_running = false;  // a sync loop is scheduled or running (at most one)
-  bool sync_wanted = false;   // appends arrived that the running sync does not cover
+  bool sync_running = false;                             // a sync loop is scheduled or running (at most one)
+  bool sync_wanted = false;                              // appends arrived that the running sync does not cover
+  bool compacting = false;                               // a compaction job is planned or running (at most one)
+  std::shared_ptr<std::atomic<bool>> compaction_cancel;  // the running job's, to stop it early
   std::vector<std::shared_ptr<durability_waiter>> durability_waiters;
   std::vector<std::weak_ptr<fetch_waiter>> fetch_waiters;
 
@@ -162,6 +164,13 @@ struct broker::impl {
         syncs(registry.add_counter("kafka_partition_syncs_total", "Partition syncs (fdatasync) completed.").labels({})),
         sync_failures(
             registry.add_counter("kafka_partition_sync_failures_total", "Partition syncs that failed.").labels({})),
+        compactions(
+            registry.add_counter("kafka_compactions_total", "Compactions of compact-policy partitions completed.")
+                .labels({})),
+        compacted_records(registry
+                              .add_counter("kafka_compaction_removed_records_total",
+                                           "Records removed by compaction (superseded values, expired tombstones).")
+                              .labels({})),
         sync_latency(registry
                          .add_histogram("kafka_partition_sync_latency_seconds",
                                         "Time from starting a partition sync to its completion.",
@@ -177,6 +186,8 @@ struct broker::impl {
   core::counter& fetched_bytes;
   core::counter& syncs;
   core::counter& sync_failures;
+  core::counter& compactions;
+  core::counter& compacted_records;
   core::histogram& sync_latency;
   std::atomic<bool> stopping{false};
 
@@ -270,9 +281,9 @@ struct broker::impl {
     }
   }
 
-  // Every retention_check_interval_ms, deletes the segments that retention.ms / retention.bytes
-  // no longer keep, for every partition of this shard. Deleting files is quick; compaction,
-  // which rewrites them, is not done here (TODO(broker): schedule compact() off the shard, #3).
+  // Every retention_check_interval_ms, for every partition of this shard: deletes the segments
+  // that retention.ms / retention.bytes no longer keep (delete policy; quick file deletions),
+  // or starts a compaction when one is due (compact policy; see compaction_task).
   asio::awaitable<void> retention_loop(std::size_t s) {
     const auto executor = co_await asio::this_coro::executor;
     asio::steady_timer timer(executor);
@@ -283,9 +294,14 @@ struct broker::impl {
       boost::system::error_code ignored;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
       if (stopping) break;
+      const auto now = wall_clock_ms();
       for (const auto& [key, state] : shard.partitions) {
-        if (state->removed || state->log->config().cleanup != log::cleanup_policy::delete_) continue;
-        auto done = state->log->enforce_retention(wall_clock_ms());
+        if (state->removed) continue;
+        if (state->log->config().cleanup == log::cleanup_policy::compact) {
+          if (!state->compacting && state->log->compaction_due(now)) start_compaction(state, key);
+          continue;
+        }
+        auto done = state->log->enforce_retention(now);
         if (!done) {
           kafka_log.warn("retention failed; retrying at the next check",
                          {{"topic", key.first}, {"partition", key.second}, {"reason", done.error().message()}});
@@ -299,6 +315,65 @@ struct broker::impl {
       }
     }
     shard.retention_timer = nullptr;
+  }
+
+  void start_compaction(const std::shared_ptr<partition_state>& state, const partition_key& key) {
+    state->compacting = true;
+    asio::co_spawn(pool.shard(owner_of(key.first, key.second)), compaction_task(state, key), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        kafka_log.error("a compaction task failed: {}", ex.what());
+      }
+    });
+  }
+
+  // One compaction on the owner shard: plan here, run on the blocking pool (the long part),
+  // swap back here (renames only; fetches on this shard see either the old or the new
+  // segments, never a mix), finish on the blocking pool. The log's `ready` marker makes a crash
+  // anywhere roll the compaction back or forward at the next start (docs/formats/log.md).
+  asio::awaitable<void> compaction_task(std::shared_ptr<partition_state> state, partition_key key) {
+    auto complain = [&](bool error, std::string_view message, const std::string& reason) {
+      if (error) {
+        kafka_log.error(message, {{"topic", key.first}, {"partition", key.second}, {"reason", reason}});
+      } else {
+        kafka_log.warn(message, {{"topic", key.first}, {"partition", key.second}, {"reason", reason}});
+      }
+    };
+    auto planned = state->log->plan_compaction(wall_clock_ms());
+    if (!planned || !*planned) {
+      if (!planned) complain(false, "cannot plan a compaction; retrying later", planned.error().message());
+      state->compacting = false;
+      co_return;
+    }
+    auto job = std::make_shared<log::compaction_job>(std::move(**planned));
+    state->compaction_cancel = job->cancelled;
+    auto run = [job] { return job->run(); };
+    auto ran = co_await net::run_blocking(pool.blocking(), std::move(run));
+    state->compaction_cancel.reset();
+    if (state->removed) co_return;  // the directory is gone or going; nothing to swap into
+    auto swapped = state->log->swap_compaction(*job);
+    if (!swapped && job->committed()) {
+      // Part of the swap may be done: leave the partition alone until a restart finishes it.
+      complain(true, "a compaction swap failed; compaction stays off for this partition until a restart",
+               swapped.error().message());
+      co_return;
+    }
+    auto finish = [job] { return job->finish(); };
+    auto finished = co_await net::run_blocking(pool.blocking(), std::move(finish));
+    if (!ran || !swapped) {
+      complain(false, "compaction failed; retrying at a later check",
+               ran ? swapped.error().message() : ran.error().message());
+    } else if (!finished) {
+      complain(false, "cannot remove the compaction staging directory; the next start does",
+               finished.error().message());
+    }
+    if (ran && swapped) {
+      compactions.increment();
+      compacted_records.increment(swapped->records_removed);
+    }
+    state->compacting = false;
   }
 
   // ---- topic administration (blocking pool) --------------------------------------------------
@@ -386,6 +461,7 @@ struct broker::impl {
         if (node.empty()) continue;
         auto& state = *node.mapped();
         state.removed = true;
+        if (state.compaction_cancel) state.compaction_cancel->store(true);
         state.log.reset();
         state.wake_fetchers();
         for (auto& w : state.durability_waiters) w->wake(error_code::unknown_topic_or_partition);
@@ -1061,6 +1137,7 @@ struct broker::impl {
       if (shard.retention_timer) shard.retention_timer->cancel();
       for (auto& [key, state] : shard.partitions) {
         state->wake_fetchers();
+        if (state->compaction_cancel) state->compaction_cancel->store(true);
         // A running sync loop finishes on its own (the blocking pool outlives stop()).
         if (state->sync_running || state->log->config().flush == log::flush_policy::never) continue;
         if (state->log->durable_offset() < state->log->next_offset()) {

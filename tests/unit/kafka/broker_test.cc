@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -355,6 +356,99 @@ TEST_F(broker_test, retention_deletes_old_segments_in_the_background) {
   EXPECT_GT(start_offset, 0);
   EXPECT_EQ(fetch(client, "ret", 0, 0).i16("error_code"), code(error_code::offset_out_of_range));
   EXPECT_EQ(fetch(client, "ret", 0, start_offset).i16("error_code"), 0);
+}
+
+// Every record of a partition, read with Fetch from the log start to the high watermark:
+// (offset, key, value). Checks that offsets strictly increase on the way.
+struct read_record {
+  std::int64_t offset;
+  std::string key;
+  std::optional<std::string> value;
+};
+
+TEST_F(broker_test, a_compact_topic_shrinks_in_the_background_while_it_is_read) {
+  stop();
+  config_.retention_check_interval_ms = 20;
+  start();
+  frame_client client(port());
+  ASSERT_EQ(create_topic(client, "compacted", 1,
+                         {{"cleanup.policy", "compact"}, {"segment.bytes", "4096"}, {"delete.retention.ms", "0"}})
+                .i16("error_code"),
+            0);
+  // 8 keys overwritten again and again; key-7 ends deleted (a tombstone with no retention).
+  std::map<std::string, std::optional<std::string>> latest;
+  std::int64_t produced_bytes = 0;
+  for (int b = 0; b < 150; ++b) {
+    log::batch_builder builder;
+    for (int r = 0; r < 4; ++r) {
+      const int n = b * 4 + r;
+      const std::string key = "key-" + std::to_string(n % 8);
+      std::optional<std::string> value = "value-" + std::to_string(n) + std::string(100, 'v');
+      if (b == 149 && key == "key-7") value.reset();
+      builder.add(key, value, 1'700'000'000'000 + n);
+      latest[key] = value;
+    }
+    auto built = builder.build();
+    produced_bytes += static_cast<std::int64_t>(built.size());
+    const auto* first = reinterpret_cast<const std::uint8_t*>(built.data());
+    ASSERT_EQ(produce(client, "compacted", 0, bytes(first, first + built.size())).i16("error_code"), 0);
+  }
+  const std::int64_t high_watermark = list_offset(client, "compacted", 0, -1).i64("offset");
+  ASSERT_EQ(high_watermark, 600);
+
+  // Read everything again and again while compaction runs: every read is consistent (offsets
+  // increase, the latest value of each key is there) and the bytes read shrink.
+  auto read_all = [&](std::int64_t& total_bytes) {
+    std::vector<read_record> out;
+    std::int64_t offset = 0;
+    total_bytes = 0;
+    while (offset < high_watermark) {
+      message data = fetch(client, "compacted", 0, offset);
+      EXPECT_EQ(data.i16("error_code"), 0);
+      const auto& records = data.batches("records").data;
+      if (!records || records->empty()) break;
+      total_bytes += static_cast<std::int64_t>(records->size());
+      auto all = std::as_bytes(std::span(*records));
+      for (std::size_t at = 0; at < all.size();) {
+        auto h = log::validate_batch(all.subspan(at));
+        EXPECT_TRUE(h);
+        if (!h) return out;
+        auto decoded = log::decode_records(all.subspan(at, h->size_bytes()));
+        EXPECT_TRUE(decoded);
+        for (const auto& r : *decoded) {
+          const auto o = h->base_offset + r.offset_delta;
+          EXPECT_TRUE(out.empty() || o > out.back().offset);
+          out.push_back({o, std::string(*r.key), r.value ? std::optional<std::string>(*r.value) : std::nullopt});
+        }
+        offset = h->next_offset();
+        at += h->size_bytes();
+      }
+    }
+    return out;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::int64_t total = produced_bytes;
+  int reads = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::int64_t bytes_now = 0;
+    auto records = read_all(bytes_now);
+    ++reads;
+    std::map<std::string, std::optional<std::string>> seen;
+    for (const auto& r : records) seen[r.key] = r.value;
+    // The active segment is never compacted, and holds the last batches: every key's latest
+    // value is always there (key-7's tombstone included).
+    ASSERT_EQ(seen, latest) << "read " << reads;
+    total = bytes_now;
+    if (total < produced_bytes / 4 && counter_value("kafka_compactions_total") > 0) break;
+  }
+  EXPECT_LT(total, produced_bytes / 4) << "after " << reads << " reads";
+  EXPECT_GT(counter_value("kafka_compaction_removed_records_total"), 0);
+  // Offsets are unchanged and producing goes on after them.
+  EXPECT_EQ(list_offset(client, "compacted", 0, -1).i64("offset"), 600);
+  EXPECT_EQ(produce(client, "compacted", 0, make_batch(1)).i64("base_offset"), 600);
+  restart();
+  frame_client after(port());
+  EXPECT_EQ(list_offset(after, "compacted", 0, -1).i64("offset"), 601);
 }
 
 TEST_F(broker_test, list_offsets_by_time_earliest_and_latest) {
