@@ -159,6 +159,30 @@ std::uint64_t partition::size_bytes() const {
   return total;
 }
 
+result<void> partition::visit_tail(std::uint64_t bytes_min, const batch_visitor& visit) const {
+  std::size_t first = segments_.size() - 1;
+  std::uint64_t covered = segments_.back()->size_bytes();
+  while (first > 0 && covered < bytes_min) {
+    --first;
+    covered += segments_[first]->size_bytes();
+  }
+  bool stopped = false;
+  for (std::size_t i = first; i < segments_.size() && !stopped; ++i) {
+    auto stop = segments_[i]->scan(0, scan_mode::headers,
+                                   [&](std::span<const std::byte> bytes, const batch_header& h, std::uint64_t at) {
+                                     if (visit(bytes, h, at)) return true;
+                                     stopped = true;
+                                     return false;
+                                   });
+    if (!stop) return tl::unexpected(stop.error());
+    if (stop->invalid) {
+      return make_error(errc::corrupt_batch, fmt::format("{} at {}: {}", segments_[i]->log_path().string(),
+                                                         stop->position, stop->invalid->message()));
+    }
+  }
+  return {};
+}
+
 result<append_result> partition::append(std::span<std::byte> batch, std::int64_t now_ms) {
   if (batch.size() > static_cast<std::size_t>(config_.batch_bytes_max)) {
     return make_error(errc::message_too_large,

@@ -240,6 +240,12 @@ public:
   [[nodiscard]] const segment& segment_at(std::size_t i) const { return *segments_.at(i); }
   [[nodiscard]] std::uint64_t size_bytes() const;
 
+  // Visits the headers of the batches at the tail of the log, in offset order: those of the
+  // newest segments that together hold at least `bytes_min` bytes (whole segments; all of them
+  // if the log is smaller). Blocking; for start-up work such as rebuilding the idempotent
+  // producers' sequence state from the batch headers. The visitor gets the 61 header bytes.
+  [[nodiscard]] result<void> visit_tail(std::uint64_t bytes_min, const batch_visitor& visit) const;
+
   // The three steps of a sync (see the class comment).
   [[nodiscard]] result<sync_handle> prepare_sync();
   void complete_sync(const result<sync_done>& done);

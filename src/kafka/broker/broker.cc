@@ -241,6 +241,7 @@ struct broker::impl {
     next_producer_id = *next_id;
     auto loaded = std::make_shared<topic_table>();
     std::size_t partitions = 0;
+    std::size_t producers = 0;
     for (const auto& file : find_topic_metadata_files(config.data_dir)) {
       auto topic = read_topic_metadata(file, config.default_topic);
       if (!topic) throw std::runtime_error(topic.error().message());
@@ -253,6 +254,12 @@ struct broker::impl {
         }
         auto state = std::make_shared<partition_state>();
         state->log = std::move(*opened);
+        if (auto r = rebuild_producer_state(*state); !r) {
+          // Reads report the damage where it is; idempotence falls back to rule 1 for the rest.
+          kafka_log.warn("cannot rebuild the idempotent producer state from the whole log tail",
+                         {{"topic", topic->name}, {"partition", i}, {"reason", r.error().message()}});
+        }
+        producers += state->producers.size();
         shards[owner_of(topic->name, i)].partitions[partition_key(topic->name, i)] = std::move(state);
         ++partitions;
       }
@@ -262,8 +269,23 @@ struct broker::impl {
     kafka_log.info("broker started", {{"data_dir", config.data_dir.string()},
                                       {"topics", table->size()},
                                       {"partitions", partitions},
+                                      {"idempotent_producers", producers},
                                       {"next_producer_id", next_producer_id},
                                       {"node_id", config.node_id}});
+  }
+
+  // The idempotent producers' state (spec kafka-compat.md 3.6) is in memory only: replaying the
+  // headers of the log's tail (every batch carries producer id, epoch, base sequence and
+  // lastOffsetDelta) gives each recent producer its epoch, last sequence and last five batches
+  // again, so that a retry after a restart is still answered as a duplicate.
+  result<void> rebuild_producer_state(partition_state& state) const {
+    return state.log->visit_tail(config.producer_state_scan_bytes, [&](std::span<const std::byte>,
+                                                                       const log::batch_header& h, std::uint64_t) {
+      if (h.producer_id >= 0 && !h.is_control() && h.base_sequence >= 0) {
+        state.producers.record({h.producer_id, h.producer_epoch, h.base_sequence, h.last_offset_delta}, h.base_offset);
+      }
+      return true;
+    });
   }
 
   // Starts one retention loop per shard (queued until the io_pool runs).

@@ -47,6 +47,9 @@ struct broker_config {
   log::partition_config default_topic;  // segment/retention/flush defaults for new topics
   // How often each shard enforces retention.ms / retention.bytes on its partitions (<= 0: never).
   std::int64_t retention_check_interval_ms = 300'000;
+  // At start-up the idempotent producers' sequence state of each partition is rebuilt from the
+  // batch headers of its newest segments holding at least this many bytes (whole segments).
+  std::uint64_t producer_state_scan_bytes = 256ULL << 20;
 };
 
 class broker : public request_handler {

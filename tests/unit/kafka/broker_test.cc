@@ -637,6 +637,43 @@ TEST_F(broker_test, idempotent_duplicates_get_the_original_offset_and_gaps_are_r
   EXPECT_EQ(after.call(api_key::init_producer_id, 4, init).i64("producer_id"), pid + 2) << "ids are never reused";
 }
 
+TEST_F(broker_test, idempotent_state_is_rebuilt_from_the_log_at_start_up) {
+  frame_client client(port());
+  message init = make_message(api_key::init_producer_id, message_kind::request);
+  init.nullable_str("transactional_id") = std::nullopt;
+  init.i32("transaction_timeout_ms") = 60'000;
+  const std::int64_t pid = client.call(api_key::init_producer_id, 4, init).i64("producer_id");
+  const std::int64_t other = client.call(api_key::init_producer_id, 4, init).i64("producer_id");
+  // Seven batches of pid (more than the five remembered) interleaved with another producer.
+  std::int32_t sequence = 0;
+  std::vector<std::pair<std::int32_t, std::int64_t>> batches;  // (base sequence, base offset) of pid
+  for (int i = 0; i < 7; ++i) {
+    message r = produce(client, "idem", 0, make_batch(2, 1000, 16, pid, sequence));
+    ASSERT_EQ(r.i16("error_code"), 0);
+    batches.emplace_back(sequence, r.i64("base_offset"));
+    sequence += 2;
+    ASSERT_EQ(produce(client, "idem", 0, make_batch(1, 1000, 16, other, i)).i16("error_code"), 0);
+  }
+  const std::int64_t end = list_offset(client, "idem", 0, -1).i64("offset");
+
+  restart();
+  frame_client after(port());
+  // Retries of the last five batches: success with their original offsets, nothing appended.
+  for (std::size_t i = 2; i < batches.size(); ++i) {
+    message retry = produce(after, "idem", 0, make_batch(2, 1000, 16, pid, batches[i].first));
+    EXPECT_EQ(retry.i16("error_code"), 0);
+    EXPECT_EQ(retry.i64("base_offset"), batches[i].second) << "batch " << i;
+  }
+  EXPECT_EQ(produce(after, "idem", 0, make_batch(1, 1000, 16, other, 6)).i64("base_offset"), end - 1);
+  EXPECT_EQ(list_offset(after, "idem", 0, -1).i64("offset"), end);
+  // The sequence state is known: an older batch or a gap is out of order; the next one appends.
+  EXPECT_EQ(produce(after, "idem", 0, make_batch(2, 1000, 16, pid, 0)).i16("error_code"),
+            code(error_code::out_of_order_sequence_number));
+  EXPECT_EQ(produce(after, "idem", 0, make_batch(1, 1000, 16, pid, sequence + 1)).i16("error_code"),
+            code(error_code::out_of_order_sequence_number));
+  EXPECT_EQ(produce(after, "idem", 0, make_batch(1, 1000, 16, pid, sequence)).i64("base_offset"), end);
+}
+
 TEST_F(broker_test, a_restart_keeps_every_acknowledged_batch) {
   std::vector<bytes> sent;
   {

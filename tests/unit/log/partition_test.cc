@@ -64,6 +64,37 @@ TEST(partition, append_assigns_offsets_and_reads_back_byte_for_byte) {
   EXPECT_EQ(*all, expected);
 }
 
+TEST(partition, visit_tail_walks_the_newest_whole_segments_in_offset_order) {
+  temp_dir dir;
+  auto p = open_partition(dir.path(), small_config());
+  for (int i = 0; i < 40; ++i) {
+    auto batch = make_batch(2, std::string(200, 'v'));
+    ASSERT_TRUE(p->append(batch, 0));
+  }
+  ASSERT_GT(p->segment_count(), 3u);
+  auto visited = [&](std::uint64_t bytes_min) {
+    std::vector<std::int64_t> offsets;
+    auto r = p->visit_tail(bytes_min, [&](std::span<const std::byte> head, const batch_header& h, std::uint64_t) {
+      EXPECT_EQ(head.size(), batch_header_bytes);
+      offsets.push_back(h.base_offset);
+      return true;
+    });
+    EXPECT_TRUE(r);
+    return offsets;
+  };
+  const auto& active = p->segment_at(p->segment_count() - 1);
+  auto tail = visited(1);
+  ASSERT_FALSE(tail.empty());
+  EXPECT_EQ(tail.front(), active.base_offset());
+  EXPECT_EQ(tail.back(), p->next_offset() - 2);
+  // One byte more than the active segment holds brings in the whole segment before it.
+  auto more = visited(active.size_bytes() + 1);
+  EXPECT_EQ(more.front(), p->segment_at(p->segment_count() - 2).base_offset());
+  auto all = visited(1 << 30);
+  ASSERT_EQ(all.size(), 40u);
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], static_cast<std::int64_t>(2 * i));
+}
+
 TEST(partition, reads_from_the_middle_of_a_batch_start_at_that_batch) {
   temp_dir dir;
   auto p = open_partition(dir.path(), partition_config{});
