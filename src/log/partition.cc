@@ -251,12 +251,12 @@ result<std::vector<std::byte>> partition::read(std::int64_t offset, std::size_t 
   return std::vector<std::byte>{};
 }
 
-result<std::optional<std::int64_t>> partition::offset_for_timestamp(std::int64_t timestamp) const {
+result<std::optional<timestamp_match>> partition::offset_for_timestamp(std::int64_t timestamp) const {
   for (const auto& s : segments_) {
     auto found = s->offset_for_timestamp(timestamp);
     if (!found || *found) return found;
   }
-  return std::optional<std::int64_t>{};
+  return std::optional<timestamp_match>{};
 }
 
 result<sync_handle> partition::prepare_sync() {

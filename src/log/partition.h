@@ -225,9 +225,9 @@ public:
   // checked; a corrupt batch is an error, never served.
   [[nodiscard]] result<std::vector<std::byte>> read(std::int64_t offset, std::size_t max_bytes) const;
 
-  // Kafka ListOffsets by time: the first offset whose timestamp is >= `timestamp`, or nullopt
-  // when every record is older.
-  [[nodiscard]] result<std::optional<std::int64_t>> offset_for_timestamp(std::int64_t timestamp) const;
+  // Kafka ListOffsets by time: the first record whose timestamp is >= `timestamp` (its offset
+  // and timestamp; see segment::offset_for_timestamp), or nullopt when every record is older.
+  [[nodiscard]] result<std::optional<timestamp_match>> offset_for_timestamp(std::int64_t timestamp) const;
 
   [[nodiscard]] std::int64_t log_start_offset() const { return log_start_offset_; }
   // The offset the next batch gets; the high watermark on a single node.

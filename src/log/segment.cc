@@ -390,20 +390,20 @@ result<std::vector<std::byte>> segment::read(std::uint64_t position, std::size_t
   return out;
 }
 
-result<std::optional<std::int64_t>> segment::offset_for_timestamp(std::int64_t timestamp) const {
-  if (max_timestamp_ < timestamp) return std::optional<std::int64_t>{};
+result<std::optional<timestamp_match>> segment::offset_for_timestamp(std::int64_t timestamp) const {
+  if (max_timestamp_ < timestamp) return std::optional<timestamp_match>{};
   // Every batch up to the last entry below the target is too old: start at that batch.
   std::int64_t start_offset = base_offset_;
   for (const auto& t : time_index_) {
     if (t.timestamp >= timestamp) break;
     start_offset = base_offset_ + t.relative_offset;
   }
-  std::optional<std::int64_t> found;
+  std::optional<timestamp_match> found;
   std::optional<error> failure;
   auto stop = scan(indexed_position(start_offset), scan_mode::verified,
                    [&](std::span<const std::byte> batch, const batch_header& h, std::uint64_t) {
                      if (h.max_timestamp < timestamp) return true;
-                     found = h.base_offset;
+                     found = timestamp_match{h.base_offset, h.max_timestamp};
                      if (!h.is_compressed() && h.time_type() == timestamp_type::create_time) {
                        auto records = decode_records(batch);
                        if (!records) {
@@ -412,7 +412,7 @@ result<std::optional<std::int64_t>> segment::offset_for_timestamp(std::int64_t t
                        }
                        for (const auto& r : *records) {
                          if (record_timestamp(h, r) >= timestamp) {
-                           found = h.base_offset + r.offset_delta;
+                           found = timestamp_match{h.base_offset + r.offset_delta, record_timestamp(h, r)};
                            break;
                          }
                        }

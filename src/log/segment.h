@@ -41,6 +41,13 @@ struct time_index_entry {
 };
 inline constexpr std::size_t time_index_entry_bytes = 12;
 
+// What a search by timestamp found: the record's offset and its own timestamp.
+struct timestamp_match {
+  std::int64_t offset = 0;
+  std::int64_t timestamp = 0;
+  friend bool operator==(const timestamp_match&, const timestamp_match&) = default;
+};
+
 struct segment_options {
   // Bytes reserved for the active segment's log file up front (0: none).
   std::uint64_t preallocate_bytes = 0;
@@ -129,9 +136,11 @@ public:
   // `max_bytes` but at least one. A batch that fails its check is an error.
   [[nodiscard]] result<std::vector<std::byte>> read(std::uint64_t position, std::size_t max_bytes) const;
 
-  // The first offset whose timestamp is >= `timestamp`, or nullopt. Exact within uncompressed
-  // CreateTime batches; otherwise the base offset of the first batch whose maxTimestamp is.
-  [[nodiscard]] result<std::optional<std::int64_t>> offset_for_timestamp(std::int64_t timestamp) const;
+  // The first record whose timestamp is >= `timestamp`, or nullopt. Exact within uncompressed
+  // CreateTime batches (that record's offset and timestamp); otherwise the base offset of the
+  // first batch whose maxTimestamp is, with that maxTimestamp (a LogAppendTime batch's records
+  // all carry it; a compressed batch is not opened).
+  [[nodiscard]] result<std::optional<timestamp_match>> offset_for_timestamp(std::int64_t timestamp) const;
 
   [[nodiscard]] result<scan_stop> scan(std::uint64_t position, scan_mode mode, const batch_visitor& visit) const;
 

@@ -717,9 +717,8 @@ struct broker::impl {
       if (!found) {
         out.error = to_kafka_error(found.error().code);
       } else if (*found) {
-        out.offset = **found;
-        // TODO(broker): report the found record's own timestamp (needs the batch decoded) (#3).
-        out.timestamp = timestamp;
+        out.offset = (*found)->offset;
+        out.timestamp = (*found)->timestamp;
       }
     }
     co_return out;

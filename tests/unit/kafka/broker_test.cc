@@ -458,9 +458,17 @@ TEST_F(broker_test, list_offsets_by_time_earliest_and_latest) {
   EXPECT_EQ(list_offset(client, "t", 0, -2).i64("offset"), 0);
   EXPECT_EQ(list_offset(client, "t", 0, -1).i64("offset"), 5);
   EXPECT_EQ(list_offset(client, "t", 0, -1).i64("timestamp"), -1);
-  EXPECT_EQ(list_offset(client, "t", 0, 1500).i64("offset"), 2);
+  // By time: the first record at or after the time, with its own timestamp.
+  message found = list_offset(client, "t", 0, 1500);
+  EXPECT_EQ(found.i16("error_code"), 0);
+  EXPECT_EQ(found.i64("offset"), 2);
+  EXPECT_EQ(found.i64("timestamp"), 2000);
+  EXPECT_EQ(list_offset(client, "t", 0, 2001).i64("offset"), 3);
+  EXPECT_EQ(list_offset(client, "t", 0, 2001).i64("timestamp"), 2001);
   EXPECT_EQ(list_offset(client, "t", 0, 0).i64("offset"), 0);
+  EXPECT_EQ(list_offset(client, "t", 0, 0).i64("timestamp"), 1000);
   EXPECT_EQ(list_offset(client, "t", 0, 9000).i64("offset"), -1);
+  EXPECT_EQ(list_offset(client, "t", 0, 9000).i64("timestamp"), -1);
   EXPECT_EQ(list_offset(client, "nope", 0, -1).i16("error_code"), code(error_code::unknown_topic_or_partition));
 }
 

@@ -225,12 +225,14 @@ TEST(partition, offset_for_timestamp_finds_the_first_record_at_or_after) {
     ASSERT_TRUE(p->append(batch, 0));
   }
   ASSERT_GT(p->segment_count(), 1u);
-  EXPECT_EQ(*p->offset_for_timestamp(0), 0);
-  EXPECT_EQ(*p->offset_for_timestamp(1000), 0);
-  EXPECT_EQ(*p->offset_for_timestamp(1002), 2);
-  EXPECT_EQ(*p->offset_for_timestamp(1004), 4);  // past the first batch's last record
-  EXPECT_EQ(*p->offset_for_timestamp(1253), 103);
-  EXPECT_EQ(*p->offset_for_timestamp(1493), 199);
+  // Each answer is the record's offset and its own timestamp, not the one asked for.
+  EXPECT_EQ(*p->offset_for_timestamp(0), (timestamp_match{0, 1000}));
+  EXPECT_EQ(*p->offset_for_timestamp(1000), (timestamp_match{0, 1000}));
+  EXPECT_EQ(*p->offset_for_timestamp(1002), (timestamp_match{2, 1002}));
+  EXPECT_EQ(*p->offset_for_timestamp(1004), (timestamp_match{4, 1010}));  // past the first batch's last record
+  EXPECT_EQ(*p->offset_for_timestamp(1253), (timestamp_match{103, 1253}));
+  EXPECT_EQ(*p->offset_for_timestamp(1255), (timestamp_match{104, 1260}));
+  EXPECT_EQ(*p->offset_for_timestamp(1493), (timestamp_match{199, 1493}));
   EXPECT_EQ(*p->offset_for_timestamp(1494), std::nullopt);
 }
 
