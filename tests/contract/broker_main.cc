@@ -1,5 +1,5 @@
 // test_broker: the broker alone, for the real-client contract tests (tests/contract/*.test.mjs).
-//   test_broker --port N --data-dir DIR [--partitions N] [--shards N]
+//   test_broker --port N --data-dir DIR [--partitions N] [--shards N] [--segment-bytes N]
 // Prints `listening <port>` on stdout once it accepts connections, then runs until SIGTERM or
 // SIGINT, and shuts down in order: broker (wakes long-polls, final sync), listener, threads.
 #include <pthread.h>
@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
       config.data_dir = value;
     } else if (flag == "--partitions") {
       config.default_partitions = std::stoi(value);
+    } else if (flag == "--segment-bytes") {
+      config.default_topic.segment_bytes = std::stoll(value);
     } else if (flag == "--shards") {
       shards = static_cast<std::size_t>(std::stoi(value));
     } else {
@@ -36,7 +38,7 @@ int main(int argc, char** argv) {
     }
   }
   if (config.data_dir.empty()) {
-    std::cerr << "usage: test_broker --port N --data-dir DIR [--partitions N] [--shards N]\n";
+    std::cerr << "usage: test_broker --port N --data-dir DIR [--partitions N] [--shards N] [--segment-bytes N]\n";
     return 2;
   }
   // Block the stop signals in every thread; main waits for them with sigwait.
