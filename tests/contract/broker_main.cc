@@ -1,5 +1,8 @@
 // test_broker: the broker alone, for the real-client contract tests (tests/contract/*.test.mjs).
 //   test_broker --port N --data-dir DIR [--partitions N] [--shards N] [--segment-bytes N]
+//               [--metrics-file PATH]
+// With --metrics-file, the metrics (Prometheus text) are written there after a clean shutdown
+// (bench/kafka reads the produced batches and syncs from it).
 // Prints `listening <port>` on stdout once it accepts connections, then runs until SIGTERM or
 // SIGINT, and shuts down in order: broker (wakes long-polls, final sync), listener, threads.
 #include <pthread.h>
@@ -7,6 +10,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -19,6 +23,7 @@ int main(int argc, char** argv) {
   std::uint16_t port = 0;
   std::size_t shards = 2;
   kafka::broker_config config;
+  std::string metrics_file;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const std::string value = argv[i + 1];
@@ -28,6 +33,8 @@ int main(int argc, char** argv) {
       config.data_dir = value;
     } else if (flag == "--partitions") {
       config.default_partitions = std::stoi(value);
+    } else if (flag == "--metrics-file") {
+      metrics_file = value;
     } else if (flag == "--segment-bytes") {
       config.default_topic.segment_bytes = std::stoll(value);
     } else if (flag == "--shards") {
@@ -38,7 +45,8 @@ int main(int argc, char** argv) {
     }
   }
   if (config.data_dir.empty()) {
-    std::cerr << "usage: test_broker --port N --data-dir DIR [--partitions N] [--shards N] [--segment-bytes N]\n";
+    std::cerr << "usage: test_broker --port N --data-dir DIR [--partitions N] [--shards N] [--segment-bytes N] "
+                 "[--metrics-file PATH]\n";
     return 2;
   }
   // Block the stop signals in every thread; main waits for them with sigwait.
@@ -65,6 +73,7 @@ int main(int argc, char** argv) {
     broker.stop();
     server.stop();
     pool.stop();
+    if (!metrics_file.empty()) std::ofstream(metrics_file) << registry.render();
   } catch (const std::exception& e) {
     std::cerr << "test_broker: " << e.what() << "\n";
     return 1;

@@ -159,6 +159,7 @@ struct broker::impl {
         shards(p.shard_count()),
         produced_bytes(
             registry.add_counter("kafka_produced_bytes_total", "Bytes of record batches appended.").labels({})),
+        produced_batches(registry.add_counter("kafka_produced_batches_total", "Record batches appended.").labels({})),
         fetched_bytes(
             registry.add_counter("kafka_fetched_bytes_total", "Bytes of record batches served by Fetch.").labels({})),
         syncs(registry.add_counter("kafka_partition_syncs_total", "Partition syncs (fdatasync) completed.").labels({})),
@@ -183,6 +184,7 @@ struct broker::impl {
   std::atomic<std::uint16_t> advertised_port;
   std::vector<shard_state> shards;
   core::counter& produced_bytes;
+  core::counter& produced_batches;
   core::counter& fetched_bytes;
   core::counter& syncs;
   core::counter& sync_failures;
@@ -645,6 +647,7 @@ struct broker::impl {
     }
     if (producer.producer_id >= 0) state->producers.record(producer, appended->base_offset);
     produced_bytes.increment(batch.size());
+    produced_batches.increment();
     out.base_offset = appended->base_offset;
     out.log_start_offset = p.log_start_offset();
     if (wants_durability) out.durable_target = appended->last_offset + 1;
