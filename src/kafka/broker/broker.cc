@@ -771,7 +771,8 @@ struct broker::impl {
     co_return response;
   }
 
-  asio::awaitable<std::optional<message>> produce(const request_header& header, message& request) {
+  asio::awaitable<std::optional<message>> produce(const request_header& header, message& request,
+                                                  connection_context& context) {
     message response = make_message(api_key::produce, message_kind::response);
     const std::int16_t acks = request.i16("acks");
     std::optional<error_code> whole_request_error;
@@ -827,7 +828,10 @@ struct broker::impl {
       }
     }
     // Every append is done (and its sync started) before waiting, so the partitions' syncs run
-    // in parallel.
+    // in parallel. The appends were the part that must follow request order: the connection's
+    // next request (often the next produce of the same producer) may start now, and its
+    // batches join the sync this one waits for (group commit across pipelined requests).
+    if (context.release_ordering) context.release_ordering();
     for (const auto& w : waits) {
       const auto result = co_await asio::co_spawn(
           owner_executor(w.topic, w.index), wait_durable_on_owner(w.topic, w.index, w.target), asio::use_awaitable);
@@ -1197,14 +1201,16 @@ void broker::set_advertised_port(std::uint16_t port) {
 }
 
 boost::asio::awaitable<result<std::optional<message>>> broker::handle(const request_header& header, message& request,
-                                                                      connection_context&) {
+                                                                      connection_context& context) {
   auto& i = *impl_;
   switch (header.key) {
     case api_key::metadata:
       co_return std::optional<message>(co_await i.metadata(header, request));
     case api_key::produce:
-      co_return co_await i.produce(header, request);
+      co_return co_await i.produce(header, request, context);
     case api_key::fetch:
+      // A Fetch changes nothing and may park for max_wait_ms: later requests need not wait.
+      if (context.release_ordering) context.release_ordering();
       co_return std::optional<message>(co_await i.fetch(header, request));
     case api_key::list_offsets:
       co_return std::optional<message>(co_await i.list_offsets(request));

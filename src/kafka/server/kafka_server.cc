@@ -1,9 +1,14 @@
 #include "kafka/server/kafka_server.h"
 
+#include <algorithm>
 #include <array>
+#include <deque>
 #include <unordered_map>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -72,11 +77,63 @@ struct kafka_server::impl {
         });
   }
 
+  // One request of a connection between its start and its response being written. Shard-local.
+  struct in_flight {
+    explicit in_flight(const asio::any_io_executor& executor) : signal(executor) {
+      signal.expires_at(asio::steady_timer::time_point::max());
+    }
+    // Wakes everything waiting on this request (the reader for `released`, the writer for
+    // `finished`); each waiter re-checks its condition.
+    void release() {
+      if (released) return;
+      released = true;
+      signal.cancel();
+    }
+    void finish(result<std::optional<bytes>> r) {
+      response = std::move(r);
+      finished = true;
+      released = true;
+      signal.cancel();
+    }
+    asio::steady_timer signal;
+    bool released = false;
+    bool finished = false;
+    result<std::optional<bytes>> response = std::optional<bytes>();
+  };
+
+  // The state the reader (serve), the writer and the running handlers of one connection share.
+  // It lives in serve()'s frame, which returns only after the writer and every handler ended.
+  struct pipeline {
+    explicit pipeline(const asio::any_io_executor& executor)
+        : writer_signal(executor), space_signal(executor), done_signal(executor) {
+      for (auto* t : {&writer_signal, &space_signal, &done_signal})
+        t->expires_at(asio::steady_timer::time_point::max());
+    }
+    std::deque<std::shared_ptr<in_flight>> queue;  // started, response not yet written; in order
+    asio::steady_timer writer_signal;              // a request was queued, or reading ended
+    asio::steady_timer space_signal;               // a response was written (the queue shrank)
+    asio::steady_timer done_signal;                // the writer or a handler ended
+    std::size_t handlers_running = 0;
+    bool reading_done = false;
+    bool writer_done = false;
+    bool failed = false;  // a request or a write failed: the connection closes
+    // The reader's buffer state, so the writer can pick the right timeout when it goes quiet.
+    bool partial_frame = false;
+  };
+
   asio::awaitable<void> serve(tcp::socket& socket, const std::string& remote, net::connection& conn,
                               net::listener_shard& shard);
-  // The response frame for one request frame; nothing to send; or an error to close.
-  asio::awaitable<result<std::optional<bytes>>> process(std::span<const std::uint8_t> frame,
-                                                        connection_context& context);
+  // What a request frame needs, decided without suspending: a response right away (ApiVersions),
+  // a decoded request for the handler, or an error that closes the connection.
+  struct prepared {
+    std::optional<bytes> ready;
+    request_header header;
+    std::optional<message> request;
+  };
+  result<prepared> prepare(std::span<const std::uint8_t> frame, connection_context& context);
+  asio::awaitable<void> run_request(pipeline& p, std::shared_ptr<in_flight> request_state, request_header header,
+                                    message request, connection_context& context);
+  asio::awaitable<void> write_responses(pipeline& p, tcp::socket& socket, net::connection& conn);
   void count_request(api_key key) {
     // Pre-filled at construction for every described key, so shards only read the map.
     if (auto it = request_counters.find(static_cast<std::int16_t>(key)); it != request_counters.end()) {
@@ -97,55 +154,133 @@ struct kafka_server::impl {
   std::unordered_map<std::int16_t, core::counter*> request_counters;
 };
 
-asio::awaitable<result<std::optional<bytes>>> kafka_server::impl::process(std::span<const std::uint8_t> frame,
-                                                                          connection_context& context) {
+result<kafka_server::impl::prepared> kafka_server::impl::prepare(std::span<const std::uint8_t> frame,
+                                                                 connection_context& context) {
   auto parsed = parse_request(frame);
   if (!parsed) {
     protocol_error("bad_header", context, parsed.error().message());
-    co_return tl::unexpected(parsed.error());
+    return tl::unexpected(parsed.error());
   }
   const auto& header = parsed->header;
   context.client_id = header.client_id;
   count_request(header.key);
+  prepared out;
   if (header.key == api_key::api_versions) {
     // Answered whatever the version (spec 1.5), and without decoding a body of a version we may
     // not know; client software name and version are accepted as they come.
     auto [body, body_version] = api_versions_response(header.api_version);
     auto frame_bytes = encode_response(api_key::api_versions, body_version, header.correlation_id, body);
-    if (!frame_bytes) co_return tl::unexpected(frame_bytes.error());
-    co_return std::optional<bytes>(std::move(*frame_bytes));
+    if (!frame_bytes) return tl::unexpected(frame_bytes.error());
+    out.ready = std::move(*frame_bytes);
+    return out;
   }
   if (!supported(header.key, header.api_version)) {
     protocol_error("unsupported_version", context,
                    fmt::format("{} v{} is not supported", api_name(header.key), header.api_version));
-    co_return make_error(errc::unsupported_version, std::string(api_name(header.key)));
+    return make_error(errc::unsupported_version, std::string(api_name(header.key)));
   }
   auto request = decode(header.key, message_kind::request, header.api_version, parsed->body);
   if (!request) {
     protocol_error("bad_body", context,
                    fmt::format("{} v{}: {}", api_name(header.key), header.api_version, request.error().message()));
-    co_return tl::unexpected(request.error());
+    return tl::unexpected(request.error());
   }
-  auto response = co_await handler.handle(header, *request, context);
-  if (!response) co_return tl::unexpected(response.error());
-  if (!*response) co_return std::optional<bytes>();
-  auto frame_bytes = encode_response(header.key, header.api_version, header.correlation_id, **response);
-  if (!frame_bytes) {
-    kafka_log.error("cannot encode the {} v{} response: {}", api_name(header.key), header.api_version,
-                    frame_bytes.error().message());
-    co_return tl::unexpected(frame_bytes.error());
+  out.header = header;
+  out.request = std::move(*request);
+  return out;
+}
+
+asio::awaitable<void> kafka_server::impl::run_request(pipeline& p, std::shared_ptr<in_flight> request_state,
+                                                      request_header header, message request,
+                                                      connection_context& context) {
+  result<std::optional<bytes>> out = std::optional<bytes>();
+  try {
+    auto response = co_await handler.handle(header, request, context);
+    if (!response) {
+      out = tl::unexpected(response.error());
+    } else if (*response) {
+      auto frame_bytes = encode_response(header.key, header.api_version, header.correlation_id, **response);
+      if (!frame_bytes) {
+        kafka_log.error("cannot encode the {} v{} response: {}", api_name(header.key), header.api_version,
+                        frame_bytes.error().message());
+        out = tl::unexpected(frame_bytes.error());
+      } else {
+        out = std::optional<bytes>(std::move(*frame_bytes));
+      }
+    }
+  } catch (const std::exception& e) {
+    kafka_log.error("the {} handler failed; closing the connection from {}: {}", api_name(header.key),
+                    context.remote_address, e.what());
+    out = make_error(errc::unsupported_version, "handler failure");
   }
-  co_return std::optional<bytes>(std::move(*frame_bytes));
+  request_state->finish(std::move(out));
+  --p.handlers_running;
+  p.done_signal.cancel();
+}
+
+asio::awaitable<void> kafka_server::impl::write_responses(pipeline& p, tcp::socket& socket, net::connection& conn) {
+  boost::system::error_code ec;
+  while (!p.failed) {
+    if (p.queue.empty()) {
+      if (p.reading_done) break;
+      co_await p.writer_signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    auto front = p.queue.front();
+    if (!front->finished) {
+      co_await front->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    if (!front->response) {
+      p.failed = true;
+      break;
+    }
+    if (*front->response) {
+      conn.enter(net::connection::phase::writing, options.write_timeout_ms);
+      co_await asio::async_write(socket, asio::buffer(**front->response),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        p.failed = true;
+        break;
+      }
+    }
+    p.queue.pop_front();
+    p.space_signal.cancel();
+    if (!p.queue.empty()) {
+      conn.enter_untimed(net::connection::phase::handling);
+    } else if (p.partial_frame) {
+      conn.enter(net::connection::phase::reading, options.read_timeout_ms);
+    } else {
+      conn.enter(net::connection::phase::idle, options.idle_timeout_ms);
+    }
+  }
+  if (p.failed) {
+    // Stop the reader (it may wait for bytes) so that the connection closes.
+    socket.cancel(ec);
+    p.space_signal.cancel();
+  }
+  p.writer_done = true;
+  p.done_signal.cancel();
 }
 
 asio::awaitable<void> kafka_server::impl::serve(tcp::socket& socket, const std::string& remote, net::connection& conn,
                                                 net::listener_shard& shard) {
-  connection_context context{remote, std::nullopt};
+  const auto executor = co_await asio::this_coro::executor;
+  connection_context context{remote, std::nullopt, {}};
+  pipeline p(executor);
+  asio::co_spawn(executor, write_responses(p, socket, conn), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      kafka_log.error("a Kafka response writer failed: {}", ex.what());
+    }
+  });
   std::vector<std::uint8_t> buffer;
   std::size_t start = 0;  // first unprocessed byte
   boost::system::error_code ec;
   constexpr std::size_t read_chunk = 64 * 1024;
-  for (;;) {
+  while (!p.failed) {
     auto next = next_frame(std::span(buffer).subspan(start), options.frame_bytes_max);
     if (!next) {
       protocol_error("bad_frame", context, next.error().message());
@@ -157,10 +292,14 @@ asio::awaitable<void> kafka_server::impl::serve(tcp::socket& socket, const std::
       // frame costs us nothing until it sends it.
       buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(start));
       start = 0;
-      if (buffer.empty()) {
-        conn.enter(net::connection::phase::idle, options.idle_timeout_ms);
-      } else if (conn.state != net::connection::phase::reading) {
-        conn.enter(net::connection::phase::reading, options.read_timeout_ms);
+      p.partial_frame = !buffer.empty();
+      // While requests are in flight the writer owns the connection's phase.
+      if (p.queue.empty()) {
+        if (buffer.empty()) {
+          conn.enter(net::connection::phase::idle, options.idle_timeout_ms);
+        } else if (conn.state != net::connection::phase::reading) {
+          conn.enter(net::connection::phase::reading, options.read_timeout_ms);
+        }
       }
       const std::size_t filled = buffer.size();
       buffer.resize(filled + read_chunk);
@@ -174,17 +313,41 @@ asio::awaitable<void> kafka_server::impl::serve(tcp::socket& socket, const std::
       }
       continue;
     }
-    conn.enter_untimed(net::connection::phase::handling);
-    const auto consumed = (*next)->consumed_bytes;
-    auto response = co_await process((*next)->body, context);
-    start += consumed;
-    if (!response) break;
-    if (*response) {
-      conn.enter(net::connection::phase::writing, options.write_timeout_ms);
-      co_await asio::async_write(socket, asio::buffer(**response), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) break;
+    while (p.queue.size() >= std::max<std::size_t>(options.in_flight_requests_max, 1) && !p.failed) {
+      co_await p.space_signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    conn.enter_untimed(net::connection::phase::handling);
+    if (p.failed) break;
+    if (p.queue.empty()) conn.enter_untimed(net::connection::phase::handling);
+    const auto consumed = (*next)->consumed_bytes;
+    auto ready = prepare((*next)->body, context);  // the decoded request owns its bytes
+    start += consumed;
+    auto request_state = std::make_shared<in_flight>(executor);
+    p.queue.push_back(request_state);
+    p.writer_signal.cancel();
+    if (!ready) {
+      request_state->finish(tl::unexpected(ready.error()));
+      break;
+    }
+    if (ready->ready) {
+      request_state->finish(std::optional<bytes>(std::move(*ready->ready)));
+      continue;
+    }
+    context.release_ordering = [request_state] { request_state->release(); };
+    ++p.handlers_running;
+    asio::co_spawn(executor, run_request(p, request_state, ready->header, std::move(*ready->request), context),
+                   [](std::exception_ptr e) {
+                     if (e) kafka_log.error("a Kafka request task ended with an exception");
+                   });
+    while (!request_state->released) {
+      co_await request_state->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+  // Answer what was started (or stop at the first failure), then let every handler end: they
+  // refer to this frame's context and pipeline.
+  p.reading_done = true;
+  p.writer_signal.cancel();
+  while (!p.writer_done || p.handlers_running > 0) {
+    co_await p.done_signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 

@@ -2,6 +2,9 @@
 // The Kafka protocol listener (port 9092): reads size-prefixed request frames, answers
 // ApiVersions itself, and hands every other decoded request to a `request_handler` (the broker),
 // writing responses back strictly in request order per connection, as Kafka does (spec 1.4).
+// Requests of a connection are pipelined: the next one starts when the previous one released
+// its ordering (connection_context::release_ordering) or finished, up to
+// in_flight_requests_max, and a writer sends the responses in order as they complete.
 //
 // Protocol violations close the connection after a log line, as Kafka and Redpanda do (spec
 // 1.5): a frame over `frame_bytes_max`, an unknown API key, a version outside the advertised
@@ -12,6 +15,7 @@
 // io_pool). The handler is called on the connection's shard and must outlive the server.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,12 +44,22 @@ struct kafka_server_options {
   std::int64_t write_timeout_ms = 30'000;
   std::int64_t connections_max = 10'000;
   std::int64_t shutdown_grace_ms = 10'000;
+  // Requests of one connection started and not yet answered (see release_ordering); reading
+  // pauses at this many. librdkafka keeps at most 5 in flight with idempotence.
+  std::size_t in_flight_requests_max = 32;
 };
 
 // Per-connection facts a handler may need (and later: SASL principal).
 struct connection_context {
   std::string remote_address;
   std::optional<std::string> client_id;  // of the latest request
+  // Two-stage dispatch (as Redpanda's): a connection's requests start one at a time, in order,
+  // and each holds the next one back until it calls this, or until it finishes. A handler calls
+  // it once the part of its work that must happen in request order is done (a produce: its
+  // appends), so the next request can start while this one waits (a produce: for the fsync).
+  // Responses are still written in request order. Call it at most once, on the connection's
+  // shard, during the handle() it was set for; the server sets it before each handle().
+  std::function<void()> release_ordering;
 };
 
 class request_handler {
