@@ -111,12 +111,14 @@ result<compaction_result> compaction_job::run() {
   std::filesystem::create_directory(staging, ec);
   if (ec) return tl::unexpected(filesystem_error("create", staging, ec));
 
-  // Pass 1: the latest record of every key.
+  // Pass 1: the latest record of every key, and the last batch of every idempotent producer.
   key_map keys;
+  std::unordered_map<std::int64_t, std::int64_t> last_batch_of_producer;  // producer id -> base offset
   for (const auto& s : sources_) {
     std::optional<error> failure;
     auto stop = scan_batches(s.log, s.end, 0, scan_mode::verified,
                              [&](std::span<const std::byte> batch, const batch_header& h, std::uint64_t) {
+                               if (h.producer_id >= 0) last_batch_of_producer[h.producer_id] = h.base_offset;
                                if (!compactable(h)) return true;
                                auto records = decode_records(batch);
                                if (!records) {
@@ -185,7 +187,13 @@ result<compaction_result> compaction_job::run() {
                                if (kept.size() == records->size()) return append(batch, h);
                                changed = true;
                                removed += records->size() - kept.size();
-                               if (kept.empty()) return true;
+                               // The last batch of an idempotent producer stays, emptied if need be (as Kafka's cleaner
+                               // does): its header carries the producer's epoch and last sequence, from which the
+                               // broker rebuilds the sequence state after a restart.
+                               const auto last = last_batch_of_producer.find(h.producer_id);
+                               const bool keeps_producer_state =
+                                   last != last_batch_of_producer.end() && last->second == h.base_offset;
+                               if (kept.empty() && !keeps_producer_state) return true;
                                // The survivors keep their base offset, offset deltas, timestamps and lastOffsetDelta.
                                batch_builder builder;
                                builder.base_offset(h.base_offset)
@@ -297,7 +305,9 @@ result<std::optional<compaction_job>> partition::plan_compaction(std::int64_t no
   job.delete_retention_ms_ = config_.delete_retention_ms;
   // Closed segments only, and only what is durable: a cleaned segment must never drop a value
   // whose replacement could still be lost in a crash.
-  for (std::size_t i = 0; i + 1 < segments_.size() && segments_[i]->next_offset() <= durable_offset_; ++i) {
+  // (flush.policy never promises nothing: then everything appended counts.)
+  const std::int64_t bound = config_.flush == flush_policy::never ? next_offset_ : durable_offset_;
+  for (std::size_t i = 0; i + 1 < segments_.size() && segments_[i]->next_offset() <= bound; ++i) {
     auto files = segments_[i]->duplicate_files();
     if (!files) return tl::unexpected(files.error());
     SUBSTRATE_ASSERT(files->size() == 1, "a closed segment has only its log open");

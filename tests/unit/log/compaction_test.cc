@@ -303,6 +303,43 @@ TEST(compaction, a_failed_or_abandoned_job_changes_nothing) {
   EXPECT_TRUE(p->compaction_due(0)) << "the next check plans again";
 }
 
+TEST(compaction, the_last_batch_of_each_idempotent_producer_stays_even_when_emptied) {
+  temp_dir dir;
+  auto p = std::move(*partition::open(dir.path(), compact_config(), 0));
+  // Producer 7 writes k twice (sequences 0-1, then 2), producer 8 then overwrites k.
+  auto first = batch_builder().producer(7, 3, 0).add("k", "a", 1).add("k", "b", 2).build();
+  auto second = batch_builder().producer(7, 3, 2).add("k", "c", 3).build();
+  ASSERT_TRUE(p->append(first, 0));
+  ASSERT_TRUE(p->append(second, 0));
+  for (int i = 0; i < 8; ++i) {
+    auto other = batch_builder().producer(8, 0, i).add("k", "from-8-" + std::to_string(i), 10 + i).build();
+    ASSERT_TRUE(p->append(other, 0));
+    auto filler = batch_builder().add("filler-" + std::to_string(i), std::string(200, 'f'), 10).build();
+    ASSERT_TRUE(p->append(filler, 0));
+  }
+  ASSERT_GT(p->segment_count(), 2u);
+  ASSERT_TRUE(p->sync());
+  ASSERT_TRUE(p->compact(0));
+  // Every batch header of producer 7 left in the log: only its last one, with no records.
+  std::vector<batch_header> producer_7;
+  ASSERT_TRUE(p->visit_tail(1 << 30, [&](std::span<const std::byte>, const batch_header& h, std::uint64_t) {
+    if (h.producer_id == 7) producer_7.push_back(h);
+    return true;
+  }));
+  ASSERT_EQ(producer_7.size(), 1u);
+  EXPECT_EQ(producer_7[0].base_sequence, 2);
+  EXPECT_EQ(producer_7[0].producer_epoch, 3);
+  EXPECT_EQ(producer_7[0].record_count, 0);
+  EXPECT_EQ(producer_7[0].base_offset, 2);
+  // It reads back as a valid, empty batch.
+  auto read = p->read(2, 1);
+  ASSERT_TRUE(read) << read.error().message();
+  auto h = validate_batch(*read);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->producer_id, 7);
+  EXPECT_TRUE(decode_records(*read)->empty());
+}
+
 // A crash (simulated by stopping the job before a file-system step and dropping the partition
 // without any clean-up) at every step of run, swap and finish: the reopened partition holds
 // either the log as it was (before the commit marker) or the compacted one (after it), never a
