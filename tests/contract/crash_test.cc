@@ -7,13 +7,8 @@
 // half) and checks that recovery truncates it and the broker serves everything before it.
 //
 // The broker is tests/contract/broker_main.cc (test_broker), started as a child process.
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <librdkafka/rdkafka.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,8 +27,13 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 
 namespace {
 
@@ -207,11 +207,10 @@ std::string payload(std::int64_t sequence) {
 bool produce(rd_kafka_t* rk, const std::string& topic, std::int64_t sequence) {
   const std::string key = fmt::format("key-{}", sequence % 16);
   const std::string value = payload(sequence);
-  const auto err =
-      rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
-                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::intptr_t>(sequence))), RD_KAFKA_V_END);
+  const auto err = rd_kafka_producev(
+      rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::intptr_t>(sequence))), RD_KAFKA_V_END);
   return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
