@@ -126,6 +126,7 @@ int run_up(const core::config& cfg) {
       broker_options.default_topic.segment_bytes = cfg.kafka.segment_bytes;
       broker_options.default_topic.retention_ms = cfg.kafka.retention_ms;
       broker_options.default_topic.retention_bytes = cfg.kafka.retention_bytes;
+      broker_options.group_initial_rebalance_delay_ms = cfg.kafka.group_initial_rebalance_delay_ms;
       kafka_metrics = std::make_unique<kafka::kafka_metrics>(metrics);
       broker = std::make_unique<kafka::broker>(pool, broker_options, metrics);
       kafka::kafka_server_options listen;

@@ -231,6 +231,10 @@ std::vector<property> make_properties() {
   p.push_back(integer(
       "kafka.retention_bytes", "Default retention.bytes per partition of new topics; -1: no limit.", -1,
       std::int64_t{1} << 50, [](config & c) -> auto& { return c.kafka.retention_bytes; }));
+  p.push_back(integer(
+      "kafka.group_initial_rebalance_delay_ms",
+      "How long a new consumer group waits for more members before its first rebalance completes.", 0, 300'000,
+      [](config & c) -> auto& { return c.kafka.group_initial_rebalance_delay_ms; }));
 
   p.push_back(integer(
       "http.shards", "I/O threads shared by every listener; 0 is one per core.", 0, 256,

@@ -62,6 +62,7 @@ struct kafka_config {
   std::int64_t segment_bytes = 128 << 20;
   std::int64_t retention_ms = 7LL * 24 * 3600 * 1000;
   std::int64_t retention_bytes = -1;
+  std::int64_t group_initial_rebalance_delay_ms = 3000;
 };
 
 struct listener_config {

@@ -1,6 +1,6 @@
 // test_broker: the broker alone, for the real-client contract tests (tests/contract/*.test.mjs).
 //   test_broker --port N --data-dir DIR [--partitions N] [--shards N] [--segment-bytes N]
-//               [--metrics-file PATH]
+//               [--metrics-file PATH] [--group-initial-rebalance-delay-ms N]
 // With --metrics-file, the metrics (Prometheus text) are written there after a clean shutdown
 // (bench/kafka reads the produced batches and syncs from it).
 // Prints `listening <port>` on stdout once it accepts connections, then runs until SIGTERM or
@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
       metrics_file = value;
     } else if (flag == "--segment-bytes") {
       config.default_topic.segment_bytes = std::stoll(value);
+    } else if (flag == "--group-initial-rebalance-delay-ms") {
+      config.group_initial_rebalance_delay_ms = std::stoll(value);
     } else if (flag == "--shards") {
       shards = static_cast<std::size_t>(std::stoi(value));
     } else {
@@ -46,7 +48,7 @@ int main(int argc, char** argv) {
   }
   if (config.data_dir.empty()) {
     std::cerr << "usage: test_broker --port N --data-dir DIR [--partitions N] [--shards N] [--segment-bytes N] "
-                 "[--metrics-file PATH]\n";
+                 "[--metrics-file PATH] [--group-initial-rebalance-delay-ms N]\n";
     return 2;
   }
   // Block the stop signals in every thread; main waits for them with sigwait.

@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <random>
 #include <span>
 #include <unordered_set>
 #include <vector>
@@ -23,6 +24,8 @@
 #include "kafka/broker/errors.h"
 #include "kafka/broker/producer_state.h"
 #include "kafka/broker/topic_config.h"
+#include "kafka/coordinator/coordinator.h"
+#include "kafka/coordinator/offset_records.h"
 #include "kafka/server/logger.h"
 #include "log/record_batch.h"
 #include "net/io_pool.h"
@@ -199,6 +202,9 @@ struct broker::impl {
   // Serialises topic creation/deletion and producer-id allocation; held on blocking threads only.
   std::mutex admin_mutex;
   std::int64_t next_producer_id = 0;
+  // The group coordinator (src/kafka/coordinator) and its view of our log.
+  std::unique_ptr<coordinator::offsets_log> offsets_access;
+  std::unique_ptr<coordinator::group_coordinator> groups;
 
   std::shared_ptr<const topic_table> snapshot() const {
     std::lock_guard lock(table_mutex);
@@ -517,7 +523,7 @@ struct broker::impl {
     if (!valid_topic_name(name)) co_return std::pair{std::nullopt, error_code::invalid_topic_exception};
     auto current = snapshot();
     if (auto it = current->find(name); it != current->end()) co_return std::pair{it->second, error_code::none};
-    if (!may_create || !config.auto_create_topics) {
+    if (!may_create || !config.auto_create_topics || coordinator::is_internal_topic(name)) {
       co_return std::pair{std::nullopt, error_code::unknown_topic_or_partition};
     }
     topic_metadata topic;
@@ -732,7 +738,7 @@ struct broker::impl {
   void describe_topic(message& t, const topic_metadata& topic) {
     t.i16("error_code") = 0;
     t.nullable_str("name") = topic.name;
-    t.boolean("is_internal") = false;
+    t.boolean("is_internal") = coordinator::is_internal_topic(topic.name);
     for (std::int32_t i = 0; i < topic.partitions; ++i) {
       auto& p = t.append("partitions");
       p.i16("error_code") = 0;
@@ -795,7 +801,9 @@ struct broker::impl {
       response.append("responses").str("name") = name;
       std::optional<topic_metadata> topic;
       error_code topic_error = whole_request_error.value_or(error_code::none);
-      if (!whole_request_error) {
+      if (!whole_request_error && coordinator::is_internal_topic(name)) {
+        topic_error = error_code::invalid_topic_exception;  // only the coordinator writes it
+      } else if (!whole_request_error) {
         auto resolved = co_await resolve_topic(name, true);
         topic = std::move(resolved.first);
         topic_error = resolved.second;
@@ -1018,7 +1026,10 @@ struct broker::impl {
     for (const auto& v : request.values("topic_names")) names.push_back(std::get<std::string>(v));
     for (const auto& name : names) {
       auto work = [this, name] { return delete_topic_blocking(name); };
-      const auto deleted = co_await net::run_blocking(pool.blocking(), std::move(work));
+      const auto deleted = coordinator::is_internal_topic(name)
+                               ? error_code::invalid_topic_exception
+                               : co_await net::run_blocking(pool.blocking(), std::move(work));
+      if (deleted == error_code::none) co_await groups->topic_deleted(name);
       auto& r = response.append("responses");
       r.str("name") = name;
       r.i16("error_code") = code(deleted);
@@ -1118,37 +1129,13 @@ struct broker::impl {
     return response;
   }
 
-  // APIs the listener advertises that this broker does not serve yet (groups, offsets, SASL):
-  // a well-formed response whose error tells the client the service is unavailable.
-  static message unavailable(const request_header& header, message& request) {
+  // APIs the listener advertises that this broker does not serve yet (SASL): a well-formed
+  // response whose error tells the client the service is unavailable.
+  static message unavailable(const request_header& header) {
     message response = make_message(header.key, message_kind::response);
-    const auto e = header.key == api_key::sasl_handshake      ? error_code::unsupported_sasl_mechanism
-                   : header.key == api_key::sasl_authenticate ? error_code::illegal_sasl_state
-                                                              : error_code::coordinator_not_available;
+    const auto e =
+        header.key == api_key::sasl_handshake ? error_code::unsupported_sasl_mechanism : error_code::illegal_sasl_state;
     if (response.find("error_code")) response.i16("error_code") = code(e);
-    if (header.key == api_key::offset_commit || header.key == api_key::offset_fetch) {
-      const bool commit = header.key == api_key::offset_commit;
-      if (!request.is_null("topics")) {
-        for (const auto& t : request.array("topics")) {
-          auto& rt = response.append("topics");
-          rt.str("name") = t.str("name");
-          if (commit) {
-            for (const auto& p : t.array("partitions")) {
-              auto& rp = rt.append("partitions");
-              rp.i32("partition_index") = p.i32("partition_index");
-              rp.i16("error_code") = code(e);
-            }
-          } else {
-            for (const auto& p : t.values("partition_indexes")) {
-              auto& rp = rt.append("partitions");
-              rp.i32("partition_index") = std::get<std::int32_t>(p);
-              rp.i64("committed_offset") = -1;
-              rp.i16("error_code") = code(e);
-            }
-          }
-        }
-      }
-    }
     return response;
   }
 
@@ -1156,6 +1143,7 @@ struct broker::impl {
 
   void stop() {
     if (stopping.exchange(true)) return;
+    groups->stop();
     std::vector<std::size_t> all;
     for (std::size_t s = 0; s < shards.size(); ++s) all.push_back(s);
     std::size_t synced = 0;
@@ -1184,6 +1172,63 @@ struct broker::impl {
   }
 };
 
+// The group coordinator's access to `__consumer_offsets`: a compacted topic of this broker,
+// written with acks=all semantics (answered after the fsync that covers the batch).
+struct broker_offsets_log final : coordinator::offsets_log {
+  explicit broker_offsets_log(broker::impl& b) : i(b) {}
+  broker::impl& i;
+  static constexpr std::string_view name = coordinator::offsets_topic;
+
+  asio::awaitable<std::pair<error_code, std::int32_t>> open_offsets_topic(std::int32_t partitions,
+                                                                          bool create) override {
+    if (auto n = partitions_of(name)) co_return std::pair{error_code::none, *n};
+    if (!create) co_return std::pair{error_code::none, 0};
+    topic_metadata topic;
+    topic.name = std::string(name);
+    topic.partitions = partitions;
+    topic.config = i.config.default_topic;
+    topic.config.flush = log::flush_policy::always;
+    for (const auto& [key, value] : {std::pair{"cleanup.policy", "compact"}, std::pair{"retention.ms", "-1"}}) {
+      auto applied = apply_topic_config(topic.config, key, value);
+      SUBSTRATE_ASSERT(applied.has_value(), "internal topic config {}={} refused", key, value);
+      topic.overrides[key] = value;
+    }
+    auto work = [this, topic]() mutable { return i.create_topic_blocking(std::move(topic)); };
+    const auto created = co_await net::run_blocking(i.pool.blocking(), std::move(work));
+    if (created != error_code::none && created != error_code::topic_already_exists) co_return std::pair{created, 0};
+    co_return std::pair{error_code::none, partitions_of(name).value_or(0)};
+  }
+
+  asio::awaitable<coordinator::log_read> read(std::int32_t partition, std::int64_t offset) override {
+    auto out = co_await asio::co_spawn(i.owner_executor(name, partition),
+                                       i.read_on_owner(std::string(name), partition, offset, 1 << 20, true, nullptr),
+                                       asio::use_awaitable);
+    co_return coordinator::log_read{out.error, out.high_watermark, std::move(out.data)};
+  }
+
+  asio::awaitable<std::pair<error_code, std::int64_t>> append(std::int32_t partition,
+                                                              std::vector<std::byte> batch) override {
+    const auto* first = reinterpret_cast<const std::uint8_t*>(batch.data());
+    auto out = co_await asio::co_spawn(
+        i.owner_executor(name, partition),
+        i.append_on_owner(std::string(name), partition, bytes(first, first + batch.size()), -1, true),
+        asio::use_awaitable);
+    if (out.error == error_code::none && out.durable_target >= 0) {
+      out.error = co_await asio::co_spawn(i.owner_executor(name, partition),
+                                          i.wait_durable_on_owner(std::string(name), partition, out.durable_target),
+                                          asio::use_awaitable);
+    }
+    co_return std::pair{out.error, out.base_offset};
+  }
+
+  std::optional<std::int32_t> partitions_of(std::string_view topic) const override {
+    auto current = i.snapshot();
+    auto it = current->find(topic);
+    if (it == current->end()) return std::nullopt;
+    return it->second.partitions;
+  }
+};
+
 broker::broker(net::io_pool& pool, broker_config config, core::metrics_registry& metrics)
     : impl_(std::make_unique<impl>(pool, std::move(config), metrics)) {
   if (impl_->config.default_partitions < 1) throw std::runtime_error("default_partitions must be at least 1");
@@ -1192,6 +1237,16 @@ broker::broker(net::io_pool& pool, broker_config config, core::metrics_registry&
   }
   impl_->recover();
   impl_->start_retention();
+  auto& i = *impl_;
+  i.offsets_access = std::make_unique<broker_offsets_log>(i);
+  coordinator::coordinator_config groups;
+  groups.groups.initial_rebalance_delay_ms = i.config.group_initial_rebalance_delay_ms;
+  groups.groups.member_id_seed = std::random_device{}();
+  groups.node = [&i] {
+    return coordinator::node_address{i.config.node_id, i.config.advertised_host, i.advertised_port.load()};
+  };
+  i.groups = std::make_unique<coordinator::group_coordinator>(pool, *i.offsets_access, std::move(groups), metrics);
+  i.groups->start();
 }
 
 broker::~broker() = default;
@@ -1223,7 +1278,10 @@ boost::asio::awaitable<result<std::optional<message>>> broker::handle(const requ
     case api_key::describe_configs:
       co_return std::optional<message>(i.describe_configs(request));
     default:
-      co_return std::optional<message>(impl::unavailable(header, request));
+      if (coordinator::group_coordinator::handles(header.key)) {
+        co_return std::optional<message>(co_await i.groups->handle(header, request, context));
+      }
+      co_return std::optional<message>(impl::unavailable(header));
   }
 }
 

@@ -50,6 +50,8 @@ struct broker_config {
   // At start-up the idempotent producers' sequence state of each partition is rebuilt from the
   // batch headers of its newest segments holding at least this many bytes (whole segments).
   std::uint64_t producer_state_scan_bytes = 256ULL << 20;
+  // group.initial.rebalance.delay.ms: how long a new group waits for more members (0 in tests).
+  std::int64_t group_initial_rebalance_delay_ms = 3000;
 };
 
 class broker : public request_handler {

@@ -57,6 +57,7 @@ protected:
     config_.default_partitions = 2;
     config_.cluster_id = "test-cluster";
     config_.node_id = 7;
+    config_.group_initial_rebalance_delay_ms = 0;
     start();
   }
   void TearDown() override {
@@ -314,6 +315,37 @@ TEST_F(broker_test, a_batch_with_a_bad_crc_is_corrupt_and_not_appended) {
   EXPECT_EQ(produce(client, "t", 0, bytes{1, 2, 3}).i16("error_code"), code(error_code::corrupt_message));
   EXPECT_EQ(list_offset(client, "t", 0, -1).i64("offset"), 0);
   EXPECT_EQ(produce(client, "t", 0, make_batch(1)).i64("base_offset"), 0);
+}
+
+// Produce is advertised from v0 (librdkafka 2.0.2 compresses gzip/snappy/lz4 only then; see
+// schemas/produce.cc), but only RecordBatch v2 is stored: a pre-0.11 client's MessageSet v1 on
+// Produce v0-2 gets INVALID_RECORD and nothing is written; a v2 batch on v0-2 is accepted.
+TEST_F(broker_test, produce_v0_to_v2_accepts_only_record_batch_v2) {
+  frame_client client(port());
+  // One MessageSet v1 message: offset, size, crc, magic 1, attributes, timestamp, null key, value.
+  bytes legacy;
+  auto put = [&](std::uint64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i) legacy.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  };
+  const std::string value(40, 'm');
+  put(0, 8);
+  put(4 + 1 + 1 + 8 + 4 + 4 + value.size(), 4);
+  put(0x12345678, 4);
+  put(1, 1);
+  put(0, 1);
+  put(1'700'000'000'000, 8);
+  put(0xffffffff, 4);
+  put(value.size(), 4);
+  legacy.insert(legacy.end(), value.begin(), value.end());
+  for (std::int16_t version : {0, 1, 2}) {
+    SCOPED_TRACE(version);
+    EXPECT_EQ(produce(client, "t", 0, legacy, -1, version).i16("error_code"), code(error_code::invalid_record));
+  }
+  EXPECT_EQ(list_offset(client, "t", 0, -1).i64("offset"), 0) << "nothing written";
+  message accepted = produce(client, "t", 0, make_batch(2), -1, 2);
+  EXPECT_EQ(accepted.i16("error_code"), 0);
+  EXPECT_EQ(accepted.i64("base_offset"), 0);
+  EXPECT_EQ(list_offset(client, "t", 0, -1).i64("offset"), 2);
 }
 
 TEST_F(broker_test, a_batch_over_max_message_bytes_is_too_large) {
@@ -733,12 +765,266 @@ TEST_F(broker_test, many_concurrent_acks_all_producers_share_syncs) {
   EXPECT_GE(counter_value("kafka_partition_syncs_total"), 1);
 }
 
-TEST_F(broker_test, group_apis_answer_coordinator_not_available_for_now) {
+// ---- consumer groups (src/kafka/coordinator) over the wire --------------------------------------
+
+message join_request(const std::string& member_id, const std::string& protocol = "range") {
+  message request = make_message(api_key::join_group, message_kind::request);
+  request.str("group_id") = "g";
+  request.i32("session_timeout_ms") = 10'000;
+  request.i32("rebalance_timeout_ms") = 30'000;
+  request.str("member_id") = member_id;
+  request.str("protocol_type") = "consumer";
+  auto& p = request.append("protocols");
+  p.str("name") = protocol;
+  p.blob("metadata") = bytes{1, 2, 3};
+  return request;
+}
+
+message sync_request(const std::string& member_id, std::int32_t generation,
+                     std::vector<std::pair<std::string, bytes>> assignments = {}) {
+  message request = make_message(api_key::sync_group, message_kind::request);
+  request.str("group_id") = "g";
+  request.i32("generation_id") = generation;
+  request.str("member_id") = member_id;
+  for (auto& [id, assignment] : assignments) {
+    auto& a = request.append("assignments");
+    a.str("member_id") = id;
+    a.blob("assignment") = assignment;
+  }
+  return request;
+}
+
+message commit_request(const std::string& member_id, std::int32_t generation, const std::string& topic,
+                       std::int32_t partition, std::int64_t offset) {
+  message request = make_message(api_key::offset_commit, message_kind::request);
+  request.str("group_id") = "g";
+  request.i32("generation_id_or_member_epoch") = generation;
+  request.str("member_id") = member_id;
+  auto& t = request.append("topics");
+  t.str("name") = topic;
+  auto& p = t.append("partitions");
+  p.i32("partition_index") = partition;
+  p.i64("committed_offset") = offset;
+  p.i32("committed_leader_epoch") = 3;
+  p.nullable_str("committed_metadata") = "meta";
+  return request;
+}
+
+message fetch_offsets_request(const std::string& topic, std::vector<std::int32_t> partitions) {
+  message request = make_message(api_key::offset_fetch, message_kind::request);
+  request.str("group_id") = "g";
+  auto& t = request.append("topics");
+  t.str("name") = topic;
+  for (auto p : partitions) t.values("partition_indexes").emplace_back(p);
+  request.boolean("require_stable") = true;
+  return request;
+}
+
+// OffsetFetch v7, retried while the coordinator replays __consumer_offsets after a start.
+message fetch_offsets(frame_client& client, const message& request) {
+  for (int attempt = 0;; ++attempt) {
+    message response = client.call(api_key::offset_fetch, 7, request);
+    if (response.i16("error_code") != code(error_code::coordinator_load_in_progress) || attempt > 500) {
+      return response;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+TEST_F(broker_test, find_coordinator_answers_this_node_for_groups_only) {
   frame_client client(port());
   message request = make_message(api_key::find_coordinator, message_kind::request);
   request.str("key") = "g";
+  for (std::int16_t version : {0, 2}) {
+    message response = client.call(api_key::find_coordinator, version, request);
+    EXPECT_EQ(response.i16("error_code"), 0);
+    EXPECT_EQ(response.i32("node_id"), 7);
+    EXPECT_EQ(response.str("host"), "127.0.0.1");
+    EXPECT_EQ(response.i32("port"), port());
+  }
+  request.i8("key_type") = 1;
   EXPECT_EQ(client.call(api_key::find_coordinator, 2, request).i16("error_code"),
             code(error_code::coordinator_not_available));
+}
+
+TEST_F(broker_test, a_group_of_two_over_two_connections_commits_offsets_that_survive_a_restart) {
+  frame_client first(port());
+  frame_client second(port());
+  metadata(first, {"events"});  // two partitions
+  auto a_required = first.call(api_key::join_group, 5, join_request(""));
+  auto b_required = second.call(api_key::join_group, 5, join_request(""));
+  ASSERT_EQ(a_required.i16("error_code"), code(error_code::member_id_required));
+  ASSERT_EQ(b_required.i16("error_code"), code(error_code::member_id_required));
+  std::string a = a_required.str("member_id");
+  std::string b = b_required.str("member_id");
+  EXPECT_TRUE(a.starts_with("test-client-")) << a;
+  // The first join to arrive is parked until the other member joins too.
+  const auto a_join = first.send_request(api_key::join_group, 5, join_request(a));
+  message b_joined = second.call(api_key::join_group, 5, join_request(b));
+  auto a_joined = first.read_response(api_key::join_group, 5, a_join);
+  ASSERT_TRUE(a_joined);
+  // Whoever arrived first leads: call the leader `a` and its connection `lead` from here on.
+  frame_client* lead_client = &first;
+  frame_client* follow_client = &second;
+  if (a_joined->str("leader") != a) {
+    std::swap(a, b);
+    std::swap(lead_client, follow_client);
+    std::swap(*a_joined, b_joined);
+  }
+  frame_client& lead = *lead_client;
+  frame_client& follow = *follow_client;
+  EXPECT_EQ(a_joined->i16("error_code"), 0);
+  EXPECT_EQ(a_joined->i32("generation_id"), 1);
+  EXPECT_EQ(a_joined->str("leader"), a);
+  EXPECT_EQ(a_joined->str("protocol_name"), "range");
+  EXPECT_EQ(a_joined->array("members").size(), 2u);
+  EXPECT_EQ(b_joined.str("leader"), a);
+  EXPECT_TRUE(b_joined.array("members").empty());
+
+  const auto b_sync = follow.send_request(api_key::sync_group, 3, sync_request(b, 1));
+  message a_synced = lead.call(api_key::sync_group, 3, sync_request(a, 1, {{a, bytes{0xa}}, {b, bytes{0xb}}}));
+  auto b_synced = follow.read_response(api_key::sync_group, 3, b_sync);
+  ASSERT_TRUE(b_synced);
+  EXPECT_EQ(a_synced.blob("assignment"), bytes{0xa});
+  EXPECT_EQ(b_synced->blob("assignment"), bytes{0xb});
+
+  message beat = make_message(api_key::heartbeat, message_kind::request);
+  beat.str("group_id") = "g";
+  beat.i32("generation_id") = 1;
+  beat.str("member_id") = b;
+  EXPECT_EQ(follow.call(api_key::heartbeat, 3, beat).i16("error_code"), 0);
+  beat.i32("generation_id") = 0;
+  EXPECT_EQ(follow.call(api_key::heartbeat, 3, beat).i16("error_code"), code(error_code::illegal_generation));
+
+  // Commits: a member of the current generation, a stale one, an unknown partition.
+  auto committed = lead.call(api_key::offset_commit, 7, commit_request(a, 1, "events", 1, 42));
+  EXPECT_EQ(committed.array("topics").at(0).array("partitions").at(0).i16("error_code"), 0);
+  EXPECT_EQ(lead.call(api_key::offset_commit, 7, commit_request(a, 0, "events", 0, 1))
+                .array("topics")
+                .at(0)
+                .array("partitions")
+                .at(0)
+                .i16("error_code"),
+            code(error_code::illegal_generation));
+  EXPECT_EQ(lead.call(api_key::offset_commit, 7, commit_request(a, 1, "events", 9, 1))
+                .array("topics")
+                .at(0)
+                .array("partitions")
+                .at(0)
+                .i16("error_code"),
+            code(error_code::unknown_topic_or_partition));
+  EXPECT_GE(counter_value("kafka_offset_commits_total"), 1);
+
+  auto fetched = fetch_offsets(first, fetch_offsets_request("events", {0, 1}));
+  EXPECT_EQ(fetched.i16("error_code"), 0);
+  const auto& partitions = fetched.array("topics").at(0).array("partitions");
+  EXPECT_EQ(partitions.at(0).i64("committed_offset"), -1);
+  EXPECT_EQ(partitions.at(0).nullable_str("metadata"), "");
+  EXPECT_EQ(partitions.at(1).i64("committed_offset"), 42);
+  EXPECT_EQ(partitions.at(1).i32("committed_leader_epoch"), 3);
+  EXPECT_EQ(partitions.at(1).nullable_str("metadata"), "meta");
+
+  message describe = make_message(api_key::describe_groups, message_kind::request);
+  describe.values("groups").emplace_back(std::string("g"));
+  auto described = lead.call(api_key::describe_groups, 2, describe).array("groups").at(0);
+  EXPECT_EQ(described.str("group_state"), "Stable");
+  EXPECT_EQ(described.str("protocol_data"), "range");
+  EXPECT_EQ(described.array("members").size(), 2u);
+  auto listed = lead.call(api_key::list_groups, 2, make_message(api_key::list_groups, message_kind::request));
+  ASSERT_EQ(listed.array("groups").size(), 1u);
+  EXPECT_EQ(listed.array("groups")[0].str("protocol_type"), "consumer");
+
+  // b leaves (v3 batch form); a learns of the rebalance from its heartbeat.
+  message leave = make_message(api_key::leave_group, message_kind::request);
+  leave.str("group_id") = "g";
+  leave.append("members").str("member_id") = b;
+  leave.append("members").str("member_id") = "stranger";
+  auto left = follow.call(api_key::leave_group, 3, leave);
+  EXPECT_EQ(left.i16("error_code"), 0);
+  EXPECT_EQ(left.array("members").at(0).i16("error_code"), 0);
+  EXPECT_EQ(left.array("members").at(1).i16("error_code"), code(error_code::unknown_member_id));
+  beat.i32("generation_id") = 1;
+  beat.str("member_id") = a;
+  EXPECT_EQ(lead.call(api_key::heartbeat, 3, beat).i16("error_code"), code(error_code::rebalance_in_progress));
+
+  // The internal topic is listed as internal and closed to producers.
+  message all = make_message(api_key::metadata, message_kind::request);
+  all.set_null("topics", true);
+  bool internal_listed = false;
+  const message listing = lead.call(api_key::metadata, 4, all);
+  for (const auto& t : listing.array("topics")) {
+    if (t.nullable_str("name") == "__consumer_offsets") internal_listed = t.boolean("is_internal");
+  }
+  EXPECT_TRUE(internal_listed);
+  EXPECT_EQ(produce(first, "__consumer_offsets", 0, make_batch(1)).i16("error_code"),
+            code(error_code::invalid_topic_exception));
+
+  restart();
+  frame_client after(port());
+  auto recovered = fetch_offsets(after, fetch_offsets_request("events", {1}));
+  EXPECT_EQ(recovered.i16("error_code"), 0);
+  EXPECT_EQ(recovered.array("topics").at(0).array("partitions").at(0).i64("committed_offset"), 42);
+  // A null topic list (v2+) is every committed partition of the group.
+  message every = make_message(api_key::offset_fetch, message_kind::request);
+  every.str("group_id") = "g";
+  every.set_null("topics", true);
+  auto all_offsets = after.call(api_key::offset_fetch, 7, every);
+  ASSERT_EQ(all_offsets.array("topics").size(), 1u);
+  EXPECT_EQ(all_offsets.array("topics")[0].array("partitions").at(0).i32("partition_index"), 1);
+  // Members did not survive: the old member id is unknown and rejoins.
+  beat.str("member_id") = a;
+  EXPECT_EQ(after.call(api_key::heartbeat, 3, beat).i16("error_code"), code(error_code::unknown_member_id));
+}
+
+TEST_F(broker_test, standalone_commits_and_deleting_a_topic_drops_its_offsets) {
+  frame_client client(port());
+  metadata(client, {"doomed"});
+  auto committed = client.call(api_key::offset_commit, 2, commit_request("", -1, "doomed", 0, 7));
+  EXPECT_EQ(committed.array("topics").at(0).array("partitions").at(0).i16("error_code"), 0);
+  EXPECT_EQ(fetch_offsets(client, fetch_offsets_request("doomed", {0}))
+                .array("topics")
+                .at(0)
+                .array("partitions")
+                .at(0)
+                .i64("committed_offset"),
+            7);
+  message request = make_message(api_key::delete_topics, message_kind::request);
+  request.values("topic_names").emplace_back(std::string("doomed"));
+  request.i32("timeout_ms") = 5000;
+  EXPECT_EQ(client.call(api_key::delete_topics, 1, request).array("responses").at(0).i16("error_code"), 0);
+  auto fetch_after = [&](frame_client& c) {
+    return fetch_offsets(c, fetch_offsets_request("doomed", {0}))
+        .array("topics")
+        .at(0)
+        .array("partitions")
+        .at(0)
+        .i64("committed_offset");
+  };
+  EXPECT_EQ(fetch_after(client), -1);
+  restart();
+  frame_client after(port());
+  EXPECT_EQ(fetch_after(after), -1) << "the tombstones were persisted";
+  // The internal topic cannot be deleted by clients.
+  message internal = make_message(api_key::delete_topics, message_kind::request);
+  internal.values("topic_names").emplace_back(std::string("__consumer_offsets"));
+  EXPECT_EQ(after.call(api_key::delete_topics, 1, internal).array("responses").at(0).i16("error_code"),
+            code(error_code::invalid_topic_exception));
+}
+
+TEST_F(broker_test, stop_answers_a_parked_join) {
+  frame_client first(port());
+  frame_client second(port());
+  const std::string a = first.call(api_key::join_group, 5, join_request("")).str("member_id");
+  (void)second.call(api_key::join_group, 5, join_request(""));  // pending: a's join waits for it
+  const auto parked = first.send_request(api_key::join_group, 5, join_request(a));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  broker_->stop();
+  auto answered = first.read_response(api_key::join_group, 5, parked);
+  ASSERT_TRUE(answered);
+  // NOT_COORDINATOR when it was parked; COORDINATOR_NOT_AVAILABLE if it arrived after stop().
+  EXPECT_TRUE(answered->i16("error_code") == code(error_code::not_coordinator) ||
+              answered->i16("error_code") == code(error_code::coordinator_not_available))
+      << answered->i16("error_code");
 }
 
 }  // namespace

@@ -1,5 +1,15 @@
 // Produce (key 0). Spec 2.5 lists v3-7; v8 (record errors) and v9 (flexible) follow
 // ProduceRequest.json / ProduceResponse.json. v10+ (KIP-951 leader hints) is not described.
+//
+// Advertised from v0 although only RecordBatch v2 is accepted: librdkafka 2.0.2 compresses a
+// batch with gzip, snappy or lz4 only if the broker's Produce range contains v0
+// (rdkafka_msgset_writer.c checks `rd_kafka_broker_ApiVersion_supported(Produce, 0, 0)` and
+// otherwise logs "Broker does not support compression type gzip: not compressing batch"), so
+// with a minimum of 3 every kcat/librdkafka/ClickHouse producer silently sent those codecs
+// uncompressed. Clients pick the highest common version (7), so v0-2 requests come only from
+// pre-0.11 clients; their MessageSet v0/v1 data gets INVALID_RECORD per partition, as any
+// non-magic-2 data does (spec 2.4). The v0-2 shapes are the v3 ones without transactional_id
+// (and without throttle_time_ms in the v0 response, log_append_time_ms before v2).
 #include "kafka/protocol/schemas/schemas.h"
 
 namespace substrate::kafka::schemas {
@@ -60,10 +70,10 @@ constexpr struct_desc response{"ProduceResponse", response_fields};
 constexpr api_schema schema{
     .key = api_key::produce,
     .name = "Produce",
-    .version_min = 3,
+    .version_min = 0,
     .version_max = 9,
     .flexible_from = 9,
-    .advertised_min = 3,
+    .advertised_min = 0,
     .advertised_max = 7,
     .request = &request,
     .response = &response,
