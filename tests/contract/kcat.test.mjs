@@ -244,6 +244,38 @@ describe('kcat consumer groups against test_broker', () => {
     for (const g of got) assert.equal(g.value, byKey.get(g.key), `value of ${g.key}`);
   });
 
+  test('a member killed with -9 expires after its session timeout and the other takes over', async () => {
+    produce(broker, 'expiry', records('expiry', 200));
+    // Long-running members (no -e); kcat reports each assignment on stderr.
+    const start = () => {
+      const child = spawn('kcat', ['-b', broker.address, '-G', 'expirers', 'expiry', '-X', 'session.timeout.ms=6000',
+        '-X', 'auto.offset.reset=earliest', '-f', '%p %o\n'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const m = { child, stderr: '', stdout: '' };
+      child.stderr.on('data', (d) => { m.stderr += d; });
+      child.stdout.on('data', (d) => { m.stdout += d; });
+      return m;
+    };
+    const waitFor = async (m, pattern, what) => {
+      const deadline = Date.now() + 60_000;
+      while (!pattern.test(m.stderr)) {
+        assert.ok(Date.now() < deadline, `${what}; kcat said:\n${m.stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const [one, two] = [start(), start()];
+    try {
+      const split = /assigned: expiry \[\d\], expiry \[\d\]\n/;
+      await waitFor(one, split, 'the first member got two partitions');
+      await waitFor(two, split, 'the second member got two partitions');
+      two.child.kill('SIGKILL');  // no LeaveGroup: only the session timeout can remove it
+      await waitFor(one, /assigned: expiry \[0\], expiry \[1\], expiry \[2\], expiry \[3\]/,
+        'the survivor got all four partitions after the session expired');
+    } finally {
+      one.child.kill('SIGKILL');
+      two.child.kill('SIGKILL');
+    }
+  });
+
   test('committed offsets survive kill -9: a new member resumes where the group stopped', async () => {
     const first = records('resume-a', 500);
     produce(broker, 'resume', first);

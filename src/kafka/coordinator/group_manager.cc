@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/assert.h"
+#include "kafka/server/logger.h"
 
 namespace substrate::kafka::coordinator {
 
@@ -293,7 +294,7 @@ void group_manager::add_member_and_rebalance(group& g, std::string member_id, jo
     // A newcomer during the initial delay extends it, up to the rebalance timeout.
     g.initial_delay_until_ms = std::min(now_ms + config_.initial_rebalance_delay_ms, g.initial_delay_limit_ms);
   }
-  maybe_prepare_rebalance(g, now_ms);
+  maybe_prepare_rebalance(g, now_ms, "a member joined");
   try_complete_join(g, now_ms);
 }
 
@@ -314,7 +315,7 @@ void group_manager::update_member_and_rebalance(group& g, const std::string& mem
     std::exchange(m.pending_join, {})(std::move(stale));
   }
   m.pending_join = std::move(done);
-  maybe_prepare_rebalance(g, now_ms);
+  maybe_prepare_rebalance(g, now_ms, "a member rejoined (leader or new protocols)");
   try_complete_join(g, now_ms);
 }
 
@@ -359,13 +360,13 @@ void group_manager::replace_static_member(group& g, const std::string& old_id, j
         return;
       }
       stored.pending_join = std::move(done);
-      prepare_rebalance(g, now_ms);
+      prepare_rebalance(g, now_ms, "a static member rejoined with new protocols");
       try_complete_join(g, now_ms);
       return;
     case group_state::completing_rebalance:
       // The leader may already assign the old id: rebalance again.
       stored.pending_join = std::move(done);
-      prepare_rebalance(g, now_ms);
+      prepare_rebalance(g, now_ms, "a static member rejoined during the sync");
       try_complete_join(g, now_ms);
       return;
     case group_state::preparing_rebalance:
@@ -382,13 +383,13 @@ void group_manager::replace_static_member(group& g, const std::string& old_id, j
 
 // ---- rebalancing ------------------------------------------------------------------------------
 
-void group_manager::maybe_prepare_rebalance(group& g, std::int64_t now_ms) {
+void group_manager::maybe_prepare_rebalance(group& g, std::int64_t now_ms, std::string_view reason) {
   if (g.state == group_state::stable || g.state == group_state::completing_rebalance || g.state == group_state::empty) {
-    prepare_rebalance(g, now_ms);
+    prepare_rebalance(g, now_ms, reason);
   }
 }
 
-void group_manager::prepare_rebalance(group& g, std::int64_t now_ms) {
+void group_manager::prepare_rebalance(group& g, std::int64_t now_ms, std::string_view reason) {
   if (g.state == group_state::completing_rebalance) {
     for (auto& [id, m] : g.members) {
       m.assignment.clear();
@@ -400,6 +401,11 @@ void group_manager::prepare_rebalance(group& g, std::int64_t now_ms) {
     }
   }
   const bool was_empty = g.state == group_state::empty;
+  kafka_log.info("preparing to rebalance group", {{"group", g.id},
+                                                  {"from", to_string(g.state)},
+                                                  {"generation", g.generation},
+                                                  {"members", g.members.size()},
+                                                  {"reason", reason}});
   g.state = group_state::preparing_rebalance;
   ++rebalances_;
   std::int64_t timeout_ms = 0;
@@ -437,6 +443,9 @@ void group_manager::complete_join(group& g, std::int64_t now_ms) {
   g.rebalance_deadline_ms.reset();
   g.initial_delay_until_ms.reset();
   ++g.generation;
+  kafka_log.info(
+      "group rebalanced",
+      {{"group", g.id}, {"generation", g.generation}, {"members", g.members.size()}, {"removed", gone.size()}});
   if (g.members.empty()) {
     g.state = group_state::empty;
     g.protocol_name.clear();
@@ -494,7 +503,8 @@ void group_manager::remove_member(group& g, const std::string& member_id, std::i
     if (it != g.static_members.end() && it->second == member_id) g.static_members.erase(it);
   }
   if (g.leader == member_id) g.leader = g.first_member();
-  if (g.state == group_state::stable || g.state == group_state::completing_rebalance) prepare_rebalance(g, now_ms);
+  if (g.state == group_state::stable || g.state == group_state::completing_rebalance)
+    prepare_rebalance(g, now_ms, "a member left or expired");
   try_complete_join(g, now_ms);
 }
 
@@ -747,7 +757,8 @@ std::size_t group_manager::group_count() const {
 // ---- offsets ----------------------------------------------------------------------------------
 
 error_code group_manager::validate_commit(const commit_identity& who, std::int64_t now_ms) {
-  if (who.group_id.empty()) return error_code::invalid_group_id;
+  // The offsets topic stores the id as an int16-length string (docs/formats/consumer-offsets.md).
+  if (who.group_id.empty() || who.group_id.size() > 0x7fff) return error_code::invalid_group_id;
   group* g = find(who.group_id);
   const bool simple = who.generation_id < 0 && who.member_id.empty() && !who.group_instance_id;
   if (!g) {

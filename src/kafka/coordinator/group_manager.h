@@ -227,8 +227,8 @@ private:
                                    join_callback done);
   void replace_static_member(group& g, const std::string& old_id, join_request& request, std::int64_t now_ms,
                              join_callback done);
-  void prepare_rebalance(group& g, std::int64_t now_ms);
-  void maybe_prepare_rebalance(group& g, std::int64_t now_ms);
+  void prepare_rebalance(group& g, std::int64_t now_ms, std::string_view reason);
+  void maybe_prepare_rebalance(group& g, std::int64_t now_ms, std::string_view reason);
   void try_complete_join(group& g, std::int64_t now_ms);
   void complete_join(group& g, std::int64_t now_ms);
   void remove_member(group& g, const std::string& member_id, std::int64_t now_ms);
