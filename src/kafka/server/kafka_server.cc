@@ -12,7 +12,9 @@
 #include "kafka/protocol/errc.h"
 #include "kafka/protocol/error_codes.h"
 #include "kafka/protocol/schema.h"
+#include "kafka/security/user_store.h"
 #include "kafka/server/logger.h"
+#include "net/io_pool.h"
 #include "net/tcp_listener.h"
 
 namespace substrate::kafka {
@@ -25,6 +27,24 @@ std::string_view api_name(api_key key) {
   const auto* schema = find_schema(key);
   return schema ? schema->name : std::string_view("unknown");
 }
+
+// A connection's place in the SASL exchange (spec 5.6); lives in serve()'s frame.
+struct sasl_state {
+  std::unique_ptr<security::sasl_session> session;  // between handshake and the last step
+  bool raw_tokens = false;                          // after a v0 handshake: tokens are raw frames, not requests
+  bool close_after_write = false;                   // the response just built ends the connection
+};
+
+bytes raw_frame(std::string_view payload) {
+  bytes out(4 + payload.size());
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  out[0] = static_cast<std::uint8_t>(n >> 24);
+  out[1] = static_cast<std::uint8_t>(n >> 16);
+  out[2] = static_cast<std::uint8_t>(n >> 8);
+  out[3] = static_cast<std::uint8_t>(n);
+  std::copy(payload.begin(), payload.end(), out.begin() + 4);
+  return out;
+}
 }  // namespace
 
 kafka_metrics::kafka_metrics(core::metrics_registry& registry)
@@ -35,7 +55,10 @@ kafka_metrics::kafka_metrics(core::metrics_registry& registry)
           registry.add_gauge("kafka_connections_open", "Open Kafka connections, by listener.", {"listener"})),
       connections_rejected(registry.add_counter("kafka_connections_rejected_total",
                                                 "Kafka connections refused because the listener was full.",
-                                                {"listener"})) {}
+                                                {"listener"})),
+      sasl_authentications(registry.add_counter("kafka_sasl_authentications_total",
+                                                "SASL authentications on the Kafka listener, by mechanism and result.",
+                                                {"mechanism", "result"})) {}
 
 std::pair<message, std::int16_t> api_versions_response(std::int16_t version) {
   const bool served = supported(api_key::api_versions, version);
@@ -51,8 +74,11 @@ std::pair<message, std::int16_t> api_versions_response(std::int16_t version) {
 }
 
 struct kafka_server::impl {
-  impl(net::io_pool& pool, kafka_server_options o, request_handler& h, kafka_metrics& m)
-      : options(std::move(o)), handler(h), metrics(m) {
+  impl(net::io_pool& p, kafka_server_options o, request_handler& h, kafka_metrics& m)
+      : pool(p), options(std::move(o)), handler(h), metrics(m) {
+    if (options.sasl.enabled && (!options.sasl.users || options.sasl.mechanisms.empty())) {
+      throw std::invalid_argument("kafka_server: SASL needs a user store and at least one mechanism");
+    }
     net::listener_options listen;
     listen.name = options.name;
     listen.scheme = "kafka";
@@ -76,7 +102,12 @@ struct kafka_server::impl {
                               net::listener_shard& shard);
   // The response frame for one request frame; nothing to send; or an error to close.
   asio::awaitable<result<std::optional<bytes>>> process(std::span<const std::uint8_t> frame,
-                                                        connection_context& context);
+                                                        connection_context& context, sasl_state& sasl);
+  // SaslHandshake / SaslAuthenticate on a SASL listener: the response body.
+  asio::awaitable<message> sasl_request(const request_header& header, message& request, connection_context& context,
+                                        sasl_state& sasl);
+  // One step of the session on the blocking pool (PBKDF2 for PLAIN, the users file for both).
+  asio::awaitable<security::sasl_step> sasl_step(sasl_state& sasl, std::string token, connection_context& context);
   void count_request(api_key key) {
     // Pre-filled at construction for every described key, so shards only read the map.
     if (auto it = request_counters.find(static_cast<std::int16_t>(key)); it != request_counters.end()) {
@@ -89,6 +120,7 @@ struct kafka_server::impl {
                    context.client_id.value_or("-"), detail);
   }
 
+  net::io_pool& pool;
   kafka_server_options options;
   request_handler& handler;
   kafka_metrics& metrics;
@@ -97,8 +129,86 @@ struct kafka_server::impl {
   std::unordered_map<std::int16_t, core::counter*> request_counters;
 };
 
+asio::awaitable<security::sasl_step> kafka_server::impl::sasl_step(sasl_state& sasl, std::string token,
+                                                                   connection_context& context) {
+  auto* session = sasl.session.get();
+  auto work = [session, token = std::move(token)] { return session->step(token); };
+  auto step = co_await net::run_blocking(pool.blocking(), std::move(work));
+  const std::string mechanism(security::mechanism_name(session->mechanism()));
+  if (step.outcome == security::sasl_step::status::success) {
+    context.principal = security::user_principal(step.user);
+    sasl.session.reset();
+    sasl.raw_tokens = false;
+    metrics.sasl_authentications.labels({mechanism, "success"}).increment();
+    kafka_log.debug("Kafka connection authenticated",
+                    {{"remote", context.remote_address}, {"principal", *context.principal}, {"mechanism", mechanism}});
+  } else if (step.outcome == security::sasl_step::status::failure) {
+    sasl.session.reset();
+    sasl.close_after_write = true;
+    metrics.sasl_authentications.labels({mechanism, "failure"}).increment();
+    kafka_log.info("Kafka SASL authentication failed; closing the connection",
+                   {{"remote", context.remote_address},
+                    {"client_id", context.client_id.value_or("-")},
+                    {"mechanism", mechanism},
+                    {"reason", step.error_message}});
+  }
+  co_return step;
+}
+
+asio::awaitable<message> kafka_server::impl::sasl_request(const request_header& header, message& request,
+                                                          connection_context& context, sasl_state& sasl) {
+  message response = make_message(header.key, message_kind::response);
+  if (header.key == api_key::sasl_handshake) {
+    for (const auto m : options.sasl.mechanisms)
+      response.values("mechanisms").emplace_back(std::string(security::mechanism_name(m)));
+    const auto wanted = security::parse_mechanism(request.str("mechanism"));
+    const bool offered = wanted && std::find(options.sasl.mechanisms.begin(), options.sasl.mechanisms.end(), *wanted) !=
+                                       options.sasl.mechanisms.end();
+    if (context.principal || sasl.session) {
+      response.i16("error_code") = static_cast<std::int16_t>(error_code::illegal_sasl_state);
+      sasl.close_after_write = true;
+    } else if (!offered) {
+      response.i16("error_code") = static_cast<std::int16_t>(error_code::unsupported_sasl_mechanism);
+      sasl.close_after_write = true;
+    } else {
+      auto users = options.sasl.users;
+      sasl.session = std::make_unique<security::sasl_session>(
+          *wanted, [users](const std::string& user) { return users->find(user); });
+      sasl.raw_tokens = header.api_version == 0;
+    }
+    co_return response;
+  }
+  // SaslAuthenticate: only between a v1 handshake and the end of the exchange.
+  response.i64("session_lifetime_ms") = 0;  // no re-authentication required
+  if (!sasl.session || sasl.raw_tokens) {
+    response.i16("error_code") = static_cast<std::int16_t>(error_code::illegal_sasl_state);
+    response.nullable_str("error_message") = "SaslAuthenticate without a preceding SaslHandshake v1";
+    sasl.close_after_write = true;
+    co_return response;
+  }
+  const auto& token = request.blob("auth_bytes");
+  auto step = co_await sasl_step(sasl, std::string(token.begin(), token.end()), context);
+  if (step.outcome == security::sasl_step::status::failure) {
+    response.i16("error_code") = static_cast<std::int16_t>(error_code::sasl_authentication_failed);
+    response.nullable_str("error_message") = step.error_message;
+  } else {
+    response.blob("auth_bytes") = bytes(step.response.begin(), step.response.end());
+  }
+  co_return response;
+}
+
 asio::awaitable<result<std::optional<bytes>>> kafka_server::impl::process(std::span<const std::uint8_t> frame,
-                                                                          connection_context& context) {
+                                                                          connection_context& context,
+                                                                          sasl_state& sasl) {
+  if (sasl.raw_tokens) {
+    // After a SaslHandshake v0 the client sends its tokens as bare frames and reads bare
+    // frames back; a failure closes the connection without a reply (Kafka's behaviour).
+    auto step = co_await sasl_step(sasl, std::string(frame.begin(), frame.end()), context);
+    if (step.outcome == security::sasl_step::status::failure) {
+      co_return make_error(std::make_error_code(std::errc::permission_denied), step.error_message);
+    }
+    co_return std::optional<bytes>(raw_frame(step.response));
+  }
   auto parsed = parse_request(frame);
   if (!parsed) {
     protocol_error("bad_header", context, parsed.error().message());
@@ -115,6 +225,12 @@ asio::awaitable<result<std::optional<bytes>>> kafka_server::impl::process(std::s
     if (!frame_bytes) co_return tl::unexpected(frame_bytes.error());
     co_return std::optional<bytes>(std::move(*frame_bytes));
   }
+  const bool sasl_api = header.key == api_key::sasl_handshake || header.key == api_key::sasl_authenticate;
+  if (options.sasl.enabled && !context.principal && !sasl_api) {
+    protocol_error("unauthenticated", context,
+                   fmt::format("{} before SASL authentication completed", api_name(header.key)));
+    co_return make_error(std::make_error_code(std::errc::permission_denied), "not authenticated");
+  }
   if (!supported(header.key, header.api_version)) {
     protocol_error("unsupported_version", context,
                    fmt::format("{} v{} is not supported", api_name(header.key), header.api_version));
@@ -126,7 +242,12 @@ asio::awaitable<result<std::optional<bytes>>> kafka_server::impl::process(std::s
                    fmt::format("{} v{}: {}", api_name(header.key), header.api_version, request.error().message()));
     co_return tl::unexpected(request.error());
   }
-  auto response = co_await handler.handle(header, *request, context);
+  result<std::optional<message>> response = std::optional<message>();
+  if (options.sasl.enabled && sasl_api) {
+    response = std::optional<message>(co_await sasl_request(header, *request, context, sasl));
+  } else {
+    response = co_await handler.handle(header, *request, context);
+  }
   if (!response) co_return tl::unexpected(response.error());
   if (!*response) co_return std::optional<bytes>();
   auto frame_bytes = encode_response(header.key, header.api_version, header.correlation_id, **response);
@@ -140,7 +261,8 @@ asio::awaitable<result<std::optional<bytes>>> kafka_server::impl::process(std::s
 
 asio::awaitable<void> kafka_server::impl::serve(tcp::socket& socket, const std::string& remote, net::connection& conn,
                                                 net::listener_shard& shard) {
-  connection_context context{remote, std::nullopt};
+  connection_context context{remote, std::nullopt, std::nullopt};
+  sasl_state sasl;
   std::vector<std::uint8_t> buffer;
   std::size_t start = 0;  // first unprocessed byte
   boost::system::error_code ec;
@@ -176,7 +298,7 @@ asio::awaitable<void> kafka_server::impl::serve(tcp::socket& socket, const std::
     }
     conn.enter_untimed(net::connection::phase::handling);
     const auto consumed = (*next)->consumed_bytes;
-    auto response = co_await process((*next)->body, context);
+    auto response = co_await process((*next)->body, context, sasl);
     start += consumed;
     if (!response) break;
     if (*response) {
@@ -184,6 +306,7 @@ asio::awaitable<void> kafka_server::impl::serve(tcp::socket& socket, const std::
       co_await asio::async_write(socket, asio::buffer(**response), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
     }
+    if (sasl.close_after_write) break;
     conn.enter_untimed(net::connection::phase::handling);
   }
 }

@@ -8,6 +8,14 @@
 // range (ApiVersions excepted: it gets a v0 body with UNSUPPORTED_VERSION), a body that does not
 // decode. Nothing of a bad request reaches the handler.
 //
+// SASL (spec 5.6), when `sasl.enabled`: the listener itself answers SaslHandshake (v0-1) and
+// SaslAuthenticate (v0-2) with the `kafka/security` mechanisms, and closes a connection that
+// sends anything but ApiVersions before authenticating; after a v0 handshake the tokens travel
+// as raw size-prefixed frames (Kafka's pre-KIP-152 framing). A failed authentication gets its
+// error (33, 34 or 58 with a message) and then the connection closes. The authenticated
+// principal goes into the connection_context for the handler. When SASL is off, the SASL
+// requests reach the handler like any other.
+//
 // Threading and lifecycle: as tcp_listener (connections on shards; start, stop before the
 // io_pool). The handler is called on the connection's shard and must outlive the server.
 
@@ -15,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -22,6 +31,7 @@
 #include "core/result.h"
 #include "kafka/protocol/frame.h"
 #include "kafka/protocol/message.h"
+#include "kafka/security/sasl.h"
 
 namespace substrate::net {
 class io_pool;
@@ -29,6 +39,18 @@ class tcp_listener;
 }  // namespace substrate::net
 
 namespace substrate::kafka {
+
+namespace security {
+class user_store;
+}
+
+struct kafka_sasl_options {
+  bool enabled = false;
+  // Offered in this order in SaslHandshake responses.
+  std::vector<security::sasl_mechanism> mechanisms = {security::sasl_mechanism::scram_sha_256,
+                                                      security::sasl_mechanism::plain};
+  std::shared_ptr<security::user_store> users;  // required when enabled
+};
 
 struct kafka_server_options {
   std::string name = "kafka";
@@ -40,12 +62,16 @@ struct kafka_server_options {
   std::int64_t write_timeout_ms = 30'000;
   std::int64_t connections_max = 10'000;
   std::int64_t shutdown_grace_ms = 10'000;
+  kafka_sasl_options sasl;
 };
 
-// Per-connection facts a handler may need (and later: SASL principal).
+// Per-connection facts a handler may need.
 struct connection_context {
   std::string remote_address;
   std::optional<std::string> client_id;  // of the latest request
+  // "User:<name>" once SASL authentication succeeded; empty on a listener without SASL (the
+  // broker then treats the connection as User:ANONYMOUS).
+  std::optional<std::string> principal;
 };
 
 class request_handler {
@@ -64,6 +90,7 @@ struct kafka_metrics {
   core::metric_family<core::counter>& protocol_errors;  // by reason; each closed a connection
   core::metric_family<core::gauge>& connections_open;
   core::metric_family<core::counter>& connections_rejected;
+  core::metric_family<core::counter>& sasl_authentications;  // by mechanism and result
 };
 
 class kafka_server {
