@@ -19,6 +19,18 @@ auto io_error(const std::filesystem::path& path, std::string_view what) {
   return make_error(errc::io_error, fmt::format("{} {}: {}", what, path.string(), std::strerror(errno)));
 }
 
+// The parent directory of a security file, created 0700 when missing (it holds credentials).
+result<std::filesystem::path> ensure_parent(const std::filesystem::path& path) {
+  const auto directory = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  std::error_code ec;
+  if (!std::filesystem::exists(directory, ec)) {
+    std::filesystem::create_directories(directory, ec);
+    if (ec) return make_error(errc::io_error, fmt::format("cannot create {}: {}", directory.string(), ec.message()));
+    ::chmod(directory.c_str(), 0700);
+  }
+  return directory;
+}
+
 }  // namespace
 
 result<std::optional<std::string>> read_file(const std::filesystem::path& path) {
@@ -49,13 +61,9 @@ result<std::optional<std::string>> read_file(const std::filesystem::path& path) 
 }
 
 result<void> replace_file(const std::filesystem::path& path, const std::string& content) {
-  const auto directory = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-  std::error_code ec;
-  if (!std::filesystem::exists(directory, ec)) {
-    std::filesystem::create_directories(directory, ec);
-    if (ec) return make_error(errc::io_error, fmt::format("cannot create {}: {}", directory.string(), ec.message()));
-    ::chmod(directory.c_str(), 0700);
-  }
+  auto parent = ensure_parent(path);
+  if (!parent) return tl::unexpected(parent.error());
+  const auto directory = *parent;
   const auto temporary = std::filesystem::path(path.string() + ".tmp");
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return io_error(temporary, "cannot create");
@@ -93,10 +101,7 @@ result<void> replace_file(const std::filesystem::path& path, const std::string& 
 }
 
 result<file_lock> file_lock::acquire(const std::filesystem::path& path) {
-  const auto directory = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-  std::error_code ec;
-  std::filesystem::create_directories(directory, ec);
-  if (ec) return make_error(errc::io_error, fmt::format("cannot create {}: {}", directory.string(), ec.message()));
+  if (auto parent = ensure_parent(path); !parent) return tl::unexpected(parent.error());
   const auto lock_path = std::filesystem::path(path.string() + ".lock");
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return io_error(lock_path, "cannot open");
