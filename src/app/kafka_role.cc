@@ -55,6 +55,11 @@ kafka_role::kafka_role(net::io_pool& pool, const core::config& cfg, const std::s
     if (auto loaded = listen.sasl.users->load(); !loaded) {
       throw std::runtime_error(fmt::format("Kafka SASL users: {}", loaded.error().message()));
     }
+    if (auto users = kafka::security::load_users(listen.sasl.users->file()); users && users->empty()) {
+      app_log.warn(
+          "kafka.sasl.enabled but there are no users yet: no client can log in until "
+          "`substrate kafka user add NAME` creates one (the broker picks it up without a restart)");
+    }
     parts.push_back(fmt::format("SASL {}", fmt::join(k.sasl.mechanisms, ",")));
   }
   if (k.authorization.enabled) {
