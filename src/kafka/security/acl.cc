@@ -226,21 +226,33 @@ result<std::vector<acl_entry>> remove_acls(const std::filesystem::path& file,
 
 struct authorizer::impl {
   authorizer_config config;
-  std::atomic<std::shared_ptr<const std::vector<acl_entry>>> acls;
+  // The published ACL set. Readers (every authorize on every shard) load the plain pointer; no
+  // reference count, no lock. A reload publishes a new version and keeps the old ones until the
+  // authorizer is destroyed, since a reader may still be scanning one: reloads are operator
+  // edits, so the list stays short. (std::atomic<std::shared_ptr> would do the same with a
+  // spin lock per read; libstdc++ 12's also trips ThreadSanitizer.)
+  std::atomic<const std::vector<acl_entry>*> acls{nullptr};
   std::atomic<std::int64_t> next_check_ms{0};
-  std::mutex reload_mutex;  // one reloading thread at a time; never held by authorize's readers
+  std::mutex reload_mutex;  // one reloading thread at a time; never taken by readers
   file_version version;     // guarded by reload_mutex
+  std::vector<std::unique_ptr<const std::vector<acl_entry>>> versions;  // guarded by reload_mutex
 
   static std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
 
-  std::shared_ptr<const std::vector<acl_entry>> current() {
+  const std::vector<acl_entry>& current() {
     const auto now = now_ms();
     auto due = next_check_ms.load(std::memory_order_relaxed);
     if (now >= due && next_check_ms.compare_exchange_strong(due, now + 1000)) reload_if_changed();
-    return acls.load();
+    return *acls.load(std::memory_order_acquire);
+  }
+
+  // Call with reload_mutex held.
+  void publish(std::vector<acl_entry> entries) {
+    versions.push_back(std::make_unique<const std::vector<acl_entry>>(std::move(entries)));
+    acls.store(versions.back().get(), std::memory_order_release);
   }
 
   void reload_if_changed() {
@@ -256,7 +268,7 @@ struct authorizer::impl {
       return;
     }
     security_log.info("Kafka ACLs reloaded", {{"file", config.acl_file.string()}, {"acls", loaded->size()}});
-    acls.store(std::make_shared<const std::vector<acl_entry>>(std::move(*loaded)));
+    publish(std::move(*loaded));
   }
 };
 
@@ -267,10 +279,11 @@ authorizer::authorizer(authorizer_config config) : impl_(std::make_unique<impl>(
       throw std::runtime_error(fmt::format("super user '{}': expected User:<name>", p));
     }
   }
+  std::lock_guard lock(impl_->reload_mutex);
   impl_->version = stat_version(impl_->config.acl_file);
   auto loaded = load_acls(impl_->config.acl_file);
   if (!loaded) throw std::runtime_error(loaded.error().message());
-  impl_->acls.store(std::make_shared<const std::vector<acl_entry>>(std::move(*loaded)));
+  impl_->publish(std::move(*loaded));
   impl_->next_check_ms = impl::now_ms() + 1000;
 }
 
@@ -284,12 +297,12 @@ bool authorizer::super_user(std::string_view principal) const {
 bool authorizer::authorize(std::string_view principal, resource_type resource, std::string_view name,
                            acl_operation operation) {
   if (super_user(principal)) return true;
-  return acls_allow(*impl_->current(), principal, resource, name, operation);
+  return acls_allow(impl_->current(), principal, resource, name, operation);
 }
 
 bool authorizer::authorize_any(std::string_view principal, resource_type resource, acl_operation operation) {
   if (super_user(principal)) return true;
-  return acls_allow_any(*impl_->current(), principal, resource, operation);
+  return acls_allow_any(impl_->current(), principal, resource, operation);
 }
 
 }  // namespace substrate::kafka::security

@@ -2,6 +2,7 @@
 // file and the authorizer's super users and reload.
 #include "kafka/security/acl.h"
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -108,6 +109,34 @@ TEST_F(acl_file_test, authorizer_super_users_and_reload) {
   }
   EXPECT_TRUE(seen);
   EXPECT_THROW(authorizer({file_, {"admin"}}), std::runtime_error);
+}
+
+TEST_F(acl_file_test, authorizer_is_safe_to_share_between_threads_during_reloads) {
+  authorizer auth({file_, {}});
+  std::atomic<bool> done{false};
+  std::atomic<int> allowed{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      while (!done) {
+        if (auth.authorize("User:alice", resource_type::topic, "t", acl_operation::read)) ++allowed;
+      }
+    });
+  }
+  // Each rewrite is a new file version; the readers' once-a-second check picks some of them up.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
+  for (int i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
+    if (i % 2 == 0) {
+      ASSERT_TRUE(
+          add_acl(file_, allow("User:alice", resource_type::topic, pattern_type::literal, "t", acl_operation::read)));
+    } else {
+      ASSERT_TRUE(remove_acls(file_, [](const acl_entry&) { return true; }));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  done = true;
+  for (auto& r : readers) r.join();
+  SUCCEED() << allowed.load() << " allowed checks";
 }
 
 }  // namespace
