@@ -517,6 +517,25 @@ struct broker::impl {
     return id;
   }
 
+  // ---- authorization (spec 5.7); without an authorizer everything is allowed ----------------
+
+  bool allowed(const connection_context& context, security::resource_type type, std::string_view name,
+               security::acl_operation operation) const {
+    if (!config.authorizer) return true;
+    const std::string_view principal = context.principal ? *context.principal : security::anonymous_principal;
+    return config.authorizer->authorize(principal, type, name, operation);
+  }
+  bool topic_allowed(const connection_context& context, std::string_view topic,
+                     security::acl_operation operation) const {
+    return allowed(context, security::resource_type::topic, topic, operation);
+  }
+  // Creating a topic takes CREATE on the cluster or on the topic (auto-creation too, as Kafka).
+  bool may_create(const connection_context& context, std::string_view topic) const {
+    return allowed(context, security::resource_type::cluster, security::cluster_resource_name,
+                   security::acl_operation::create) ||
+           topic_allowed(context, topic, security::acl_operation::create);
+  }
+
   // The topic, creating it when allowed. nullopt with the error to report otherwise.
   asio::awaitable<std::pair<std::optional<topic_metadata>, error_code>> resolve_topic(const std::string& name,
                                                                                       bool may_create) {
@@ -749,7 +768,7 @@ struct broker::impl {
     }
   }
 
-  asio::awaitable<message> metadata(const request_header& header, message& request) {
+  asio::awaitable<message> metadata(const request_header& header, message& request, const connection_context& context) {
     message response = make_message(api_key::metadata, message_kind::response);
     auto& node = response.append("brokers");
     node.i32("node_id") = config.node_id;
@@ -758,14 +777,22 @@ struct broker::impl {
     response.nullable_str("cluster_id") = config.cluster_id;
     response.i32("controller_id") = config.node_id;
     if (request.is_null("topics")) {
-      for (const auto& [name, topic] : *snapshot()) describe_topic(response.append("topics"), topic);
+      for (const auto& [name, topic] : *snapshot()) {
+        if (topic_allowed(context, name, security::acl_operation::describe)) {
+          describe_topic(response.append("topics"), topic);
+        }
+      }
       co_return response;
     }
     const bool allow_create = header.api_version < 4 || request.boolean("allow_auto_topic_creation");
     std::vector<std::string> names;
     for (const auto& t : request.array("topics")) names.push_back(t.nullable_str("name").value_or(""));
     for (const auto& name : names) {
-      auto [topic, error] = co_await resolve_topic(name, allow_create);
+      const bool visible = topic_allowed(context, name, security::acl_operation::describe);
+      std::pair<std::optional<topic_metadata>, error_code> resolved{std::nullopt,
+                                                                    error_code::topic_authorization_failed};
+      if (visible) resolved = co_await resolve_topic(name, allow_create && may_create(context, name));
+      auto& [topic, error] = resolved;
       auto& t = response.append("topics");
       if (topic) {
         describe_topic(t, *topic);
@@ -803,8 +830,11 @@ struct broker::impl {
       error_code topic_error = whole_request_error.value_or(error_code::none);
       if (!whole_request_error && coordinator::is_internal_topic(name)) {
         topic_error = error_code::invalid_topic_exception;  // only the coordinator writes it
-      } else if (!whole_request_error) {
-        auto resolved = co_await resolve_topic(name, true);
+      } else if (!whole_request_error && !topic_allowed(context, name, security::acl_operation::write)) {
+        topic_error = error_code::topic_authorization_failed;
+      }
+      if (topic_error == error_code::none) {
+        auto resolved = co_await resolve_topic(name, may_create(context, name));
         topic = std::move(resolved.first);
         topic_error = resolved.second;
       }
@@ -853,7 +883,7 @@ struct broker::impl {
     co_return response;
   }
 
-  asio::awaitable<message> fetch(const request_header& header, message& request) {
+  asio::awaitable<message> fetch(const request_header& header, message& request, const connection_context& context) {
     message response = make_message(api_key::fetch, message_kind::response);
     if (header.api_version >= 7 && request.i32("session_id") != 0) {
       response.i16("error_code") = code(error_code::fetch_session_id_not_found);
@@ -878,13 +908,16 @@ struct broker::impl {
         auto& tr = response.append("responses");
         tr.str("topic") = name;
         auto it = current->find(name);
+        const bool readable = topic_allowed(context, name, security::acl_operation::read);
         for (const auto& fp : ft.array("partitions")) {
           const std::int32_t index = fp.i32("partition");
           auto& pr = tr.append("partitions");
           pr.i32("partition_index") = index;
           pr.i32("preferred_read_replica") = -1;
           read_outcome outcome;
-          if (it == current->end() || index < 0 || index >= it->second.partitions) {
+          if (!readable) {
+            outcome.error = error_code::topic_authorization_failed;
+          } else if (it == current->end() || index < 0 || index >= it->second.partitions) {
             outcome.error = error_code::unknown_topic_or_partition;
           } else {
             const std::int64_t remaining = std::max<std::int64_t>(0, max_bytes - total);
@@ -914,7 +947,7 @@ struct broker::impl {
     co_return response;
   }
 
-  asio::awaitable<message> list_offsets(message& request) {
+  asio::awaitable<message> list_offsets(message& request, const connection_context& context) {
     message response = make_message(api_key::list_offsets, message_kind::response);
     auto current = snapshot();
     for (const auto& lt : request.array("topics")) {
@@ -922,10 +955,13 @@ struct broker::impl {
       auto& tr = response.append("topics");
       tr.str("name") = name;
       auto it = current->find(name);
+      const bool visible = topic_allowed(context, name, security::acl_operation::describe);
       for (const auto& lp : lt.array("partitions")) {
         const std::int32_t index = lp.i32("partition_index");
         list_outcome outcome;
-        if (it == current->end() || index < 0 || index >= it->second.partitions) {
+        if (!visible) {
+          outcome.error = error_code::topic_authorization_failed;
+        } else if (it == current->end() || index < 0 || index >= it->second.partitions) {
           outcome.error = error_code::unknown_topic_or_partition;
         } else {
           outcome = co_await asio::co_spawn(owner_executor(name, index),
@@ -941,7 +977,8 @@ struct broker::impl {
     co_return response;
   }
 
-  asio::awaitable<message> create_topics(const request_header& header, message& request) {
+  asio::awaitable<message> create_topics(const request_header& header, message& request,
+                                         const connection_context& context) {
     message response = make_message(api_key::create_topics, message_kind::response);
     const bool validate_only = header.api_version >= 1 && request.boolean("validate_only");
     std::map<std::string, int> occurrences;
@@ -956,6 +993,10 @@ struct broker::impl {
       };
       if (occurrences[name] > 1) {
         fail(error_code::invalid_request, "the topic appears more than once in the request");
+        continue;
+      }
+      if (!may_create(context, name)) {
+        fail(error_code::topic_authorization_failed, "not authorized to create this topic");
         continue;
       }
       if (!valid_topic_name(name)) {
@@ -1020,11 +1061,17 @@ struct broker::impl {
     co_return response;
   }
 
-  asio::awaitable<message> delete_topics(message& request) {
+  asio::awaitable<message> delete_topics(message& request, const connection_context& context) {
     message response = make_message(api_key::delete_topics, message_kind::response);
     std::vector<std::string> names;
     for (const auto& v : request.values("topic_names")) names.push_back(std::get<std::string>(v));
     for (const auto& name : names) {
+      if (!topic_allowed(context, name, security::acl_operation::delete_)) {
+        auto& r = response.append("responses");
+        r.str("name") = name;
+        r.i16("error_code") = code(error_code::topic_authorization_failed);
+        continue;
+      }
       auto work = [this, name] { return delete_topic_blocking(name); };
       const auto deleted = coordinator::is_internal_topic(name)
                                ? error_code::invalid_topic_exception
@@ -1037,11 +1084,22 @@ struct broker::impl {
     co_return response;
   }
 
-  asio::awaitable<message> init_producer_id(message& request) {
+  asio::awaitable<message> init_producer_id(message& request, const connection_context& context) {
     message response = make_message(api_key::init_producer_id, message_kind::response);
     if (request.nullable_str("transactional_id")) {
       response.i16("error_code") = code(error_code::transactional_id_authorization_failed);
       co_return response;
+    }
+    // An idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic (Kafka 3).
+    if (config.authorizer) {
+      const std::string_view principal = context.principal ? *context.principal : security::anonymous_principal;
+      if (!allowed(context, security::resource_type::cluster, security::cluster_resource_name,
+                   security::acl_operation::idempotent_write) &&
+          !config.authorizer->authorize_any(principal, security::resource_type::topic,
+                                            security::acl_operation::write)) {
+        response.i16("error_code") = code(error_code::cluster_authorization_failed);
+        co_return response;
+      }
     }
     auto work = [this] { return allocate_producer_id_blocking(); };
     auto id = co_await net::run_blocking(pool.blocking(), std::move(work));
@@ -1066,7 +1124,7 @@ struct broker::impl {
     c.boolean("is_sensitive") = false;
   }
 
-  message describe_configs(message& request) {
+  message describe_configs(message& request, const connection_context& context) {
     constexpr std::int8_t topic_resource = 2;
     constexpr std::int8_t broker_resource = 4;
     constexpr std::int8_t dynamic_topic_config = 1;
@@ -1086,7 +1144,13 @@ struct broker::impl {
         for (const auto& k : resource.values("configuration_keys")) wanted->insert(std::get<std::string>(k));
       }
       auto include = [&](std::string_view key) { return !wanted || wanted->contains(std::string(key)); };
-      if (type == topic_resource) {
+      if (type == topic_resource && !topic_allowed(context, name, security::acl_operation::describe_configs)) {
+        r.i16("error_code") = code(error_code::topic_authorization_failed);
+      } else if (type == broker_resource &&
+                 !allowed(context, security::resource_type::cluster, security::cluster_resource_name,
+                          security::acl_operation::describe_configs)) {
+        r.i16("error_code") = code(error_code::cluster_authorization_failed);
+      } else if (type == topic_resource) {
         auto it = current->find(name);
         if (it == current->end()) {
           r.i16("error_code") = code(error_code::unknown_topic_or_partition);
@@ -1260,23 +1324,23 @@ boost::asio::awaitable<result<std::optional<message>>> broker::handle(const requ
   auto& i = *impl_;
   switch (header.key) {
     case api_key::metadata:
-      co_return std::optional<message>(co_await i.metadata(header, request));
+      co_return std::optional<message>(co_await i.metadata(header, request, context));
     case api_key::produce:
       co_return co_await i.produce(header, request, context);
     case api_key::fetch:
       // A Fetch changes nothing and may park for max_wait_ms: later requests need not wait.
       if (context.release_ordering) context.release_ordering();
-      co_return std::optional<message>(co_await i.fetch(header, request));
+      co_return std::optional<message>(co_await i.fetch(header, request, context));
     case api_key::list_offsets:
-      co_return std::optional<message>(co_await i.list_offsets(request));
+      co_return std::optional<message>(co_await i.list_offsets(request, context));
     case api_key::create_topics:
-      co_return std::optional<message>(co_await i.create_topics(header, request));
+      co_return std::optional<message>(co_await i.create_topics(header, request, context));
     case api_key::delete_topics:
-      co_return std::optional<message>(co_await i.delete_topics(request));
+      co_return std::optional<message>(co_await i.delete_topics(request, context));
     case api_key::init_producer_id:
-      co_return std::optional<message>(co_await i.init_producer_id(request));
+      co_return std::optional<message>(co_await i.init_producer_id(request, context));
     case api_key::describe_configs:
-      co_return std::optional<message>(i.describe_configs(request));
+      co_return std::optional<message>(i.describe_configs(request, context));
     default:
       if (coordinator::group_coordinator::handles(header.key)) {
         co_return std::optional<message>(co_await i.groups->handle(header, request, context));
@@ -1287,6 +1351,18 @@ boost::asio::awaitable<result<std::optional<message>>> broker::handle(const requ
 
 void broker::stop() {
   impl_->stop();
+}
+
+error_code broker::authorize_group(const connection_context& context, std::string_view group_id,
+                                   security::acl_operation operation) const {
+  return impl_->allowed(context, security::resource_type::group, group_id, operation)
+             ? error_code::none
+             : error_code::group_authorization_failed;
+}
+
+error_code broker::authorize_topic(const connection_context& context, std::string_view topic,
+                                   security::acl_operation operation) const {
+  return impl_->topic_allowed(context, topic, operation) ? error_code::none : error_code::topic_authorization_failed;
 }
 
 }  // namespace substrate::kafka

@@ -17,7 +17,9 @@
 #include "kafka/protocol/errc.h"
 #include "kafka/protocol/error_codes.h"
 #include "kafka/protocol/schema.h"
+#include "kafka/security/user_store.h"
 #include "kafka/server/logger.h"
+#include "net/io_pool.h"
 #include "net/tcp_listener.h"
 
 namespace substrate::kafka {
@@ -30,6 +32,24 @@ std::string_view api_name(api_key key) {
   const auto* schema = find_schema(key);
   return schema ? schema->name : std::string_view("unknown");
 }
+
+// A connection's place in the SASL exchange (spec 5.6); lives in serve()'s frame.
+struct sasl_state {
+  std::unique_ptr<security::sasl_session> session;  // between handshake and the last step
+  bool raw_tokens = false;                          // after a v0 handshake: tokens are raw frames, not requests
+  bool close_after_write = false;                   // the response just built ends the connection
+};
+
+bytes raw_frame(std::string_view payload) {
+  bytes out(4 + payload.size());
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  out[0] = static_cast<std::uint8_t>(n >> 24);
+  out[1] = static_cast<std::uint8_t>(n >> 16);
+  out[2] = static_cast<std::uint8_t>(n >> 8);
+  out[3] = static_cast<std::uint8_t>(n);
+  std::copy(payload.begin(), payload.end(), out.begin() + 4);
+  return out;
+}
 }  // namespace
 
 kafka_metrics::kafka_metrics(core::metrics_registry& registry)
@@ -40,7 +60,10 @@ kafka_metrics::kafka_metrics(core::metrics_registry& registry)
           registry.add_gauge("kafka_connections_open", "Open Kafka connections, by listener.", {"listener"})),
       connections_rejected(registry.add_counter("kafka_connections_rejected_total",
                                                 "Kafka connections refused because the listener was full.",
-                                                {"listener"})) {}
+                                                {"listener"})),
+      sasl_authentications(registry.add_counter("kafka_sasl_authentications_total",
+                                                "SASL authentications on the Kafka listener, by mechanism and result.",
+                                                {"mechanism", "result"})) {}
 
 std::pair<message, std::int16_t> api_versions_response(std::int16_t version) {
   const bool served = supported(api_key::api_versions, version);
@@ -56,8 +79,11 @@ std::pair<message, std::int16_t> api_versions_response(std::int16_t version) {
 }
 
 struct kafka_server::impl {
-  impl(net::io_pool& pool, kafka_server_options o, request_handler& h, kafka_metrics& m)
-      : options(std::move(o)), handler(h), metrics(m) {
+  impl(net::io_pool& p, kafka_server_options o, request_handler& h, kafka_metrics& m)
+      : pool(p), options(std::move(o)), handler(h), metrics(m) {
+    if (options.sasl.enabled && (!options.sasl.users || options.sasl.mechanisms.empty())) {
+      throw std::invalid_argument("kafka_server: SASL needs a user store and at least one mechanism");
+    }
     net::listener_options listen;
     listen.name = options.name;
     listen.scheme = "kafka";
@@ -129,11 +155,22 @@ struct kafka_server::impl {
     std::optional<bytes> ready;
     request_header header;
     std::optional<message> request;
+    bool sasl_request = false;             // SaslHandshake/SaslAuthenticate, answered here
+    std::optional<std::string> raw_token;  // a bare SASL token after a v0 handshake
   };
-  result<prepared> prepare(std::span<const std::uint8_t> frame, connection_context& context);
-  asio::awaitable<void> run_request(pipeline& p, std::shared_ptr<in_flight> request_state, request_header header,
-                                    message request, connection_context& context);
+  result<prepared> prepare(std::span<const std::uint8_t> frame, connection_context& context, const sasl_state& sasl);
+  // Runs one prepared request (the handler, or the SASL exchange) and finishes its slot.
+  asio::awaitable<void> run_request(pipeline& p, std::shared_ptr<in_flight> request_state, prepared request,
+                                    connection_context& context, sasl_state& sasl);
+  // The encoded response of a decoded request: the handler's, or the SASL exchange's.
+  asio::awaitable<result<std::optional<bytes>>> respond(prepared& request, connection_context& context,
+                                                        sasl_state& sasl);
   asio::awaitable<void> write_responses(pipeline& p, tcp::socket& socket, net::connection& conn);
+  // SaslHandshake / SaslAuthenticate on a SASL listener: the response body.
+  asio::awaitable<message> sasl_request(const request_header& header, message& request, connection_context& context,
+                                        sasl_state& sasl);
+  // One step of the session on the blocking pool (PBKDF2 for PLAIN, the users file for both).
+  asio::awaitable<security::sasl_step> sasl_step(sasl_state& sasl, std::string token, connection_context& context);
   void count_request(api_key key) {
     // Pre-filled at construction for every described key, so shards only read the map.
     if (auto it = request_counters.find(static_cast<std::int16_t>(key)); it != request_counters.end()) {
@@ -146,6 +183,7 @@ struct kafka_server::impl {
                    context.client_id.value_or("-"), detail);
   }
 
+  net::io_pool& pool;
   kafka_server_options options;
   request_handler& handler;
   kafka_metrics& metrics;
@@ -154,8 +192,83 @@ struct kafka_server::impl {
   std::unordered_map<std::int16_t, core::counter*> request_counters;
 };
 
+asio::awaitable<security::sasl_step> kafka_server::impl::sasl_step(sasl_state& sasl, std::string token,
+                                                                   connection_context& context) {
+  auto* session = sasl.session.get();
+  auto work = [session, token = std::move(token)] { return session->step(token); };
+  auto step = co_await net::run_blocking(pool.blocking(), std::move(work));
+  const std::string mechanism(security::mechanism_name(session->mechanism()));
+  if (step.outcome == security::sasl_step::status::success) {
+    context.principal = security::user_principal(step.user);
+    sasl.session.reset();
+    sasl.raw_tokens = false;
+    metrics.sasl_authentications.labels({mechanism, "success"}).increment();
+    kafka_log.debug("Kafka connection authenticated",
+                    {{"remote", context.remote_address}, {"principal", *context.principal}, {"mechanism", mechanism}});
+  } else if (step.outcome == security::sasl_step::status::failure) {
+    sasl.session.reset();
+    sasl.close_after_write = true;
+    metrics.sasl_authentications.labels({mechanism, "failure"}).increment();
+    kafka_log.info("Kafka SASL authentication failed; closing the connection",
+                   {{"remote", context.remote_address},
+                    {"client_id", context.client_id.value_or("-")},
+                    {"mechanism", mechanism},
+                    {"reason", step.error_message}});
+  }
+  co_return step;
+}
+
+asio::awaitable<message> kafka_server::impl::sasl_request(const request_header& header, message& request,
+                                                          connection_context& context, sasl_state& sasl) {
+  message response = make_message(header.key, message_kind::response);
+  if (header.key == api_key::sasl_handshake) {
+    for (const auto m : options.sasl.mechanisms)
+      response.values("mechanisms").emplace_back(std::string(security::mechanism_name(m)));
+    const auto wanted = security::parse_mechanism(request.str("mechanism"));
+    const bool offered = wanted && std::find(options.sasl.mechanisms.begin(), options.sasl.mechanisms.end(), *wanted) !=
+                                       options.sasl.mechanisms.end();
+    if (context.principal || sasl.session) {
+      response.i16("error_code") = static_cast<std::int16_t>(error_code::illegal_sasl_state);
+      sasl.close_after_write = true;
+    } else if (!offered) {
+      response.i16("error_code") = static_cast<std::int16_t>(error_code::unsupported_sasl_mechanism);
+      sasl.close_after_write = true;
+    } else {
+      auto users = options.sasl.users;
+      sasl.session = std::make_unique<security::sasl_session>(
+          *wanted, [users](const std::string& user) { return users->find(user); });
+      sasl.raw_tokens = header.api_version == 0;
+    }
+    co_return response;
+  }
+  // SaslAuthenticate: only between a v1 handshake and the end of the exchange.
+  response.i64("session_lifetime_ms") = 0;  // no re-authentication required
+  if (!sasl.session || sasl.raw_tokens) {
+    response.i16("error_code") = static_cast<std::int16_t>(error_code::illegal_sasl_state);
+    response.nullable_str("error_message") = "SaslAuthenticate without a preceding SaslHandshake v1";
+    sasl.close_after_write = true;
+    co_return response;
+  }
+  const auto& token = request.blob("auth_bytes");
+  auto step = co_await sasl_step(sasl, std::string(token.begin(), token.end()), context);
+  if (step.outcome == security::sasl_step::status::failure) {
+    response.i16("error_code") = static_cast<std::int16_t>(error_code::sasl_authentication_failed);
+    response.nullable_str("error_message") = step.error_message;
+  } else {
+    response.blob("auth_bytes") = bytes(step.response.begin(), step.response.end());
+  }
+  co_return response;
+}
+
 result<kafka_server::impl::prepared> kafka_server::impl::prepare(std::span<const std::uint8_t> frame,
-                                                                 connection_context& context) {
+                                                                 connection_context& context, const sasl_state& sasl) {
+  prepared out;
+  if (sasl.raw_tokens) {
+    // After a SaslHandshake v0 the client sends its tokens as bare frames and reads bare
+    // frames back (run_request answers them).
+    out.raw_token = std::string(frame.begin(), frame.end());
+    return out;
+  }
   auto parsed = parse_request(frame);
   if (!parsed) {
     protocol_error("bad_header", context, parsed.error().message());
@@ -164,7 +277,6 @@ result<kafka_server::impl::prepared> kafka_server::impl::prepare(std::span<const
   const auto& header = parsed->header;
   context.client_id = header.client_id;
   count_request(header.key);
-  prepared out;
   if (header.key == api_key::api_versions) {
     // Answered whatever the version (spec 1.5), and without decoding a body of a version we may
     // not know; client software name and version are accepted as they come.
@@ -173,6 +285,12 @@ result<kafka_server::impl::prepared> kafka_server::impl::prepare(std::span<const
     if (!frame_bytes) return tl::unexpected(frame_bytes.error());
     out.ready = std::move(*frame_bytes);
     return out;
+  }
+  const bool sasl_api = header.key == api_key::sasl_handshake || header.key == api_key::sasl_authenticate;
+  if (options.sasl.enabled && !context.principal && !sasl_api) {
+    protocol_error("unauthenticated", context,
+                   fmt::format("{} before SASL authentication completed", api_name(header.key)));
+    return make_error(std::make_error_code(std::errc::permission_denied), "not authenticated");
   }
   if (!supported(header.key, header.api_version)) {
     protocol_error("unsupported_version", context,
@@ -187,26 +305,25 @@ result<kafka_server::impl::prepared> kafka_server::impl::prepare(std::span<const
   }
   out.header = header;
   out.request = std::move(*request);
+  out.sasl_request = options.sasl.enabled && sasl_api;
   return out;
 }
 
 asio::awaitable<void> kafka_server::impl::run_request(pipeline& p, std::shared_ptr<in_flight> request_state,
-                                                      request_header header, message request,
-                                                      connection_context& context) {
+                                                      prepared request, connection_context& context, sasl_state& sasl) {
   result<std::optional<bytes>> out = std::optional<bytes>();
+  const auto& header = request.header;
   try {
-    auto response = co_await handler.handle(header, request, context);
-    if (!response) {
-      out = tl::unexpected(response.error());
-    } else if (*response) {
-      auto frame_bytes = encode_response(header.key, header.api_version, header.correlation_id, **response);
-      if (!frame_bytes) {
-        kafka_log.error("cannot encode the {} v{} response: {}", api_name(header.key), header.api_version,
-                        frame_bytes.error().message());
-        out = tl::unexpected(frame_bytes.error());
+    if (request.raw_token) {
+      // A failure closes the connection without a reply (Kafka's behaviour).
+      auto step = co_await sasl_step(sasl, std::move(*request.raw_token), context);
+      if (step.outcome == security::sasl_step::status::failure) {
+        out = make_error(std::make_error_code(std::errc::permission_denied), step.error_message);
       } else {
-        out = std::optional<bytes>(std::move(*frame_bytes));
+        out = std::optional<bytes>(raw_frame(step.response));
       }
+    } else {
+      out = co_await respond(request, context, sasl);
     }
   } catch (const std::exception& e) {
     kafka_log.error("the {} handler failed; closing the connection from {}: {}", api_name(header.key),
@@ -216,6 +333,27 @@ asio::awaitable<void> kafka_server::impl::run_request(pipeline& p, std::shared_p
   request_state->finish(std::move(out));
   --p.handlers_running;
   p.done_signal.cancel();
+}
+
+asio::awaitable<result<std::optional<bytes>>> kafka_server::impl::respond(prepared& request,
+                                                                          connection_context& context,
+                                                                          sasl_state& sasl) {
+  const auto& header = request.header;
+  result<std::optional<message>> response = std::optional<message>();
+  if (request.sasl_request) {
+    response = std::optional<message>(co_await sasl_request(header, *request.request, context, sasl));
+  } else {
+    response = co_await handler.handle(header, *request.request, context);
+  }
+  if (!response) co_return tl::unexpected(response.error());
+  if (!*response) co_return std::optional<bytes>();
+  auto frame_bytes = encode_response(header.key, header.api_version, header.correlation_id, **response);
+  if (!frame_bytes) {
+    kafka_log.error("cannot encode the {} v{} response: {}", api_name(header.key), header.api_version,
+                    frame_bytes.error().message());
+    co_return tl::unexpected(frame_bytes.error());
+  }
+  co_return std::optional<bytes>(std::move(*frame_bytes));
 }
 
 asio::awaitable<void> kafka_server::impl::write_responses(pipeline& p, tcp::socket& socket, net::connection& conn) {
@@ -266,7 +404,8 @@ asio::awaitable<void> kafka_server::impl::write_responses(pipeline& p, tcp::sock
 asio::awaitable<void> kafka_server::impl::serve(tcp::socket& socket, const std::string& remote, net::connection& conn,
                                                 net::listener_shard& shard) {
   const auto executor = co_await asio::this_coro::executor;
-  connection_context context{remote, std::nullopt, {}};
+  connection_context context{remote, std::nullopt, {}, std::nullopt};
+  sasl_state sasl;
   pipeline p(executor);
   asio::co_spawn(executor, write_responses(p, socket, conn), [](std::exception_ptr e) {
     if (!e) return;
@@ -319,7 +458,7 @@ asio::awaitable<void> kafka_server::impl::serve(tcp::socket& socket, const std::
     if (p.failed) break;
     if (p.queue.empty()) conn.enter_untimed(net::connection::phase::handling);
     const auto consumed = (*next)->consumed_bytes;
-    auto ready = prepare((*next)->body, context);  // the decoded request owns its bytes
+    auto ready = prepare((*next)->body, context, sasl);  // the decoded request owns its bytes
     start += consumed;
     auto request_state = std::make_shared<in_flight>(executor);
     p.queue.push_back(request_state);
@@ -332,15 +471,17 @@ asio::awaitable<void> kafka_server::impl::serve(tcp::socket& socket, const std::
       request_state->finish(std::optional<bytes>(std::move(*ready->ready)));
       continue;
     }
+    // SASL steps never release ordering early: the next request starts after the step finished
+    // (and, after a failure or an illegal step, the connection closes once it is answered).
     context.release_ordering = [request_state] { request_state->release(); };
     ++p.handlers_running;
-    asio::co_spawn(executor, run_request(p, request_state, ready->header, std::move(*ready->request), context),
-                   [](std::exception_ptr e) {
-                     if (e) kafka_log.error("a Kafka request task ended with an exception");
-                   });
+    asio::co_spawn(executor, run_request(p, request_state, std::move(*ready), context, sasl), [](std::exception_ptr e) {
+      if (e) kafka_log.error("a Kafka request task ended with an exception");
+    });
     while (!request_state->released) {
       co_await request_state->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
+    if (sasl.close_after_write) break;
   }
   // Answer what was started (or stop at the first failure), then let every handler end: they
   // refer to this frame's context and pipeline.

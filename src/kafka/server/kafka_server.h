@@ -11,6 +11,14 @@
 // range (ApiVersions excepted: it gets a v0 body with UNSUPPORTED_VERSION), a body that does not
 // decode. Nothing of a bad request reaches the handler.
 //
+// SASL (spec 5.6), when `sasl.enabled`: the listener itself answers SaslHandshake (v0-1) and
+// SaslAuthenticate (v0-2) with the `kafka/security` mechanisms, and closes a connection that
+// sends anything but ApiVersions before authenticating; after a v0 handshake the tokens travel
+// as raw size-prefixed frames (Kafka's pre-KIP-152 framing). A failed authentication gets its
+// error (33, 34 or 58 with a message) and then the connection closes. The authenticated
+// principal goes into the connection_context for the handler. When SASL is off, the SASL
+// requests reach the handler like any other.
+//
 // Threading and lifecycle: as tcp_listener (connections on shards; start, stop before the
 // io_pool). The handler is called on the connection's shard and must outlive the server.
 
@@ -19,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -26,6 +35,7 @@
 #include "core/result.h"
 #include "kafka/protocol/frame.h"
 #include "kafka/protocol/message.h"
+#include "kafka/security/sasl.h"
 
 namespace substrate::net {
 class io_pool;
@@ -33,6 +43,18 @@ class tcp_listener;
 }  // namespace substrate::net
 
 namespace substrate::kafka {
+
+namespace security {
+class user_store;
+}
+
+struct kafka_sasl_options {
+  bool enabled = false;
+  // Offered in this order in SaslHandshake responses.
+  std::vector<security::sasl_mechanism> mechanisms = {security::sasl_mechanism::scram_sha_256,
+                                                      security::sasl_mechanism::plain};
+  std::shared_ptr<security::user_store> users;  // required when enabled
+};
 
 struct kafka_server_options {
   std::string name = "kafka";
@@ -47,9 +69,10 @@ struct kafka_server_options {
   // Requests of one connection started and not yet answered (see release_ordering); reading
   // pauses at this many. librdkafka keeps at most 5 in flight with idempotence.
   std::size_t in_flight_requests_max = 32;
+  kafka_sasl_options sasl;
 };
 
-// Per-connection facts a handler may need (and later: SASL principal).
+// Per-connection facts a handler may need.
 struct connection_context {
   std::string remote_address;
   std::optional<std::string> client_id;  // of the latest request
@@ -60,6 +83,9 @@ struct connection_context {
   // Responses are still written in request order. Call it at most once, on the connection's
   // shard, during the handle() it was set for; the server sets it before each handle().
   std::function<void()> release_ordering;
+  // "User:<name>" once SASL authentication succeeded; empty on a listener without SASL (the
+  // broker then treats the connection as User:ANONYMOUS).
+  std::optional<std::string> principal;
 };
 
 class request_handler {
@@ -78,6 +104,7 @@ struct kafka_metrics {
   core::metric_family<core::counter>& protocol_errors;  // by reason; each closed a connection
   core::metric_family<core::gauge>& connections_open;
   core::metric_family<core::counter>& connections_rejected;
+  core::metric_family<core::counter>& sasl_authentications;  // by mechanism and result
 };
 
 class kafka_server {

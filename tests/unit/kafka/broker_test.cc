@@ -12,6 +12,7 @@
 
 #include "frame_client.h"
 #include "kafka/protocol/error_codes.h"
+#include "kafka/security/acl.h"
 #include "log/record_batch.h"
 #include "log/records.h"
 #include "net/io_pool.h"
@@ -1025,6 +1026,82 @@ TEST_F(broker_test, stop_answers_a_parked_join) {
   EXPECT_TRUE(answered->i16("error_code") == code(error_code::not_coordinator) ||
               answered->i16("error_code") == code(error_code::coordinator_not_available))
       << answered->i16("error_code");
+}
+
+// Topic ACLs in the handlers (spec 5.7). Without SASL every connection is User:ANONYMOUS, which
+// is enough to drive each check; the SASL principal path is covered by kafka_server_sasl_test
+// and the kcat contract test.
+TEST_F(broker_test, acls_refuse_unauthorised_topics_in_every_handler) {
+  {
+    frame_client client(port());
+    ASSERT_EQ(create_topic(client, "hidden", 1).i16("error_code"), 0);
+    produce(client, "hidden", 0, make_batch(2));
+  }
+  using namespace security;
+  const auto acl_file = dir_ / "acls.json";
+  const std::string anonymous(anonymous_principal);
+  for (auto op : {acl_operation::read, acl_operation::write, acl_operation::create}) {
+    ASSERT_TRUE(
+        add_acl(acl_file, {anonymous, resource_type::topic, pattern_type::prefixed, "ok.", op, acl_permission::allow}));
+  }
+  ASSERT_TRUE(add_acl(acl_file, {anonymous, resource_type::group, pattern_type::literal, "g1", acl_operation::read,
+                                 acl_permission::allow}));
+  config_.authorizer = std::make_shared<authorizer>(authorizer_config{acl_file, {}});
+  restart();
+  frame_client client(port());
+  const auto denied = code(error_code::topic_authorization_failed);
+
+  EXPECT_EQ(create_topic(client, "ok.a", 1).i16("error_code"), 0);
+  EXPECT_EQ(create_topic(client, "other", 1).i16("error_code"), denied);
+  EXPECT_EQ(produce(client, "ok.a", 0, make_batch(3)).i16("error_code"), 0);
+  EXPECT_EQ(produce(client, "hidden", 0, make_batch(1)).i16("error_code"), denied);
+  EXPECT_EQ(produce(client, "never", 0, make_batch(1)).i16("error_code"), denied);
+  EXPECT_EQ(fetch(client, "ok.a", 0, 0).i16("error_code"), 0);
+  EXPECT_EQ(fetch(client, "hidden", 0, 0).i16("error_code"), denied);
+  EXPECT_EQ(list_offset(client, "ok.a", 0, -1).i64("offset"), 3);
+  EXPECT_EQ(list_offset(client, "hidden", 0, -1).i16("error_code"), denied);
+
+  message all = make_message(api_key::metadata, message_kind::request);
+  all.set_null("topics", true);
+  std::vector<std::string> listed;
+  const message everything = client.call(api_key::metadata, 6, all);
+  for (const auto& t : everything.array("topics")) {
+    listed.push_back(t.nullable_str("name").value_or(""));
+  }
+  EXPECT_EQ(listed, std::vector<std::string>{"ok.a"}) << "unauthorised topics are left out";
+  EXPECT_EQ(metadata(client, {"hidden"}).array("topics")[0].i16("error_code"), denied);
+  EXPECT_EQ(metadata(client, {"other"}).array("topics")[0].i16("error_code"), denied) << "and not auto-created";
+
+  message remove = make_message(api_key::delete_topics, message_kind::request);
+  remove.values("topic_names").emplace_back(std::string("hidden"));
+  remove.i32("timeout_ms") = 10'000;
+  EXPECT_EQ(client.call(api_key::delete_topics, 1, remove).array("responses")[0].i16("error_code"), denied);
+
+  message configs = make_message(api_key::describe_configs, message_kind::request);
+  auto& resource = configs.append("resources");
+  resource.i8("resource_type") = 2;
+  resource.str("resource_name") = "hidden";
+  resource.set_null("configuration_keys", true);
+  auto& node = configs.append("resources");
+  node.i8("resource_type") = 4;
+  node.str("resource_name") = "7";
+  node.set_null("configuration_keys", true);
+  const auto results = client.call(api_key::describe_configs, 2, configs).array("results");
+  EXPECT_EQ(results[0].i16("error_code"), denied);
+  EXPECT_EQ(results[1].i16("error_code"), code(error_code::cluster_authorization_failed));
+
+  message init = make_message(api_key::init_producer_id, message_kind::request);
+  init.nullable_str("transactional_id") = std::nullopt;
+  init.i32("transaction_timeout_ms") = 60'000;
+  EXPECT_EQ(client.call(api_key::init_producer_id, 1, init).i16("error_code"), 0) << "WRITE on some topic suffices";
+
+  connection_context anonymous_connection{"127.0.0.1", std::nullopt, {}, std::nullopt};
+  EXPECT_EQ(broker_->authorize_group(anonymous_connection, "g1", acl_operation::read), error_code::none);
+  EXPECT_EQ(broker_->authorize_group(anonymous_connection, "g1", acl_operation::describe), error_code::none);
+  EXPECT_EQ(broker_->authorize_group(anonymous_connection, "g2", acl_operation::read),
+            error_code::group_authorization_failed);
+  connection_context alice{"127.0.0.1", std::nullopt, {}, std::string("User:alice")};
+  EXPECT_EQ(broker_->authorize_topic(alice, "ok.a", acl_operation::read), error_code::topic_authorization_failed);
 }
 
 }  // namespace
