@@ -9,14 +9,14 @@
 #include <fmt/format.h>
 
 #include "app/data_dir.h"
+#include "app/kafka_role.h"
 #include "app/logger.h"
+#include "app/signals.h"
 #include "app/version.h"
 #include "core/metrics.h"
 #include "db/connection.h"
 #include "db/managed_postgres.h"
 #include "db/migrations.h"
-#include "kafka/broker/broker.h"
-#include "kafka/server/kafka_server.h"
 #include "net/http_server.h"
 #include "net/io_pool.h"
 #include "net/observability.h"
@@ -33,17 +33,6 @@ std::string shell_quote(const std::string& value) {
       out.push_back(c);
   }
   return out + "'";
-}
-
-// The signals `up` handles itself, blocked in every thread and taken with sigtimedwait by the
-// main thread: no async handlers, no races with the I/O threads.
-sigset_t handled_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGCHLD);
-  return set;
 }
 
 std::string redact_password(const std::string& url) {
@@ -109,47 +98,19 @@ int run_up(const core::config& cfg) {
                          admin_routes, http_metrics);
   // The Kafka-protocol broker: its topics live in <data_dir>/kafka. Opening it recovers every
   // partition (blocking, before the shards run).
-  std::unique_ptr<kafka::kafka_metrics> kafka_metrics;
-  std::unique_ptr<kafka::broker> broker;
-  std::unique_ptr<kafka::kafka_server> kafka_listener;
-  const std::string kafka_host =
-      cfg.kafka.advertised_host.empty() ? cfg.kafka.listen_address : cfg.kafka.advertised_host;
+  std::unique_ptr<kafka_role> kafka;
   int exit_code = 0;
   try {
-    if (cfg.kafka.enabled) {
-      kafka::broker_config broker_options;
-      broker_options.data_dir = lock->path() + "/kafka";
-      broker_options.advertised_host = kafka_host;
-      broker_options.advertised_port = static_cast<std::uint16_t>(cfg.kafka.port);
-      broker_options.auto_create_topics = cfg.kafka.auto_create_topics;
-      broker_options.default_partitions = static_cast<std::int32_t>(cfg.kafka.default_partitions);
-      broker_options.default_topic.segment_bytes = cfg.kafka.segment_bytes;
-      broker_options.default_topic.retention_ms = cfg.kafka.retention_ms;
-      broker_options.default_topic.retention_bytes = cfg.kafka.retention_bytes;
-      broker_options.group_initial_rebalance_delay_ms = cfg.kafka.group_initial_rebalance_delay_ms;
-      kafka_metrics = std::make_unique<kafka::kafka_metrics>(metrics);
-      broker = std::make_unique<kafka::broker>(pool, broker_options, metrics);
-      kafka::kafka_server_options listen;
-      listen.address = cfg.kafka.listen_address;
-      listen.port = static_cast<std::uint16_t>(cfg.kafka.port);
-      listen.frame_bytes_max = static_cast<std::int32_t>(cfg.kafka.frame_bytes_max);
-      listen.idle_timeout_ms = cfg.kafka.idle_timeout_ms;
-      listen.connections_max = cfg.http.connections_max;
-      listen.shutdown_grace_ms = cfg.http.shutdown_grace_ms;
-      kafka_listener = std::make_unique<kafka::kafka_server>(pool, listen, *broker, *kafka_metrics);
-    }
+    if (cfg.kafka.enabled) kafka = std::make_unique<kafka_role>(pool, cfg, lock->path(), metrics);
   } catch (const std::exception& e) {
-    app_log.error("start-up failed: the Kafka broker cannot open {}/kafka: {}", lock->path(), e.what());
+    app_log.error("start-up failed: the Kafka broker cannot open {}: {}", lock->path(), e.what());
     exit_code = 1;
   }
 
   pool.start();
   try {
     if (exit_code == 0) admin.start();
-    if (exit_code == 0 && kafka_listener) {
-      kafka_listener->start();
-      broker->set_advertised_port(kafka_listener->port());
-    }
+    if (exit_code == 0 && kafka) kafka->start();
   } catch (const std::exception& e) {
     app_log.error("start-up failed: {}", e.what());
     exit_code = 1;
@@ -162,8 +123,7 @@ int run_up(const core::config& cfg) {
     env += "ADMIN_URL=" + shell_quote(admin_url) + "\n";
     env += "METRICS_URL=" + shell_quote(admin_url + "/metrics") + "\n";
     env += "DATABASE_URL=" + shell_quote(database_url) + "\n";
-    if (kafka_listener)
-      env += "KAFKA_BROKERS=" + shell_quote(fmt::format("{}:{}", kafka_host, kafka_listener->port())) + "\n";
+    if (kafka) env += "KAFKA_BROKERS=" + shell_quote(kafka->address()) + "\n";
     if (postgres) {
       env += "PGHOST=" + shell_quote(cfg.database.listen_address) + "\nPGPORT=" + std::to_string(cfg.database.port) +
              "\nPGUSER=postgres\nPGDATABASE=postgres\n";
@@ -179,7 +139,7 @@ int run_up(const core::config& cfg) {
       std::string banner = fmt::format("\nsubstrate {} is up\n", version);
       banner += fmt::format("  data dir   {}\n", lock->path());
       banner += fmt::format("  admin      {}  (/metrics /healthz /readyz)\n", admin_url);
-      if (kafka_listener) banner += fmt::format("  kafka      {}:{}\n", kafka_host, kafka_listener->port());
+      if (kafka) banner += fmt::format("  kafka      {}  ({})\n", kafka->address(), kafka->security_summary());
       banner +=
           fmt::format("  postgres   {}{}\n", redact_password(database_url), postgres ? "  (managed)" : "  (external)");
       banner += fmt::format("  env file   {}  (source it: URLs and keys)\n", env_path);
@@ -209,9 +169,8 @@ int run_up(const core::config& cfg) {
 
   // The broker first: it wakes parked fetches and produces and syncs, so the listeners' drain
   // does not wait out long-polls.
-  if (broker) broker->stop();
+  if (kafka) kafka->stop();
   admin.stop();
-  if (kafka_listener) kafka_listener->stop();
   pool.stop();
   if (postgres) postgres->stop();
   app_log.info("substrate stopped", {{"exit_code", exit_code}});

@@ -235,6 +235,22 @@ std::vector<property> make_properties() {
       "kafka.group_initial_rebalance_delay_ms",
       "How long a new consumer group waits for more members before its first rebalance completes.", 0, 300'000,
       [](config & c) -> auto& { return c.kafka.group_initial_rebalance_delay_ms; }));
+  p.push_back(boolean(
+      "kafka.sasl.enabled",
+      "Require SASL authentication (PLAIN, SCRAM-SHA-256) on the Kafka listener; users come from "
+      "`substrate kafka user add` (<data_dir>/kafka-security/users.json).",
+      [](config & c) -> auto& { return c.kafka.sasl.enabled; }));
+  p.push_back(string_list(
+      "kafka.sasl.mechanisms", "SASL mechanisms offered, in order: SCRAM-SHA-256 and/or PLAIN.",
+      [](config & c) -> auto& { return c.kafka.sasl.mechanisms; }));
+  p.push_back(boolean(
+      "kafka.authorization.enabled",
+      "Check ACLs (`substrate kafka acl add`, <data_dir>/kafka-security/acls.json) for every topic and group "
+      "operation; principals come from SASL (User:ANONYMOUS without it). No matching ACL denies.",
+      [](config & c) -> auto& { return c.kafka.authorization.enabled; }));
+  p.push_back(string_list(
+      "kafka.authorization.super_users", "Principals (User:<name>) allowed everything, whatever the ACLs.",
+      [](config & c) -> auto& { return c.kafka.authorization.super_users; }));
 
   p.push_back(integer(
       "http.shards", "I/O threads shared by every listener; 0 is one per core.", 0, 256,
@@ -387,22 +403,40 @@ config load_config(const config_sources& sources) {
     if (const auto why = p->set_scalar(result, value); !why.empty()) fail("command line", key, why);
   }
   if (result.data_dir.empty()) fail("configuration", "data_dir", "must not be empty");
+  if (result.kafka.sasl.enabled && result.kafka.sasl.mechanisms.empty()) {
+    fail("configuration", "kafka.sasl.mechanisms", "must name at least one mechanism when SASL is enabled");
+  }
+  for (const auto& m : result.kafka.sasl.mechanisms) {
+    if (m != "PLAIN" && m != "SCRAM-SHA-256") {
+      fail("configuration", "kafka.sasl.mechanisms", fmt::format("'{}': expected PLAIN or SCRAM-SHA-256", m));
+    }
+  }
+  for (const auto& u : result.kafka.authorization.super_users) {
+    if (!u.starts_with("User:") || u.size() == 5) {
+      fail("configuration", "kafka.authorization.super_users", fmt::format("'{}': expected User:<name>", u));
+    }
+  }
   return result;
 }
 
 std::string render_config_yaml(const config& value) {
-  // Properties are declared grouped by section, so consecutive keys share their prefix.
+  // Properties are declared grouped by section (a subsection after its parent's leaves), so
+  // consecutive keys share their prefix and each section header is written once.
   std::string out;
-  std::string section;
+  std::vector<std::string> open;  // the sections of the previous key
   for (const auto& p : properties()) {
-    const auto dot = p.name.rfind('.');
-    const std::string prefix = dot == std::string::npos ? "" : p.name.substr(0, dot);
-    const std::string leaf = dot == std::string::npos ? p.name : p.name.substr(dot + 1);
-    if (prefix != section) {
-      section = prefix;
-      if (!prefix.empty()) out += prefix + ":\n";
+    std::vector<std::string> parts;
+    std::stringstream stream(p.name);
+    for (std::string part; std::getline(stream, part, '.');) parts.push_back(part);
+    const std::string leaf = parts.back();
+    parts.pop_back();
+    std::size_t common = 0;
+    while (common < open.size() && common < parts.size() && open[common] == parts[common]) ++common;
+    for (std::size_t depth = common; depth < parts.size(); ++depth) {
+      out += std::string(2 * depth, ' ') + parts[depth] + ":\n";
     }
-    out += (prefix.empty() ? "" : "  ") + leaf + ": " + p.render(value) + "\n";
+    open = parts;
+    out += std::string(2 * parts.size(), ' ') + leaf + ": " + p.render(value) + "\n";
   }
   return out;
 }

@@ -49,6 +49,16 @@ struct database_config {
   std::int64_t connect_timeout_ms = 5'000;
 };
 
+struct kafka_sasl_config {
+  bool enabled = false;  // off in embedded mode
+  std::vector<std::string> mechanisms = {"SCRAM-SHA-256", "PLAIN"};
+};
+
+struct kafka_authorization_config {
+  bool enabled = false;
+  std::vector<std::string> super_users;  // "User:<name>"
+};
+
 // The built-in Kafka-protocol broker (issue 3).
 struct kafka_config {
   bool enabled = true;
@@ -63,6 +73,8 @@ struct kafka_config {
   std::int64_t retention_ms = 7LL * 24 * 3600 * 1000;
   std::int64_t retention_bytes = -1;
   std::int64_t group_initial_rebalance_delay_ms = 3000;
+  kafka_sasl_config sasl;
+  kafka_authorization_config authorization;
 };
 
 struct listener_config {

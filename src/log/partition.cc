@@ -32,6 +32,9 @@ error config_error(const char* name, std::int64_t value) {
 
 }  // namespace
 
+// compaction.cc: finishes or discards an interrupted compaction before open() lists segments.
+result<void> recover_compaction(const std::filesystem::path& dir, open_report& report);
+
 result<void> validate(const partition_config& c) {
   // Positions in the index are u32 and a segment may exceed segment_bytes by one batch.
   if (c.segment_bytes < 1024 || c.segment_bytes > (std::int64_t{1} << 31)) {
@@ -43,6 +46,11 @@ result<void> validate(const partition_config& c) {
   }
   if (c.retention_bytes < -1) return tl::unexpected(config_error("retention_bytes", c.retention_bytes));
   if (c.retention_ms < -1) return tl::unexpected(config_error("retention_ms", c.retention_ms));
+  if (c.delete_retention_ms < 0) return tl::unexpected(config_error("delete_retention_ms", c.delete_retention_ms));
+  if (!(c.min_cleanable_dirty_ratio >= 0.0 && c.min_cleanable_dirty_ratio <= 1.0)) {
+    return make_error(errc::invalid_config, fmt::format("min_cleanable_dirty_ratio = {} is out of bounds [0, 1]",
+                                                        c.min_cleanable_dirty_ratio));
+  }
   if (c.flush_interval_ms <= 0) return tl::unexpected(config_error("flush_interval_ms", c.flush_interval_ms));
   if (c.batch_bytes_max < static_cast<std::int64_t>(batch_header_bytes) ||
       c.batch_bytes_max > (std::int64_t{1} << 30)) {
@@ -76,6 +84,7 @@ result<std::unique_ptr<partition>> partition::open(const std::filesystem::path& 
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return make_error(errc::io_error, fmt::format("create {}: {}", dir.string(), ec.message()));
+  if (auto r = recover_compaction(dir, out); !r) return tl::unexpected(r.error());
 
   std::vector<std::int64_t> bases;
   std::vector<std::filesystem::path> index_files;
@@ -150,6 +159,30 @@ std::uint64_t partition::size_bytes() const {
   return total;
 }
 
+result<void> partition::visit_tail(std::uint64_t bytes_min, const batch_visitor& visit) const {
+  std::size_t first = segments_.size() - 1;
+  std::uint64_t covered = segments_.back()->size_bytes();
+  while (first > 0 && covered < bytes_min) {
+    --first;
+    covered += segments_[first]->size_bytes();
+  }
+  bool stopped = false;
+  for (std::size_t i = first; i < segments_.size() && !stopped; ++i) {
+    auto stop = segments_[i]->scan(0, scan_mode::headers,
+                                   [&](std::span<const std::byte> bytes, const batch_header& h, std::uint64_t at) {
+                                     if (visit(bytes, h, at)) return true;
+                                     stopped = true;
+                                     return false;
+                                   });
+    if (!stop) return tl::unexpected(stop.error());
+    if (stop->invalid) {
+      return make_error(errc::corrupt_batch, fmt::format("{} at {}: {}", segments_[i]->log_path().string(),
+                                                         stop->position, stop->invalid->message()));
+    }
+  }
+  return {};
+}
+
 result<append_result> partition::append(std::span<std::byte> batch, std::int64_t now_ms) {
   if (batch.size() > static_cast<std::size_t>(config_.batch_bytes_max)) {
     return make_error(errc::message_too_large,
@@ -218,12 +251,12 @@ result<std::vector<std::byte>> partition::read(std::int64_t offset, std::size_t 
   return std::vector<std::byte>{};
 }
 
-result<std::optional<std::int64_t>> partition::offset_for_timestamp(std::int64_t timestamp) const {
+result<std::optional<timestamp_match>> partition::offset_for_timestamp(std::int64_t timestamp) const {
   for (const auto& s : segments_) {
     auto found = s->offset_for_timestamp(timestamp);
     if (!found || *found) return found;
   }
-  return std::optional<std::int64_t>{};
+  return std::optional<timestamp_match>{};
 }
 
 result<sync_handle> partition::prepare_sync() {

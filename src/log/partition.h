@@ -27,9 +27,11 @@
 // Offsets are i64 Kafka offsets; timestamps and `now_ms` are milliseconds since the epoch.
 // Time is a parameter (`now_ms`), never read from a clock here, so tests control it.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -62,6 +64,12 @@ struct partition_config {
   // retention.ms: delete segments whose newest batch is older than this (-1: off; 7 days).
   std::int64_t retention_ms = 7LL * 24 * 3600 * 1000;
   cleanup_policy cleanup = cleanup_policy::delete_;
+  // delete.retention.ms: how long compaction keeps a tombstone (a null value) that is its key's
+  // latest record, counted from the tombstone's timestamp, so that consumers see the delete (1 day).
+  std::int64_t delete_retention_ms = 24LL * 3600 * 1000;
+  // min.cleanable.dirty.ratio: compaction is due when the closed segments written since the last
+  // compaction make up at least this share of the closed segments' bytes.
+  double min_cleanable_dirty_ratio = 0.5;
   // Substrate acknowledges nothing it could lose: `always` by default (Kafka relies on replicas).
   flush_policy flush = flush_policy::always;
   std::int64_t flush_interval_ms = 1000;
@@ -93,7 +101,9 @@ struct compaction_result {
 struct open_report {
   std::uint64_t truncated_bytes = 0;  // dropped from segment tails (torn writes, zero tails)
   std::size_t indexes_rewritten = 0;
-  std::size_t temporary_files_deleted = 0;  // compaction leftovers and orphan index files
+  std::size_t temporary_files_deleted = 0;  // orphan index files and old `.cleaned` files
+  bool compaction_completed = false;        // an interrupted swap was finished (rolled forward)
+  bool compaction_rolled_back = false;      // an interrupted, uncommitted compaction was discarded
 };
 
 // What a finished sync covered: every offset below covered_offset is on stable storage.
@@ -124,6 +134,73 @@ private:
   std::uint64_t sequence_ = 0;
 };
 
+// One compaction of a partition's closed segments, in three steps so that the long work never
+// runs on the owner shard (docs/formats/log.md, "Compaction"):
+//   1. owner thread:   auto job = p.plan_compaction(now_ms);  // duplicates the closed segments' descriptors
+//   2. blocking pool:  auto done = job->run();                 // builds cleaned segments in <dir>/compaction/
+//   3. owner thread:   p.swap_compaction(*job);                // renames them over the old ones
+//   4. blocking pool:  job->finish();                          // makes the renames durable, removes staging
+// run() ends with the commit point (the `ready` marker): a crash before it rolls the compaction
+// back at the next open(), a crash after it rolls it forward. Between plan and swap the owner
+// keeps appending and serving reads from the old segments; swap() is quick (renames only) and
+// atomic for the owner's readers. At most one job per partition at a time (the caller's rule).
+//
+// Ownership: move-only. run() and finish() touch nothing of the partition (they own duplicated
+// descriptors and the staging directory) and may run on any thread; swap on the owner.
+class compaction_job {
+public:
+  compaction_job(compaction_job&&) noexcept;
+  compaction_job& operator=(compaction_job&&) noexcept;
+  ~compaction_job();
+
+  // Blocking: reads the planned segments (CRC-checked), writes each segment that loses records
+  // into the staging directory with its indexes, fsyncs them, and writes the `ready` marker.
+  [[nodiscard]] result<compaction_result> run();
+  // Blocking, after swap_compaction() or instead of it (abandon): fsyncs the partition
+  // directory, then removes the staging directory.
+  [[nodiscard]] result<void> finish();
+
+  [[nodiscard]] std::size_t planned_segments() const { return sources_.size(); }
+  // The marker is durable: from here on a crash completes this compaction.
+  [[nodiscard]] bool committed() const { return committed_; }
+
+  // For crash tests: called before every file-system step with the step's ordinal (0, 1, ...);
+  // returning true stops the job there as a crash would: nothing more is written or removed,
+  // and every later step of this job fails. The caller then drops the partition and reopens.
+  std::function<bool(std::size_t step)> crash_point;
+  // Set from any thread to make run() stop early (shutdown, topic deletion).
+  std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+
+private:
+  friend class partition;
+  compaction_job() = default;
+  [[nodiscard]] result<void> step();
+
+  struct source {
+    std::int64_t base_offset = 0;
+    std::uint64_t end = 0;
+    file log;
+  };
+  struct output {
+    std::int64_t base_offset = 0;
+    std::unique_ptr<segment> cleaned;  // null: the segment lost every record and goes
+  };
+  std::filesystem::path dir_;
+  segment_options options_;
+  std::int64_t now_ms_ = 0;
+  std::int64_t delete_retention_ms_ = 0;
+  std::vector<source> sources_;
+  std::vector<output> outputs_;
+  std::int64_t cleaned_through_ = 0;  // next offset after the last planned segment
+  std::optional<std::int64_t> tombstone_expiry_ms_;
+  std::uint64_t records_removed_ = 0;
+  std::size_t steps_ = 0;
+  bool ran_ = false;
+  bool completed_ = false;  // run() returned successfully
+  bool committed_ = false;
+  bool crashed_ = false;
+};
+
 class partition {
 public:
   // Opens (creating it if needed) the partition in `dir` and recovers it: leftover compaction
@@ -148,9 +225,9 @@ public:
   // checked; a corrupt batch is an error, never served.
   [[nodiscard]] result<std::vector<std::byte>> read(std::int64_t offset, std::size_t max_bytes) const;
 
-  // Kafka ListOffsets by time: the first offset whose timestamp is >= `timestamp`, or nullopt
-  // when every record is older.
-  [[nodiscard]] result<std::optional<std::int64_t>> offset_for_timestamp(std::int64_t timestamp) const;
+  // Kafka ListOffsets by time: the first record whose timestamp is >= `timestamp` (its offset
+  // and timestamp; see segment::offset_for_timestamp), or nullopt when every record is older.
+  [[nodiscard]] result<std::optional<timestamp_match>> offset_for_timestamp(std::int64_t timestamp) const;
 
   [[nodiscard]] std::int64_t log_start_offset() const { return log_start_offset_; }
   // The offset the next batch gets; the high watermark on a single node.
@@ -163,6 +240,12 @@ public:
   [[nodiscard]] const segment& segment_at(std::size_t i) const { return *segments_.at(i); }
   [[nodiscard]] std::uint64_t size_bytes() const;
 
+  // Visits the headers of the batches at the tail of the log, in offset order: those of the
+  // newest segments that together hold at least `bytes_min` bytes (whole segments; all of them
+  // if the log is smaller). Blocking; for start-up work such as rebuilding the idempotent
+  // producers' sequence state from the batch headers. The visitor gets the 61 header bytes.
+  [[nodiscard]] result<void> visit_tail(std::uint64_t bytes_min, const batch_visitor& visit) const;
+
   // The three steps of a sync (see the class comment).
   [[nodiscard]] result<sync_handle> prepare_sync();
   void complete_sync(const result<sync_done>& done);
@@ -174,10 +257,23 @@ public:
   // before `now_ms`. Advances log_start_offset(). Does nothing for cleanup_policy::compact.
   [[nodiscard]] result<retention_result> enforce_retention(std::int64_t now_ms);
 
-  // Compacts the closed segments (docs/formats/log.md, "Compaction"): per key, only the record
-  // with the highest offset survives; offsets never change. Blocking; rewrites files.
-  // TODO(log): split into plan / run on the blocking pool / swap on the owner, like sync (#3).
-  [[nodiscard]] result<compaction_result> compact();
+  // Compaction (docs/formats/log.md, "Compaction"): per key, only the record with the highest
+  // offset survives, a latest-record tombstone until delete_retention_ms after its timestamp;
+  // offsets never change. Only closed segments whose data is durable take part.
+  //
+  // Share of the closed segments' bytes written since the last compaction (1 after open()).
+  [[nodiscard]] double dirty_ratio() const;
+  // Whether a compaction is worth planning now: a compact-policy partition with closed segments
+  // whose dirty ratio reached min_cleanable_dirty_ratio, or a kept tombstone whose
+  // delete_retention_ms has passed.
+  [[nodiscard]] bool compaction_due(std::int64_t now_ms) const;
+  // Step 1 (see compaction_job); nullopt when there is no closed, durable segment.
+  [[nodiscard]] result<std::optional<compaction_job>> plan_compaction(std::int64_t now_ms);
+  // Step 3: replaces the planned segments by the cleaned ones. On error the partition must be
+  // dropped and reopened (recovery finishes the swap); a job that did not commit changes nothing.
+  [[nodiscard]] result<compaction_result> swap_compaction(compaction_job& job);
+  // All steps inline. Blocking; for tests and tools.
+  [[nodiscard]] result<compaction_result> compact(std::int64_t now_ms);
 
 private:
   partition(std::filesystem::path dir, const partition_config& config);
@@ -205,6 +301,15 @@ private:
   std::optional<std::int64_t> active_since_ms_;
   std::vector<pending_file> pending_files_;
   std::uint64_t sync_sequence_ = 0;
+  // Compaction bookkeeping: everything below cleaned_through_ was compacted at least once (in
+  // memory only: after open() the whole log counts as dirty), and the earliest time a kept
+  // tombstone may go.
+  std::int64_t cleaned_through_ = 0;
+  std::optional<std::int64_t> tombstone_expiry_ms_;
+  bool compaction_planned_ = false;
 };
+
+// `<dir>/compaction`: where compaction_job::run() builds the cleaned segments.
+[[nodiscard]] std::filesystem::path compaction_staging_directory(const std::filesystem::path& partition_dir);
 
 }  // namespace substrate::log

@@ -310,25 +310,26 @@ std::uint64_t segment::indexed_position(std::int64_t offset) const {
   return it == index_.begin() ? 0 : std::prev(it)->position;
 }
 
-result<scan_stop> segment::scan(std::uint64_t position, scan_mode mode, const batch_visitor& visit) const {
+result<scan_stop> scan_batches(const file& log, std::uint64_t end, std::uint64_t position, scan_mode mode,
+                               const batch_visitor& visit) {
   std::array<std::byte, batch_header_bytes> head;
   std::vector<std::byte> batch;
-  while (position < end_) {
+  while (position < end) {
     auto stop_here = [&](error why) { return scan_stop{position, std::move(why)}; };
-    auto got = log_.read_at(head, position);
+    auto got = log.read_at(head, position);
     if (!got) return tl::unexpected(got.error());
-    if (*got < head.size() || end_ - position < head.size()) {
+    if (*got < head.size() || end - position < head.size()) {
       return stop_here({errc::batch_too_short, fmt::format("torn header at {}", position)});
     }
     auto header = parse_batch_header(head);
     if (!header) return stop_here(header.error());
-    if (header->size_bytes() > end_ - position) {
+    if (header->size_bytes() > end - position) {
       return stop_here({errc::batch_too_short, fmt::format("batch at {} runs past the end", position)});
     }
     std::span<const std::byte> bytes = head;
     if (mode == scan_mode::verified) {
       batch.resize(header->size_bytes());
-      auto read = log_.read_at(batch, position);
+      auto read = log.read_at(batch, position);
       if (!read) return tl::unexpected(read.error());
       if (*read < batch.size()) return stop_here({errc::batch_too_short, "file shorter than its logical end"});
       auto valid = validate_batch(batch);
@@ -339,6 +340,10 @@ result<scan_stop> segment::scan(std::uint64_t position, scan_mode mode, const ba
     position += header->size_bytes();
   }
   return scan_stop{position, std::nullopt};
+}
+
+result<scan_stop> segment::scan(std::uint64_t position, scan_mode mode, const batch_visitor& visit) const {
+  return scan_batches(log_, end_, position, mode, visit);
 }
 
 result<std::optional<segment::located_batch>> segment::find(std::int64_t offset) const {
@@ -385,20 +390,20 @@ result<std::vector<std::byte>> segment::read(std::uint64_t position, std::size_t
   return out;
 }
 
-result<std::optional<std::int64_t>> segment::offset_for_timestamp(std::int64_t timestamp) const {
-  if (max_timestamp_ < timestamp) return std::optional<std::int64_t>{};
+result<std::optional<timestamp_match>> segment::offset_for_timestamp(std::int64_t timestamp) const {
+  if (max_timestamp_ < timestamp) return std::optional<timestamp_match>{};
   // Every batch up to the last entry below the target is too old: start at that batch.
   std::int64_t start_offset = base_offset_;
   for (const auto& t : time_index_) {
     if (t.timestamp >= timestamp) break;
     start_offset = base_offset_ + t.relative_offset;
   }
-  std::optional<std::int64_t> found;
+  std::optional<timestamp_match> found;
   std::optional<error> failure;
   auto stop = scan(indexed_position(start_offset), scan_mode::verified,
                    [&](std::span<const std::byte> batch, const batch_header& h, std::uint64_t) {
                      if (h.max_timestamp < timestamp) return true;
-                     found = h.base_offset;
+                     found = timestamp_match{h.base_offset, h.max_timestamp};
                      if (!h.is_compressed() && h.time_type() == timestamp_type::create_time) {
                        auto records = decode_records(batch);
                        if (!records) {
@@ -407,7 +412,7 @@ result<std::optional<std::int64_t>> segment::offset_for_timestamp(std::int64_t t
                        }
                        for (const auto& r : *records) {
                          if (record_timestamp(h, r) >= timestamp) {
-                           found = h.base_offset + r.offset_delta;
+                           found = timestamp_match{h.base_offset + r.offset_delta, record_timestamp(h, r)};
                            break;
                          }
                        }

@@ -41,6 +41,13 @@ struct time_index_entry {
 };
 inline constexpr std::size_t time_index_entry_bytes = 12;
 
+// What a search by timestamp found: the record's offset and its own timestamp.
+struct timestamp_match {
+  std::int64_t offset = 0;
+  std::int64_t timestamp = 0;
+  friend bool operator==(const timestamp_match&, const timestamp_match&) = default;
+};
+
 struct segment_options {
   // Bytes reserved for the active segment's log file up front (0: none).
   std::uint64_t preallocate_bytes = 0;
@@ -71,6 +78,12 @@ enum class scan_mode {
 // Called per batch with its bytes, decoded header and file position; returns false to stop
 // before consuming this batch.
 using batch_visitor = std::function<bool(std::span<const std::byte>, const batch_header&, std::uint64_t)>;
+
+// Walks the batches of the log file `log` from `position` (a batch boundary) up to its logical
+// end `end`, as segment::scan does. Needs only the descriptor, so a blocking thread can scan a
+// closed segment through a duplicated descriptor (compaction) without touching the segment.
+[[nodiscard]] result<scan_stop> scan_batches(const file& log, std::uint64_t end, std::uint64_t position, scan_mode mode,
+                                             const batch_visitor& visit);
 
 class segment {
 public:
@@ -123,9 +136,11 @@ public:
   // `max_bytes` but at least one. A batch that fails its check is an error.
   [[nodiscard]] result<std::vector<std::byte>> read(std::uint64_t position, std::size_t max_bytes) const;
 
-  // The first offset whose timestamp is >= `timestamp`, or nullopt. Exact within uncompressed
-  // CreateTime batches; otherwise the base offset of the first batch whose maxTimestamp is.
-  [[nodiscard]] result<std::optional<std::int64_t>> offset_for_timestamp(std::int64_t timestamp) const;
+  // The first record whose timestamp is >= `timestamp`, or nullopt. Exact within uncompressed
+  // CreateTime batches (that record's offset and timestamp); otherwise the base offset of the
+  // first batch whose maxTimestamp is, with that maxTimestamp (a LogAppendTime batch's records
+  // all carry it; a compressed batch is not opened).
+  [[nodiscard]] result<std::optional<timestamp_match>> offset_for_timestamp(std::int64_t timestamp) const;
 
   [[nodiscard]] result<scan_stop> scan(std::uint64_t position, scan_mode mode, const batch_visitor& visit) const;
 
@@ -140,6 +155,10 @@ public:
   // Deletes the files: the log first, so that a crash in between leaves only index files
   // without a log, which partition::open deletes.
   [[nodiscard]] result<void> remove();
+
+  // After the segment's files were renamed into `dir` (compaction builds segments in a staging
+  // directory): the paths now name that directory. The open descriptors stay valid.
+  void relocate(std::filesystem::path dir) { dir_ = std::move(dir); }
 
 private:
   segment(std::filesystem::path dir, std::int64_t base_offset, const segment_options& options)

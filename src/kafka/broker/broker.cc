@@ -81,8 +81,10 @@ struct partition_state {
   std::unique_ptr<log::partition> log;
   producer_state_table producers;
   bool removed = false;
-  bool sync_running = false;  // a sync loop is scheduled or running (at most one)
-  bool sync_wanted = false;   // appends arrived that the running sync does not cover
+  bool sync_running = false;                             // a sync loop is scheduled or running (at most one)
+  bool sync_wanted = false;                              // appends arrived that the running sync does not cover
+  bool compacting = false;                               // a compaction job is planned or running (at most one)
+  std::shared_ptr<std::atomic<bool>> compaction_cancel;  // the running job's, to stop it early
   std::vector<std::shared_ptr<durability_waiter>> durability_waiters;
   std::vector<std::weak_ptr<fetch_waiter>> fetch_waiters;
 
@@ -160,11 +162,19 @@ struct broker::impl {
         shards(p.shard_count()),
         produced_bytes(
             registry.add_counter("kafka_produced_bytes_total", "Bytes of record batches appended.").labels({})),
+        produced_batches(registry.add_counter("kafka_produced_batches_total", "Record batches appended.").labels({})),
         fetched_bytes(
             registry.add_counter("kafka_fetched_bytes_total", "Bytes of record batches served by Fetch.").labels({})),
         syncs(registry.add_counter("kafka_partition_syncs_total", "Partition syncs (fdatasync) completed.").labels({})),
         sync_failures(
             registry.add_counter("kafka_partition_sync_failures_total", "Partition syncs that failed.").labels({})),
+        compactions(
+            registry.add_counter("kafka_compactions_total", "Compactions of compact-policy partitions completed.")
+                .labels({})),
+        compacted_records(registry
+                              .add_counter("kafka_compaction_removed_records_total",
+                                           "Records removed by compaction (superseded values, expired tombstones).")
+                              .labels({})),
         sync_latency(registry
                          .add_histogram("kafka_partition_sync_latency_seconds",
                                         "Time from starting a partition sync to its completion.",
@@ -177,9 +187,12 @@ struct broker::impl {
   std::atomic<std::uint16_t> advertised_port;
   std::vector<shard_state> shards;
   core::counter& produced_bytes;
+  core::counter& produced_batches;
   core::counter& fetched_bytes;
   core::counter& syncs;
   core::counter& sync_failures;
+  core::counter& compactions;
+  core::counter& compacted_records;
   core::histogram& sync_latency;
   std::atomic<bool> stopping{false};
 
@@ -236,6 +249,7 @@ struct broker::impl {
     next_producer_id = *next_id;
     auto loaded = std::make_shared<topic_table>();
     std::size_t partitions = 0;
+    std::size_t producers = 0;
     for (const auto& file : find_topic_metadata_files(config.data_dir)) {
       auto topic = read_topic_metadata(file, config.default_topic);
       if (!topic) throw std::runtime_error(topic.error().message());
@@ -248,6 +262,12 @@ struct broker::impl {
         }
         auto state = std::make_shared<partition_state>();
         state->log = std::move(*opened);
+        if (auto r = rebuild_producer_state(*state); !r) {
+          // Reads report the damage where it is; idempotence falls back to rule 1 for the rest.
+          kafka_log.warn("cannot rebuild the idempotent producer state from the whole log tail",
+                         {{"topic", topic->name}, {"partition", i}, {"reason", r.error().message()}});
+        }
+        producers += state->producers.size();
         shards[owner_of(topic->name, i)].partitions[partition_key(topic->name, i)] = std::move(state);
         ++partitions;
       }
@@ -257,8 +277,23 @@ struct broker::impl {
     kafka_log.info("broker started", {{"data_dir", config.data_dir.string()},
                                       {"topics", table->size()},
                                       {"partitions", partitions},
+                                      {"idempotent_producers", producers},
                                       {"next_producer_id", next_producer_id},
                                       {"node_id", config.node_id}});
+  }
+
+  // The idempotent producers' state (spec kafka-compat.md 3.6) is in memory only: replaying the
+  // headers of the log's tail (every batch carries producer id, epoch, base sequence and
+  // lastOffsetDelta) gives each recent producer its epoch, last sequence and last five batches
+  // again, so that a retry after a restart is still answered as a duplicate.
+  result<void> rebuild_producer_state(partition_state& state) const {
+    return state.log->visit_tail(config.producer_state_scan_bytes, [&](std::span<const std::byte>,
+                                                                       const log::batch_header& h, std::uint64_t) {
+      if (h.producer_id >= 0 && !h.is_control() && h.base_sequence >= 0) {
+        state.producers.record({h.producer_id, h.producer_epoch, h.base_sequence, h.last_offset_delta}, h.base_offset);
+      }
+      return true;
+    });
   }
 
   // Starts one retention loop per shard (queued until the io_pool runs).
@@ -276,9 +311,9 @@ struct broker::impl {
     }
   }
 
-  // Every retention_check_interval_ms, deletes the segments that retention.ms / retention.bytes
-  // no longer keep, for every partition of this shard. Deleting files is quick; compaction,
-  // which rewrites them, is not done here (TODO(broker): schedule compact() off the shard, #3).
+  // Every retention_check_interval_ms, for every partition of this shard: deletes the segments
+  // that retention.ms / retention.bytes no longer keep (delete policy; quick file deletions),
+  // or starts a compaction when one is due (compact policy; see compaction_task).
   asio::awaitable<void> retention_loop(std::size_t s) {
     const auto executor = co_await asio::this_coro::executor;
     asio::steady_timer timer(executor);
@@ -289,9 +324,14 @@ struct broker::impl {
       boost::system::error_code ignored;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
       if (stopping) break;
+      const auto now = wall_clock_ms();
       for (const auto& [key, state] : shard.partitions) {
-        if (state->removed || state->log->config().cleanup != log::cleanup_policy::delete_) continue;
-        auto done = state->log->enforce_retention(wall_clock_ms());
+        if (state->removed) continue;
+        if (state->log->config().cleanup == log::cleanup_policy::compact) {
+          if (!state->compacting && state->log->compaction_due(now)) start_compaction(state, key);
+          continue;
+        }
+        auto done = state->log->enforce_retention(now);
         if (!done) {
           kafka_log.warn("retention failed; retrying at the next check",
                          {{"topic", key.first}, {"partition", key.second}, {"reason", done.error().message()}});
@@ -305,6 +345,65 @@ struct broker::impl {
       }
     }
     shard.retention_timer = nullptr;
+  }
+
+  void start_compaction(const std::shared_ptr<partition_state>& state, const partition_key& key) {
+    state->compacting = true;
+    asio::co_spawn(pool.shard(owner_of(key.first, key.second)), compaction_task(state, key), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        kafka_log.error("a compaction task failed: {}", ex.what());
+      }
+    });
+  }
+
+  // One compaction on the owner shard: plan here, run on the blocking pool (the long part),
+  // swap back here (renames only; fetches on this shard see either the old or the new
+  // segments, never a mix), finish on the blocking pool. The log's `ready` marker makes a crash
+  // anywhere roll the compaction back or forward at the next start (docs/formats/log.md).
+  asio::awaitable<void> compaction_task(std::shared_ptr<partition_state> state, partition_key key) {
+    auto complain = [&](bool error, std::string_view message, const std::string& reason) {
+      if (error) {
+        kafka_log.error(message, {{"topic", key.first}, {"partition", key.second}, {"reason", reason}});
+      } else {
+        kafka_log.warn(message, {{"topic", key.first}, {"partition", key.second}, {"reason", reason}});
+      }
+    };
+    auto planned = state->log->plan_compaction(wall_clock_ms());
+    if (!planned || !*planned) {
+      if (!planned) complain(false, "cannot plan a compaction; retrying later", planned.error().message());
+      state->compacting = false;
+      co_return;
+    }
+    auto job = std::make_shared<log::compaction_job>(std::move(**planned));
+    state->compaction_cancel = job->cancelled;
+    auto run = [job] { return job->run(); };
+    auto ran = co_await net::run_blocking(pool.blocking(), std::move(run));
+    state->compaction_cancel.reset();
+    if (state->removed) co_return;  // the directory is gone or going; nothing to swap into
+    auto swapped = state->log->swap_compaction(*job);
+    if (!swapped && job->committed()) {
+      // Part of the swap may be done: leave the partition alone until a restart finishes it.
+      complain(true, "a compaction swap failed; compaction stays off for this partition until a restart",
+               swapped.error().message());
+      co_return;
+    }
+    auto finish = [job] { return job->finish(); };
+    auto finished = co_await net::run_blocking(pool.blocking(), std::move(finish));
+    if (!ran || !swapped) {
+      complain(false, "compaction failed; retrying at a later check",
+               ran ? swapped.error().message() : ran.error().message());
+    } else if (!finished) {
+      complain(false, "cannot remove the compaction staging directory; the next start does",
+               finished.error().message());
+    }
+    if (ran && swapped) {
+      compactions.increment();
+      compacted_records.increment(swapped->records_removed);
+    }
+    state->compacting = false;
   }
 
   // ---- topic administration (blocking pool) --------------------------------------------------
@@ -392,6 +491,7 @@ struct broker::impl {
         if (node.empty()) continue;
         auto& state = *node.mapped();
         state.removed = true;
+        if (state.compaction_cancel) state.compaction_cancel->store(true);
         state.log.reset();
         state.wake_fetchers();
         for (auto& w : state.durability_waiters) w->wake(error_code::unknown_topic_or_partition);
@@ -415,6 +515,25 @@ struct broker::impl {
     if (auto w = write_next_producer_id(config.data_dir, id + 1); !w) return tl::unexpected(w.error());
     next_producer_id = id + 1;
     return id;
+  }
+
+  // ---- authorization (spec 5.7); without an authorizer everything is allowed ----------------
+
+  bool allowed(const connection_context& context, security::resource_type type, std::string_view name,
+               security::acl_operation operation) const {
+    if (!config.authorizer) return true;
+    const std::string_view principal = context.principal ? *context.principal : security::anonymous_principal;
+    return config.authorizer->authorize(principal, type, name, operation);
+  }
+  bool topic_allowed(const connection_context& context, std::string_view topic,
+                     security::acl_operation operation) const {
+    return allowed(context, security::resource_type::topic, topic, operation);
+  }
+  // Creating a topic takes CREATE on the cluster or on the topic (auto-creation too, as Kafka).
+  bool may_create(const connection_context& context, std::string_view topic) const {
+    return allowed(context, security::resource_type::cluster, security::cluster_resource_name,
+                   security::acl_operation::create) ||
+           topic_allowed(context, topic, security::acl_operation::create);
   }
 
   // The topic, creating it when allowed. nullopt with the error to report otherwise.
@@ -553,6 +672,7 @@ struct broker::impl {
     }
     if (producer.producer_id >= 0) state->producers.record(producer, appended->base_offset);
     produced_bytes.increment(batch.size());
+    produced_batches.increment();
     out.base_offset = appended->base_offset;
     out.log_start_offset = p.log_start_offset();
     if (wants_durability) out.durable_target = appended->last_offset + 1;
@@ -625,9 +745,8 @@ struct broker::impl {
       if (!found) {
         out.error = to_kafka_error(found.error().code);
       } else if (*found) {
-        out.offset = **found;
-        // TODO(broker): report the found record's own timestamp (needs the batch decoded) (#3).
-        out.timestamp = timestamp;
+        out.offset = (*found)->offset;
+        out.timestamp = (*found)->timestamp;
       }
     }
     co_return out;
@@ -649,7 +768,7 @@ struct broker::impl {
     }
   }
 
-  asio::awaitable<message> metadata(const request_header& header, message& request) {
+  asio::awaitable<message> metadata(const request_header& header, message& request, const connection_context& context) {
     message response = make_message(api_key::metadata, message_kind::response);
     auto& node = response.append("brokers");
     node.i32("node_id") = config.node_id;
@@ -658,14 +777,22 @@ struct broker::impl {
     response.nullable_str("cluster_id") = config.cluster_id;
     response.i32("controller_id") = config.node_id;
     if (request.is_null("topics")) {
-      for (const auto& [name, topic] : *snapshot()) describe_topic(response.append("topics"), topic);
+      for (const auto& [name, topic] : *snapshot()) {
+        if (topic_allowed(context, name, security::acl_operation::describe)) {
+          describe_topic(response.append("topics"), topic);
+        }
+      }
       co_return response;
     }
     const bool allow_create = header.api_version < 4 || request.boolean("allow_auto_topic_creation");
     std::vector<std::string> names;
     for (const auto& t : request.array("topics")) names.push_back(t.nullable_str("name").value_or(""));
     for (const auto& name : names) {
-      auto [topic, error] = co_await resolve_topic(name, allow_create);
+      const bool visible = topic_allowed(context, name, security::acl_operation::describe);
+      std::pair<std::optional<topic_metadata>, error_code> resolved{std::nullopt,
+                                                                    error_code::topic_authorization_failed};
+      if (visible) resolved = co_await resolve_topic(name, allow_create && may_create(context, name));
+      auto& [topic, error] = resolved;
       auto& t = response.append("topics");
       if (topic) {
         describe_topic(t, *topic);
@@ -677,7 +804,8 @@ struct broker::impl {
     co_return response;
   }
 
-  asio::awaitable<std::optional<message>> produce(const request_header& header, message& request) {
+  asio::awaitable<std::optional<message>> produce(const request_header& header, message& request,
+                                                  connection_context& context) {
     message response = make_message(api_key::produce, message_kind::response);
     const std::int16_t acks = request.i16("acks");
     std::optional<error_code> whole_request_error;
@@ -702,8 +830,11 @@ struct broker::impl {
       error_code topic_error = whole_request_error.value_or(error_code::none);
       if (!whole_request_error && coordinator::is_internal_topic(name)) {
         topic_error = error_code::invalid_topic_exception;  // only the coordinator writes it
-      } else if (!whole_request_error) {
-        auto resolved = co_await resolve_topic(name, true);
+      } else if (!whole_request_error && !topic_allowed(context, name, security::acl_operation::write)) {
+        topic_error = error_code::topic_authorization_failed;
+      }
+      if (topic_error == error_code::none) {
+        auto resolved = co_await resolve_topic(name, may_create(context, name));
         topic = std::move(resolved.first);
         topic_error = resolved.second;
       }
@@ -735,7 +866,10 @@ struct broker::impl {
       }
     }
     // Every append is done (and its sync started) before waiting, so the partitions' syncs run
-    // in parallel.
+    // in parallel. The appends were the part that must follow request order: the connection's
+    // next request (often the next produce of the same producer) may start now, and its
+    // batches join the sync this one waits for (group commit across pipelined requests).
+    if (context.release_ordering) context.release_ordering();
     for (const auto& w : waits) {
       const auto result = co_await asio::co_spawn(
           owner_executor(w.topic, w.index), wait_durable_on_owner(w.topic, w.index, w.target), asio::use_awaitable);
@@ -749,7 +883,7 @@ struct broker::impl {
     co_return response;
   }
 
-  asio::awaitable<message> fetch(const request_header& header, message& request) {
+  asio::awaitable<message> fetch(const request_header& header, message& request, const connection_context& context) {
     message response = make_message(api_key::fetch, message_kind::response);
     if (header.api_version >= 7 && request.i32("session_id") != 0) {
       response.i16("error_code") = code(error_code::fetch_session_id_not_found);
@@ -774,13 +908,16 @@ struct broker::impl {
         auto& tr = response.append("responses");
         tr.str("topic") = name;
         auto it = current->find(name);
+        const bool readable = topic_allowed(context, name, security::acl_operation::read);
         for (const auto& fp : ft.array("partitions")) {
           const std::int32_t index = fp.i32("partition");
           auto& pr = tr.append("partitions");
           pr.i32("partition_index") = index;
           pr.i32("preferred_read_replica") = -1;
           read_outcome outcome;
-          if (it == current->end() || index < 0 || index >= it->second.partitions) {
+          if (!readable) {
+            outcome.error = error_code::topic_authorization_failed;
+          } else if (it == current->end() || index < 0 || index >= it->second.partitions) {
             outcome.error = error_code::unknown_topic_or_partition;
           } else {
             const std::int64_t remaining = std::max<std::int64_t>(0, max_bytes - total);
@@ -810,7 +947,7 @@ struct broker::impl {
     co_return response;
   }
 
-  asio::awaitable<message> list_offsets(message& request) {
+  asio::awaitable<message> list_offsets(message& request, const connection_context& context) {
     message response = make_message(api_key::list_offsets, message_kind::response);
     auto current = snapshot();
     for (const auto& lt : request.array("topics")) {
@@ -818,10 +955,13 @@ struct broker::impl {
       auto& tr = response.append("topics");
       tr.str("name") = name;
       auto it = current->find(name);
+      const bool visible = topic_allowed(context, name, security::acl_operation::describe);
       for (const auto& lp : lt.array("partitions")) {
         const std::int32_t index = lp.i32("partition_index");
         list_outcome outcome;
-        if (it == current->end() || index < 0 || index >= it->second.partitions) {
+        if (!visible) {
+          outcome.error = error_code::topic_authorization_failed;
+        } else if (it == current->end() || index < 0 || index >= it->second.partitions) {
           outcome.error = error_code::unknown_topic_or_partition;
         } else {
           outcome = co_await asio::co_spawn(owner_executor(name, index),
@@ -837,7 +977,8 @@ struct broker::impl {
     co_return response;
   }
 
-  asio::awaitable<message> create_topics(const request_header& header, message& request) {
+  asio::awaitable<message> create_topics(const request_header& header, message& request,
+                                         const connection_context& context) {
     message response = make_message(api_key::create_topics, message_kind::response);
     const bool validate_only = header.api_version >= 1 && request.boolean("validate_only");
     std::map<std::string, int> occurrences;
@@ -852,6 +993,10 @@ struct broker::impl {
       };
       if (occurrences[name] > 1) {
         fail(error_code::invalid_request, "the topic appears more than once in the request");
+        continue;
+      }
+      if (!may_create(context, name)) {
+        fail(error_code::topic_authorization_failed, "not authorized to create this topic");
         continue;
       }
       if (!valid_topic_name(name)) {
@@ -916,11 +1061,17 @@ struct broker::impl {
     co_return response;
   }
 
-  asio::awaitable<message> delete_topics(message& request) {
+  asio::awaitable<message> delete_topics(message& request, const connection_context& context) {
     message response = make_message(api_key::delete_topics, message_kind::response);
     std::vector<std::string> names;
     for (const auto& v : request.values("topic_names")) names.push_back(std::get<std::string>(v));
     for (const auto& name : names) {
+      if (!topic_allowed(context, name, security::acl_operation::delete_)) {
+        auto& r = response.append("responses");
+        r.str("name") = name;
+        r.i16("error_code") = code(error_code::topic_authorization_failed);
+        continue;
+      }
       auto work = [this, name] { return delete_topic_blocking(name); };
       const auto deleted = coordinator::is_internal_topic(name)
                                ? error_code::invalid_topic_exception
@@ -933,11 +1084,22 @@ struct broker::impl {
     co_return response;
   }
 
-  asio::awaitable<message> init_producer_id(message& request) {
+  asio::awaitable<message> init_producer_id(message& request, const connection_context& context) {
     message response = make_message(api_key::init_producer_id, message_kind::response);
     if (request.nullable_str("transactional_id")) {
       response.i16("error_code") = code(error_code::transactional_id_authorization_failed);
       co_return response;
+    }
+    // An idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic (Kafka 3).
+    if (config.authorizer) {
+      const std::string_view principal = context.principal ? *context.principal : security::anonymous_principal;
+      if (!allowed(context, security::resource_type::cluster, security::cluster_resource_name,
+                   security::acl_operation::idempotent_write) &&
+          !config.authorizer->authorize_any(principal, security::resource_type::topic,
+                                            security::acl_operation::write)) {
+        response.i16("error_code") = code(error_code::cluster_authorization_failed);
+        co_return response;
+      }
     }
     auto work = [this] { return allocate_producer_id_blocking(); };
     auto id = co_await net::run_blocking(pool.blocking(), std::move(work));
@@ -962,7 +1124,7 @@ struct broker::impl {
     c.boolean("is_sensitive") = false;
   }
 
-  message describe_configs(message& request) {
+  message describe_configs(message& request, const connection_context& context) {
     constexpr std::int8_t topic_resource = 2;
     constexpr std::int8_t broker_resource = 4;
     constexpr std::int8_t dynamic_topic_config = 1;
@@ -982,7 +1144,13 @@ struct broker::impl {
         for (const auto& k : resource.values("configuration_keys")) wanted->insert(std::get<std::string>(k));
       }
       auto include = [&](std::string_view key) { return !wanted || wanted->contains(std::string(key)); };
-      if (type == topic_resource) {
+      if (type == topic_resource && !topic_allowed(context, name, security::acl_operation::describe_configs)) {
+        r.i16("error_code") = code(error_code::topic_authorization_failed);
+      } else if (type == broker_resource &&
+                 !allowed(context, security::resource_type::cluster, security::cluster_resource_name,
+                          security::acl_operation::describe_configs)) {
+        r.i16("error_code") = code(error_code::cluster_authorization_failed);
+      } else if (type == topic_resource) {
         auto it = current->find(name);
         if (it == current->end()) {
           r.i16("error_code") = code(error_code::unknown_topic_or_partition);
@@ -1049,6 +1217,7 @@ struct broker::impl {
       if (shard.retention_timer) shard.retention_timer->cancel();
       for (auto& [key, state] : shard.partitions) {
         state->wake_fetchers();
+        if (state->compaction_cancel) state->compaction_cancel->store(true);
         // A running sync loop finishes on its own (the blocking pool outlives stop()).
         if (state->sync_running || state->log->config().flush == log::flush_policy::never) continue;
         if (state->log->durable_offset() < state->log->next_offset()) {
@@ -1155,21 +1324,23 @@ boost::asio::awaitable<result<std::optional<message>>> broker::handle(const requ
   auto& i = *impl_;
   switch (header.key) {
     case api_key::metadata:
-      co_return std::optional<message>(co_await i.metadata(header, request));
+      co_return std::optional<message>(co_await i.metadata(header, request, context));
     case api_key::produce:
-      co_return co_await i.produce(header, request);
+      co_return co_await i.produce(header, request, context);
     case api_key::fetch:
-      co_return std::optional<message>(co_await i.fetch(header, request));
+      // A Fetch changes nothing and may park for max_wait_ms: later requests need not wait.
+      if (context.release_ordering) context.release_ordering();
+      co_return std::optional<message>(co_await i.fetch(header, request, context));
     case api_key::list_offsets:
-      co_return std::optional<message>(co_await i.list_offsets(request));
+      co_return std::optional<message>(co_await i.list_offsets(request, context));
     case api_key::create_topics:
-      co_return std::optional<message>(co_await i.create_topics(header, request));
+      co_return std::optional<message>(co_await i.create_topics(header, request, context));
     case api_key::delete_topics:
-      co_return std::optional<message>(co_await i.delete_topics(request));
+      co_return std::optional<message>(co_await i.delete_topics(request, context));
     case api_key::init_producer_id:
-      co_return std::optional<message>(co_await i.init_producer_id(request));
+      co_return std::optional<message>(co_await i.init_producer_id(request, context));
     case api_key::describe_configs:
-      co_return std::optional<message>(i.describe_configs(request));
+      co_return std::optional<message>(i.describe_configs(request, context));
     default:
       if (coordinator::group_coordinator::handles(header.key)) {
         co_return std::optional<message>(co_await i.groups->handle(header, request, context));
@@ -1180,6 +1351,18 @@ boost::asio::awaitable<result<std::optional<message>>> broker::handle(const requ
 
 void broker::stop() {
   impl_->stop();
+}
+
+error_code broker::authorize_group(const connection_context& context, std::string_view group_id,
+                                   security::acl_operation operation) const {
+  return impl_->allowed(context, security::resource_type::group, group_id, operation)
+             ? error_code::none
+             : error_code::group_authorization_failed;
+}
+
+error_code broker::authorize_topic(const connection_context& context, std::string_view topic,
+                                   security::acl_operation operation) const {
+  return impl_->topic_allowed(context, topic, operation) ? error_code::none : error_code::topic_authorization_failed;
 }
 
 }  // namespace substrate::kafka

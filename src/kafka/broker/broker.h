@@ -27,6 +27,8 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "core/metrics.h"
+#include "kafka/protocol/error_codes.h"
+#include "kafka/security/acl.h"
 #include "kafka/server/kafka_server.h"
 #include "log/partition.h"
 
@@ -47,8 +49,14 @@ struct broker_config {
   log::partition_config default_topic;  // segment/retention/flush defaults for new topics
   // How often each shard enforces retention.ms / retention.bytes on its partitions (<= 0: never).
   std::int64_t retention_check_interval_ms = 300'000;
+  // At start-up the idempotent producers' sequence state of each partition is rebuilt from the
+  // batch headers of its newest segments holding at least this many bytes (whole segments).
+  std::uint64_t producer_state_scan_bytes = 256ULL << 20;
   // group.initial.rebalance.delay.ms: how long a new group waits for more members (0 in tests).
   std::int64_t group_initial_rebalance_delay_ms = 3000;
+  // ACL checks (kafka/security/acl.h) for every topic operation; null: everything is allowed.
+  // Principals come from the connection's SASL login, User:ANONYMOUS without one.
+  std::shared_ptr<security::authorizer> authorizer;
 };
 
 class broker : public request_handler {
@@ -65,6 +73,17 @@ public:
                                                                 connection_context& context) override;
 
   void stop();
+
+  // The group check for the coordinator's handlers (spec 5.7): none, or
+  // GROUP_AUTHORIZATION_FAILED (30) when the connection's principal may not `operation` the
+  // group. FindCoordinator and DescribeGroups need describe; JoinGroup, SyncGroup, Heartbeat,
+  // LeaveGroup, OffsetCommit and OffsetFetch need read (plus topic read / describe via
+  // authorize_topic for the committed or fetched topics, 29 per partition).
+  [[nodiscard]] error_code authorize_group(const connection_context& context, std::string_view group_id,
+                                           security::acl_operation operation) const;
+  // The same for a topic: none or TOPIC_AUTHORIZATION_FAILED (29).
+  [[nodiscard]] error_code authorize_topic(const connection_context& context, std::string_view topic,
+                                           security::acl_operation operation) const;
 
   struct impl;
 

@@ -4,9 +4,10 @@
 // answered with its original offset instead of being appended twice.
 //
 // Ownership: a member of the partition's state on its owner shard; single-threaded. In memory
-// only: after a restart the first batch of each producer is accepted whatever its sequence
-// (rule 1 of the spec), so a retry that straddles a restart may be appended twice.
-// TODO(broker): rebuild from the batch headers of the log tail at start-up (#3).
+// only: the broker rebuilds it at start-up by record()ing the batch headers of the log's tail
+// in offset order (broker_config::producer_state_scan_bytes), so a retry that straddles a
+// restart is still a duplicate. A producer whose batches all lie before that tail (or were
+// compacted away) starts afresh: its next batch is accepted whatever its sequence (rule 1).
 
 #include <array>
 #include <cstddef>

@@ -51,7 +51,17 @@ result<void> apply_topic_config(log::partition_config& config, std::string_view 
     }
     return {};
   }
+  if (name == "min.cleanable.dirty.ratio") {
+    double ratio = 0;
+    const auto* end = value.data() + value.size();
+    auto [ptr, ec] = std::from_chars(value.data(), end, ratio);
+    if (ec != std::errc() || ptr != end || value.empty()) return config_error(name, value, "not a number");
+    if (!(ratio >= 0.0 && ratio <= 1.0)) return config_error(name, value, "must be between 0 and 1");
+    config.min_cleanable_dirty_ratio = ratio;
+    return {};
+  }
   std::int64_t* target = nullptr;
+  if (name == "delete.retention.ms") target = &config.delete_retention_ms;
   if (name == "retention.ms") target = &config.retention_ms;
   if (name == "retention.bytes") target = &config.retention_bytes;
   if (name == "segment.bytes") target = &config.segment_bytes;
@@ -61,6 +71,7 @@ result<void> apply_topic_config(log::partition_config& config, std::string_view 
   auto number = parse_i64(value);
   if (!number) return config_error(name, value, "not an integer");
   log::partition_config candidate = config;
+  if (name == "delete.retention.ms") candidate.delete_retention_ms = *number;
   if (name == "retention.ms") candidate.retention_ms = *number;
   if (name == "retention.bytes") candidate.retention_bytes = *number;
   if (name == "segment.bytes") candidate.segment_bytes = *number;
@@ -78,6 +89,8 @@ std::optional<std::string> topic_config_value(const log::partition_config& confi
   if (name == "segment.bytes") return std::to_string(config.segment_bytes);
   if (name == "segment.ms") return std::to_string(config.segment_ms);
   if (name == "max.message.bytes") return std::to_string(config.batch_bytes_max);
+  if (name == "delete.retention.ms") return std::to_string(config.delete_retention_ms);
+  if (name == "min.cleanable.dirty.ratio") return fmt::format("{}", config.min_cleanable_dirty_ratio);
   return std::nullopt;
 }
 

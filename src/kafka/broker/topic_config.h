@@ -24,7 +24,8 @@ namespace substrate::kafka {
 
 // The topic configs this broker understands, with Kafka's names.
 inline constexpr std::string_view topic_config_keys[] = {
-    "cleanup.policy", "retention.ms", "retention.bytes", "segment.bytes", "segment.ms", "max.message.bytes",
+    "cleanup.policy", "retention.ms",      "retention.bytes",     "segment.bytes",
+    "segment.ms",     "max.message.bytes", "delete.retention.ms", "min.cleanable.dirty.ratio",
 };
 
 // A topic: its partition count, the effective partition_config, and the configs that were set

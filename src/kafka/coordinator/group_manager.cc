@@ -757,7 +757,8 @@ std::size_t group_manager::group_count() const {
 // ---- offsets ----------------------------------------------------------------------------------
 
 error_code group_manager::validate_commit(const commit_identity& who, std::int64_t now_ms) {
-  if (who.group_id.empty()) return error_code::invalid_group_id;
+  // The offsets topic stores the id as an int16-length string (docs/formats/consumer-offsets.md).
+  if (who.group_id.empty() || who.group_id.size() > 0x7fff) return error_code::invalid_group_id;
   group* g = find(who.group_id);
   const bool simple = who.generation_id < 0 && who.member_id.empty() && !who.group_instance_id;
   if (!g) {

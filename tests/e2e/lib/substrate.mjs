@@ -43,14 +43,15 @@ export function run(args, { env = {} } = {}) {
 }
 
 export class Substrate {
-  constructor({ dataDir, adminPort, databasePort, kafkaPort, settings = [], env = {} }) {
+  // `command` is the role to run: 'up' (everything) or 'broker' (the Kafka broker alone).
+  constructor({ dataDir, adminPort, databasePort, kafkaPort, settings = [], env = {}, command = 'up' }) {
     this.dataDir = dataDir;
     this.adminPort = adminPort;
     this.databasePort = databasePort;
     this.kafkaPort = kafkaPort;
     this.adminUrl = `http://127.0.0.1:${adminPort}`;
     this.kafkaBrokers = `127.0.0.1:${kafkaPort}`;
-    const args = ['up', '--data-dir', dataDir, '--set', `admin.port=${adminPort}`];
+    const args = [command, '--data-dir', dataDir, '--set', `admin.port=${adminPort}`];
     if (databasePort) args.push('--set', `database.port=${databasePort}`);
     if (kafkaPort) args.push('--set', `kafka.port=${kafkaPort}`);
     for (const s of settings) args.push('--set', s);

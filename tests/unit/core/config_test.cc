@@ -105,7 +105,11 @@ TEST(config, rendered_yaml_masks_secrets_and_reads_back_the_same) {
   config c;
   c.database.url = "postgresql://user:hunter2@db:5432/app";
   c.http.cors_origins = {"http://x"};
+  c.kafka.sasl.enabled = true;
+  c.kafka.authorization.super_users = {"User:admin"};
   const std::string text = render_config_yaml(c);
+  EXPECT_THAT(text, HasSubstr("kafka:\n"));
+  EXPECT_THAT(text, HasSubstr("\n  sasl:\n    enabled: true\n"));
   EXPECT_THAT(text, HasSubstr("url: \"********\""));
   EXPECT_EQ(text.find("hunter2"), std::string::npos);
   config again;
@@ -113,6 +117,21 @@ TEST(config, rendered_yaml_masks_secrets_and_reads_back_the_same) {
   EXPECT_EQ(again.database.port, c.database.port);
   EXPECT_EQ(again.http.cors_origins, c.http.cors_origins);
   EXPECT_EQ(again.data_dir, c.data_dir);
+  EXPECT_TRUE(again.kafka.sasl.enabled);
+  EXPECT_EQ(again.kafka.authorization.super_users, c.kafka.authorization.super_users);
+}
+
+TEST(config, kafka_security_keys_are_validated) {
+  EXPECT_THAT(error_of([] {
+                (void)load_config({.flags = {{"kafka.sasl.enabled", "true"}, {"kafka.sasl.mechanisms", "GSSAPI"}}});
+              }),
+              HasSubstr("kafka.sasl.mechanisms"));
+  EXPECT_THAT(error_of([] {
+                (void)load_config({.flags = {{"kafka.authorization.super_users", "admin"}}});
+              }),
+              HasSubstr("kafka.authorization.super_users"));
+  const auto c = load_config({.environment = {"SUBSTRATE_KAFKA_SASL_MECHANISMS=PLAIN"}});
+  EXPECT_EQ(c.kafka.sasl.mechanisms, std::vector<std::string>{"PLAIN"});
 }
 
 TEST(config, every_property_is_documented) {

@@ -3,6 +3,15 @@
 // real one); it answers Metadata with an empty cluster and Produce with no response, as acks=0.
 #include "kafka/server/kafka_server.h"
 
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "frame_client.h"
@@ -147,6 +156,108 @@ TEST_F(kafka_server_test, a_frame_that_stops_arriving_is_dropped_after_the_read_
   frame_client client(port());
   client.send(testing::from_hex("00 00 00 40  00 03"));  // 64 bytes announced, 2 sent
   EXPECT_TRUE(client.closed_by_peer());
+}
+
+// A handler that holds Produce requests until the test opens a gate, releasing the connection's
+// ordering first when acks is -1 (as the broker does once its appends are done) and not
+// otherwise; it logs the order in which requests start.
+class gated_broker : public request_handler {
+public:
+  boost::asio::awaitable<result<std::optional<message>>> handle(const request_header& header, message& request,
+                                                                connection_context& context) override {
+    log(fmt::format("start {}", header.correlation_id));
+    if (header.key == api_key::produce) {
+      if (request.i16("acks") == -1) context.release_ordering();
+      boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+      while (!open) {
+        timer.expires_after(std::chrono::milliseconds(1));
+        co_await timer.async_wait(boost::asio::use_awaitable);
+      }
+    }
+    co_return std::optional<message>(make_message(header.key, message_kind::response));
+  }
+  void log(std::string line) {
+    std::lock_guard lock(mutex);
+    started.push_back(std::move(line));
+  }
+  std::vector<std::string> snapshot() {
+    std::lock_guard lock(mutex);
+    return started;
+  }
+  std::atomic<bool> open{false};
+  std::mutex mutex;
+  std::vector<std::string> started;
+};
+
+class kafka_server_pipeline_test : public ::testing::Test {
+protected:
+  void SetUp() override {
+    pool_ = std::make_unique<net::io_pool>(1, 1);
+    metrics_ = std::make_unique<kafka_metrics>(registry_);
+    kafka_server_options options;
+    options.port = 0;
+    server_ = std::make_unique<kafka_server>(*pool_, options, broker_, *metrics_);
+    pool_->start();
+    server_->start();
+  }
+  void TearDown() override {
+    broker_.open = true;
+    server_->stop();
+    pool_->stop();
+  }
+  bytes burst(std::int16_t acks) {
+    message produce = make_message(api_key::produce, message_kind::request);
+    produce.i16("acks") = acks;
+    message metadata = make_message(api_key::metadata, message_kind::request);
+    bytes out = request_frame(api_key::produce, 7, 1, produce);
+    const auto second = request_frame(api_key::metadata, 6, 2, metadata);
+    out.insert(out.end(), second.begin(), second.end());
+    return out;
+  }
+  bool wait_for_starts(std::size_t count) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (broker_.snapshot().size() < count && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return broker_.snapshot().size() >= count;
+  }
+
+  core::metrics_registry registry_;
+  std::unique_ptr<kafka_metrics> metrics_;
+  gated_broker broker_;
+  std::unique_ptr<net::io_pool> pool_;
+  std::unique_ptr<kafka_server> server_;
+  std::uint16_t port_of() const { return server_->port(); }
+};
+
+TEST_F(kafka_server_pipeline_test, a_released_request_lets_the_next_start_but_responses_stay_in_order) {
+  frame_client client(port_of());
+  client.send(burst(-1));
+  // The Metadata starts while the Produce still waits (it released its ordering)...
+  ASSERT_TRUE(wait_for_starts(2));
+  EXPECT_EQ(broker_.snapshot(), (std::vector<std::string>{"start 1", "start 2"}));
+  broker_.open = true;
+  // ...yet the Produce's response goes first.
+  auto first = client.read_frame();
+  auto second = client.read_frame();
+  ASSERT_TRUE(first && second);
+  decode_response(api_key::produce, 7, *first, 1);
+  decode_response(api_key::metadata, 6, *second, 2);
+}
+
+TEST_F(kafka_server_pipeline_test, a_request_that_does_not_release_holds_the_next_one_back) {
+  frame_client client(port_of());
+  client.send(burst(1));
+  ASSERT_TRUE(wait_for_starts(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(broker_.snapshot(), (std::vector<std::string>{"start 1"}));
+  broker_.open = true;
+  auto first = client.read_frame();
+  auto second = client.read_frame();
+  ASSERT_TRUE(first && second);
+  decode_response(api_key::produce, 7, *first, 1);
+  decode_response(api_key::metadata, 6, *second, 2);
+  EXPECT_EQ(broker_.snapshot(), (std::vector<std::string>{"start 1", "start 2"}));
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ TEST(kafka_schema, advertisement_matches_spec_2_3) {
       {api_key::list_groups, 0, 2},      {api_key::sasl_handshake, 0, 1},
       {api_key::api_versions, 0, 3},     {api_key::create_topics, 0, 4},
       {api_key::delete_topics, 0, 1},    {api_key::init_producer_id, 0, 4},
-      {api_key::describe_configs, 0, 2}, {api_key::sasl_authenticate, 0, 1},
+      {api_key::describe_configs, 0, 2}, {api_key::sasl_authenticate, 0, 2},
   };
   const auto& table = supported_api_versions();
   ASSERT_EQ(table.size(), std::size(expected));

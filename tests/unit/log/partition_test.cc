@@ -64,6 +64,37 @@ TEST(partition, append_assigns_offsets_and_reads_back_byte_for_byte) {
   EXPECT_EQ(*all, expected);
 }
 
+TEST(partition, visit_tail_walks_the_newest_whole_segments_in_offset_order) {
+  temp_dir dir;
+  auto p = open_partition(dir.path(), small_config());
+  for (int i = 0; i < 40; ++i) {
+    auto batch = make_batch(2, std::string(200, 'v'));
+    ASSERT_TRUE(p->append(batch, 0));
+  }
+  ASSERT_GT(p->segment_count(), 3u);
+  auto visited = [&](std::uint64_t bytes_min) {
+    std::vector<std::int64_t> offsets;
+    auto r = p->visit_tail(bytes_min, [&](std::span<const std::byte> head, const batch_header& h, std::uint64_t) {
+      EXPECT_EQ(head.size(), batch_header_bytes);
+      offsets.push_back(h.base_offset);
+      return true;
+    });
+    EXPECT_TRUE(r);
+    return offsets;
+  };
+  const auto& active = p->segment_at(p->segment_count() - 1);
+  auto tail = visited(1);
+  ASSERT_FALSE(tail.empty());
+  EXPECT_EQ(tail.front(), active.base_offset());
+  EXPECT_EQ(tail.back(), p->next_offset() - 2);
+  // One byte more than the active segment holds brings in the whole segment before it.
+  auto more = visited(active.size_bytes() + 1);
+  EXPECT_EQ(more.front(), p->segment_at(p->segment_count() - 2).base_offset());
+  auto all = visited(1 << 30);
+  ASSERT_EQ(all.size(), 40u);
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], static_cast<std::int64_t>(2 * i));
+}
+
 TEST(partition, reads_from_the_middle_of_a_batch_start_at_that_batch) {
   temp_dir dir;
   auto p = open_partition(dir.path(), partition_config{});
@@ -194,12 +225,14 @@ TEST(partition, offset_for_timestamp_finds_the_first_record_at_or_after) {
     ASSERT_TRUE(p->append(batch, 0));
   }
   ASSERT_GT(p->segment_count(), 1u);
-  EXPECT_EQ(*p->offset_for_timestamp(0), 0);
-  EXPECT_EQ(*p->offset_for_timestamp(1000), 0);
-  EXPECT_EQ(*p->offset_for_timestamp(1002), 2);
-  EXPECT_EQ(*p->offset_for_timestamp(1004), 4);  // past the first batch's last record
-  EXPECT_EQ(*p->offset_for_timestamp(1253), 103);
-  EXPECT_EQ(*p->offset_for_timestamp(1493), 199);
+  // Each answer is the record's offset and its own timestamp, not the one asked for.
+  EXPECT_EQ(*p->offset_for_timestamp(0), (timestamp_match{0, 1000}));
+  EXPECT_EQ(*p->offset_for_timestamp(1000), (timestamp_match{0, 1000}));
+  EXPECT_EQ(*p->offset_for_timestamp(1002), (timestamp_match{2, 1002}));
+  EXPECT_EQ(*p->offset_for_timestamp(1004), (timestamp_match{4, 1010}));  // past the first batch's last record
+  EXPECT_EQ(*p->offset_for_timestamp(1253), (timestamp_match{103, 1253}));
+  EXPECT_EQ(*p->offset_for_timestamp(1255), (timestamp_match{104, 1260}));
+  EXPECT_EQ(*p->offset_for_timestamp(1493), (timestamp_match{199, 1493}));
   EXPECT_EQ(*p->offset_for_timestamp(1494), std::nullopt);
 }
 

@@ -1,6 +1,11 @@
 #include "log/record_batch.h"
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -180,6 +185,70 @@ TEST(record_batch, attribute_accessors) {
   EXPECT_EQ(h.time_type(), timestamp_type::log_append_time);
   EXPECT_TRUE(h.is_transactional());
   EXPECT_TRUE(h.is_control());
+}
+
+// The committed seed corpus of fuzz/record_batch (record_batch_fuzz): each file is a batch the
+// fuzzer starts from, with the verdict validate_producer_batch (what Produce runs) gives it.
+// The files are generated here; RECORD_BATCH_CORPUS_WRITE=1 rewrites them (after changing a
+// seed), and otherwise the test checks that the committed files are exactly these bytes.
+struct seed {
+  const char* name;
+  std::vector<std::byte> bytes;
+  std::optional<errc> producer_error;  // nullopt: a valid producer batch
+};
+
+std::vector<seed> seeds() {
+  std::vector<seed> out;
+  out.push_back({"kcat_capture.bin", kcat_batch, std::nullopt});
+  const header_view headers[] = {{"trace", std::string_view("abc")}, {"origin", std::nullopt}};
+  batch_builder keyed;
+  for (int i = 0; i < 5; ++i) keyed.add("key-" + std::to_string(i), "value-" + std::to_string(i), 1000 + i, headers);
+  out.push_back({"keyed_with_headers.bin", keyed.build(), std::nullopt});
+  out.push_back({"idempotent_producer.bin",
+                 batch_builder().producer(7, 0, 42).add("a", "1", 5).add("b", "2", 6).add("c", "3", 7).build(),
+                 std::nullopt});
+  out.push_back({"tombstone_and_null_key.bin",
+                 batch_builder().add("gone", std::nullopt, 1).add(std::nullopt, "no key", 2).build(), std::nullopt});
+  auto gzip = batch_builder().add("c1", "x", 1).add("c2", "y", 2).build();
+  out.push_back({"compressed_gzip.bin", with_field<std::int16_t>(gzip, batch_layout::attributes, 1), std::nullopt});
+  auto bad_crc = kcat_batch;
+  bad_crc.back() ^= std::byte{1};
+  out.push_back({"bad_crc.bin", bad_crc, errc::crc_mismatch});
+  out.push_back(
+      {"truncated.bin", std::vector<std::byte>(kcat_batch.begin(), kcat_batch.end() - 5), errc::batch_too_short});
+  out.push_back(
+      {"wrong_magic.bin", with_field<std::int8_t>(kcat_batch, batch_layout::magic, 1), errc::unsupported_magic});
+  out.push_back(
+      {"control_batch.bin", with_field<std::int16_t>(kcat_batch, batch_layout::attributes, 0x20), errc::invalid_batch});
+  out.push_back({"compacted_gap.bin",
+                 batch_builder().add("a", "1", 1, {}, 0).add("b", "2", 2, {}, 3).last_offset_delta(4).build(),
+                 errc::invalid_record_count});
+  auto two = kcat_batch;
+  two.insert(two.end(), kcat_batch.begin(), kcat_batch.end());
+  out.push_back({"two_batches.bin", two, errc::invalid_batch_length});
+  return out;
+}
+
+TEST(record_batch, the_fuzz_seed_corpus_holds_these_batches_and_verdicts) {
+  const std::filesystem::path dir = SUBSTRATE_RECORD_BATCH_CORPUS_DIR;
+  const char* write = std::getenv("RECORD_BATCH_CORPUS_WRITE");
+  for (const auto& s : seeds()) {
+    auto verdict = validate_producer_batch(s.bytes);
+    if (s.producer_error) {
+      ASSERT_FALSE(verdict) << s.name;
+      EXPECT_EQ(verdict.error().code, *s.producer_error) << s.name << ": " << verdict.error().message();
+    } else {
+      EXPECT_TRUE(verdict) << s.name << ": " << verdict.error().message();
+    }
+    if (write && std::string(write) == "1") {
+      std::ofstream(dir / s.name, std::ios::binary)
+          .write(reinterpret_cast<const char*>(s.bytes.data()), static_cast<std::streamsize>(s.bytes.size()));
+    }
+    std::ifstream in(dir / s.name, std::ios::binary);
+    ASSERT_TRUE(in) << s.name << " is missing; regenerate with RECORD_BATCH_CORPUS_WRITE=1";
+    const std::string committed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(committed, std::string(reinterpret_cast<const char*>(s.bytes.data()), s.bytes.size())) << s.name;
+  }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // SaslAuthenticate (key 36), v0-1 as in spec 2.5; v2 (flexible) follows
-// SaslAuthenticateRequest.json / SaslAuthenticateResponse.json.
+// SaslAuthenticateRequest.json / SaslAuthenticateResponse.json. All three are served (Redpanda
+// also advertises 0-2); librdkafka 2.0.2 uses 0, kafkajs 1.
 #include "kafka/protocol/schemas/schemas.h"
 
 namespace substrate::kafka::schemas {
@@ -27,7 +28,7 @@ constexpr api_schema schema{
     .version_max = 2,
     .flexible_from = 2,
     .advertised_min = 0,
-    .advertised_max = 1,
+    .advertised_max = 2,
     .request = &request,
     .response = &response,
 };

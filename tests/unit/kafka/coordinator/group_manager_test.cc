@@ -225,6 +225,35 @@ TEST_F(group_manager_test, heartbeat_errors) {
   EXPECT_EQ(heartbeat(a, 2), error_code::none);
 }
 
+TEST_F(group_manager_test, rejoins_rebalance_only_for_the_leader_or_new_protocols) {
+  auto [a, c] = stable_pair();
+  // A follower rejoining unchanged gets the current generation back at once.
+  auto same = join(request(c));
+  ASSERT_TRUE(same->has_value());
+  EXPECT_EQ((*same)->generation_id, 1);
+  EXPECT_EQ(manager_.state_of("g"), group_state::stable);
+  // The leader rejoining starts a rebalance (it may have seen new topics).
+  auto leader = join(request(a));
+  EXPECT_FALSE(leader->has_value());
+  EXPECT_EQ(manager_.state_of("g"), group_state::preparing_rebalance);
+  auto follower = join(request(c));
+  ASSERT_TRUE(leader->has_value() && follower->has_value());
+  EXPECT_EQ((*leader)->generation_id, 2);
+  // During CompletingRebalance an unchanged duplicate join is answered with the same result;
+  // changed protocols start another rebalance.
+  auto duplicate = join(request(c));
+  ASSERT_TRUE(duplicate->has_value());
+  EXPECT_EQ((*duplicate)->generation_id, 2);
+  EXPECT_EQ(manager_.state_of("g"), group_state::completing_rebalance);
+  auto changed = join(request(c, {"roundrobin"}));
+  EXPECT_FALSE(changed->has_value());
+  EXPECT_EQ(manager_.state_of("g"), group_state::preparing_rebalance);
+  auto leader_again = join(request(a));
+  ASSERT_TRUE(changed->has_value() && leader_again->has_value());
+  EXPECT_EQ((*changed)->generation_id, 3);
+  EXPECT_EQ((*changed)->protocol_name, "roundrobin") << "the only protocol both support";
+}
+
 TEST_F(group_manager_test, a_rebalance_answers_parked_syncs_with_rebalance_in_progress) {
   const auto a = new_id();
   const auto c = new_id();
@@ -383,6 +412,8 @@ TEST_F(group_manager_test, offset_commit_rules) {
   EXPECT_EQ(manager_.state_of("solo"), group_state::empty);
   EXPECT_EQ(manager_.validate_commit({"ghost", 3, "m", std::nullopt}, now_), error_code::unknown_member_id);
   EXPECT_EQ(manager_.validate_commit({"", -1, "", std::nullopt}, now_), error_code::invalid_group_id);
+  EXPECT_EQ(manager_.validate_commit({std::string(0x8000, 'g'), -1, "", std::nullopt}, now_),
+            error_code::invalid_group_id);
 
   const auto a = new_id();
   const auto c = new_id();
