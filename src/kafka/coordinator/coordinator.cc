@@ -109,6 +109,8 @@ struct group_coordinator::impl : std::enable_shared_from_this<impl> {
   // ---- after every event: deadlines and metrics ---------------------------------------------
 
   void after_event() {
+    // Groups that ended Empty without committed offsets are gone (Kafka: at its next cleanup).
+    manager.forget_empty_groups();
     const auto next = manager.next_deadline_ms();
     if (next && *next < scheduled_ms) deadline_timer.cancel();
     for (group_state s : all_group_states) {

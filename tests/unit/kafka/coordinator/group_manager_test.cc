@@ -327,6 +327,8 @@ TEST_F(group_manager_test, leave_rebalances_and_the_last_leave_empties_the_group
   EXPECT_EQ(manager_.state_of("g"), group_state::empty);
   EXPECT_EQ(manager_.generation_of("g"), 3);
   EXPECT_EQ(heartbeat(a, 3), error_code::unknown_member_id);
+  manager_.forget_empty_groups();
+  EXPECT_FALSE(manager_.state_of("g")) << "no members and no offsets: forgotten";
 }
 
 TEST_F(group_manager_test, a_leaving_member_with_a_parked_join_is_answered) {
