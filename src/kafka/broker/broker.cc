@@ -22,6 +22,7 @@
 
 #include "core/assert.h"
 #include "kafka/broker/errors.h"
+#include "kafka/broker/group_acls.h"
 #include "kafka/broker/producer_state.h"
 #include "kafka/broker/topic_config.h"
 #include "kafka/coordinator/coordinator.h"
@@ -1343,7 +1344,17 @@ boost::asio::awaitable<result<std::optional<message>>> broker::handle(const requ
       co_return std::optional<message>(i.describe_configs(request, context));
     default:
       if (coordinator::group_coordinator::handles(header.key)) {
-        co_return std::optional<message>(co_await i.groups->handle(header, request, context));
+        if (!i.config.authorizer) co_return std::optional<message>(co_await i.groups->handle(header, request, context));
+        const group_access access{
+            [&](std::string_view group, security::acl_operation op) {
+              return i.allowed(context, security::resource_type::group, group, op);
+            },
+            [&](std::string_view topic, security::acl_operation op) { return i.topic_allowed(context, topic, op); }};
+        auto screening = screen_group_request(header, request, access);
+        if (screening.refusal) co_return std::move(screening.refusal);
+        message response = co_await i.groups->handle(header, request, context);
+        screen_group_response(header, response, std::move(screening), access);
+        co_return std::optional<message>(std::move(response));
       }
       co_return std::optional<message>(impl::unavailable(header));
   }

@@ -633,6 +633,10 @@ boost::asio::awaitable<message> group_coordinator::handle(const request_header& 
   co_return std::move(*response);
 }
 
+message group_coordinator::error_response(const request_header& header, const message& request, error_code error) {
+  return impl::refuse(header, request, error);
+}
+
 boost::asio::awaitable<void> group_coordinator::topic_deleted(std::string topic) {
   auto self = impl_;
   co_await asio::co_spawn(self->executor, self->drop_topic(std::move(topic)), asio::use_awaitable);

@@ -60,6 +60,9 @@ public:
 
   // The API keys handle() answers.
   [[nodiscard]] static bool handles(api_key key);
+  // The answer that refuses a whole request of such a key with `error` (every group, member
+  // and partition of it gets the error), without touching any group.
+  [[nodiscard]] static message error_response(const request_header& header, const message& request, error_code error);
 
   void start();
   void stop();

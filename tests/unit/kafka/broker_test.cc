@@ -1104,5 +1104,77 @@ TEST_F(broker_test, acls_refuse_unauthorised_topics_in_every_handler) {
   EXPECT_EQ(broker_->authorize_topic(alice, "ok.a", acl_operation::read), error_code::topic_authorization_failed);
 }
 
+// Group ACLs around the coordinator (group_acls.h): group "g" may be read by User:ANONYMOUS,
+// topic "ok.a" read, "hidden" not at all; group "g2" is closed.
+TEST_F(broker_test, acls_guard_the_group_apis_and_the_committed_topics) {
+  {
+    frame_client client(port());
+    ASSERT_EQ(create_topic(client, "hidden", 1).i16("error_code"), 0);
+    ASSERT_EQ(create_topic(client, "ok.a", 1).i16("error_code"), 0);
+  }
+  using namespace security;
+  const auto acl_file = dir_ / "acls.json";
+  const std::string anonymous(anonymous_principal);
+  ASSERT_TRUE(add_acl(acl_file, {anonymous, resource_type::topic, pattern_type::prefixed, "ok.", acl_operation::read,
+                                 acl_permission::allow}));
+  ASSERT_TRUE(add_acl(acl_file, {anonymous, resource_type::group, pattern_type::literal, "g", acl_operation::read,
+                                 acl_permission::allow}));
+  config_.authorizer = std::make_shared<authorizer>(authorizer_config{acl_file, {}});
+  restart();
+  frame_client client(port());
+  const auto group_denied = code(error_code::group_authorization_failed);
+  const auto topic_denied = code(error_code::topic_authorization_failed);
+
+  message find = make_message(api_key::find_coordinator, message_kind::request);
+  find.str("key") = "g2";
+  EXPECT_EQ(client.call(api_key::find_coordinator, 2, find).i16("error_code"), group_denied);
+  find.str("key") = "g";
+  EXPECT_EQ(client.call(api_key::find_coordinator, 2, find).i16("error_code"), 0) << "READ implies DESCRIBE";
+
+  message join_closed = join_request("");
+  join_closed.str("group_id") = "g2";
+  EXPECT_EQ(client.call(api_key::join_group, 5, join_closed).i16("error_code"), group_denied);
+  EXPECT_EQ(client.call(api_key::join_group, 5, join_request("")).i16("error_code"),
+            code(error_code::member_id_required));
+
+  // A standalone commit of an allowed and an unreadable topic: only the first is written.
+  message commit = commit_request("", -1, "ok.a", 0, 5);
+  auto& hidden = commit.append("topics");
+  hidden.str("name") = "hidden";
+  hidden.append("partitions").i32("partition_index") = 0;
+  hidden.array("partitions")[0].i64("committed_offset") = 9;
+  const message committed = client.call(api_key::offset_commit, 7, commit);
+  std::map<std::string, std::int16_t> commit_errors;
+  for (const auto& t : committed.array("topics"))
+    commit_errors[t.str("name")] = t.array("partitions").at(0).i16("error_code");
+  EXPECT_EQ(commit_errors, (std::map<std::string, std::int16_t>{{"ok.a", 0}, {"hidden", topic_denied}}));
+  message commit_closed = commit_request("", -1, "ok.a", 0, 5);
+  commit_closed.str("group_id") = "g2";
+  EXPECT_EQ(client.call(api_key::offset_commit, 7, commit_closed)
+                .array("topics")
+                .at(0)
+                .array("partitions")
+                .at(0)
+                .i16("error_code"),
+            group_denied);
+
+  message fetch_both = fetch_offsets_request("ok.a", {0});
+  auto& fetch_hidden = fetch_both.append("topics");
+  fetch_hidden.str("name") = "hidden";
+  fetch_hidden.values("partition_indexes").emplace_back(std::int32_t{0});
+  const message fetched = fetch_offsets(client, fetch_both);
+  ASSERT_EQ(fetched.array("topics").size(), 2u);
+  EXPECT_EQ(fetched.array("topics")[0].array("partitions").at(0).i64("committed_offset"), 5);
+  EXPECT_EQ(fetched.array("topics")[1].array("partitions").at(0).i16("error_code"), topic_denied);
+  EXPECT_EQ(fetched.array("topics")[1].array("partitions").at(0).i64("committed_offset"), -1);
+
+  message describe = make_message(api_key::describe_groups, message_kind::request);
+  describe.values("groups").emplace_back(std::string("g"));
+  describe.values("groups").emplace_back(std::string("g2"));
+  const message described = client.call(api_key::describe_groups, 2, describe);
+  EXPECT_EQ(described.array("groups").at(0).i16("error_code"), 0);
+  EXPECT_EQ(described.array("groups").at(1).i16("error_code"), group_denied);
+}
+
 }  // namespace
 }  // namespace substrate::kafka
