@@ -53,6 +53,7 @@ fuzz: deps
 bench: build
 	bench/http/run $(BUILD_DIR)
 	bench/startup/run $(BUILD_DIR)/substrate
+	bench/avro/run $(BUILD_DIR)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

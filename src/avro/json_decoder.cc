@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -197,9 +198,9 @@ private:
         const std::uint8_t* data = nullptr;
         std::size_t len = 0;
         if (!read_length(data, len, "string")) return false;
-        auto text = reinterpret_cast<const char*>(data);
-        if (!simdjson::validate_utf8(text, len)) return fail(errc::invalid_binary, "string is not valid UTF-8");
-        append_json_string(out_, {text, len});
+        if (!append_json_string_checked(out_, {reinterpret_cast<const char*>(data), len})) {
+          return fail(errc::invalid_binary, "string is not valid UTF-8");
+        }
         return true;
       }
       case kind::bytes: {
@@ -240,9 +241,9 @@ private:
               const std::uint8_t* key = nullptr;
               std::size_t len = 0;
               if (!read_length(key, len, "map key")) return false;
-              auto text = reinterpret_cast<const char*>(key);
-              if (!simdjson::validate_utf8(text, len)) return fail(errc::invalid_binary, "map key is not valid UTF-8");
-              append_json_string(out_, {text, len});
+              if (!append_json_string_checked(out_, {reinterpret_cast<const char*>(key), len})) {
+                return fail(errc::invalid_binary, "map key is not valid UTF-8");
+              }
               out_ += ':';
             }
             if (!decode(n.items, depth + 1)) return false;
@@ -255,8 +256,7 @@ private:
         out_ += '{';
         for (std::size_t i = 0; i < n.fields.size(); ++i) {
           if (i > 0) out_ += ',';
-          append_json_string(out_, n.fields[i].name);
-          out_ += ':';
+          out_ += n.fields[i].json_key;
           if (!decode(n.fields[i].type, depth + 1)) return false;
         }
         out_ += '}';
@@ -295,19 +295,48 @@ private:
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view s) {
+void append_json_string(std::string& out, std::string_view s) { static_cast<void>(append_json_string_checked(out, s)); }
+
+bool append_json_string_checked(std::string& out, std::string_view s) {
+  // Most strings are plain ASCII without quotes or backslashes: find the first byte that is not
+  // (control, '"', '\\' or >= 0x80) eight bytes at a time, copy up to it in one append.
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  auto special_in = [&](std::uint64_t w) {
+    std::uint64_t control = (w - ones * 0x20) & ~w;  // high bit set where a byte < 0x20
+    std::uint64_t quote = w ^ (ones * '"');
+    std::uint64_t backslash = w ^ (ones * '\\');
+    quote = (quote - ones) & ~quote;
+    backslash = (backslash - ones) & ~backslash;
+    return (control | quote | backslash | w) & highs;
+  };
+  out.reserve(out.size() + s.size() + 2);
   out += '"';
   std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  std::size_t i = 0;
+  bool ascii = true;
+  while (i < s.size()) {
+    if (i + 8 <= s.size()) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (special_in(w) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     auto c = static_cast<unsigned char>(s[i]);
-    if (needs_escape(c)) {
+    if (c >= 0x80) {
+      ascii = false;
+    } else if (needs_escape(c)) {
       out.append(s.data() + run, i - run);
       append_escaped(out, c);
       run = i + 1;
     }
+    ++i;
   }
   out.append(s.data() + run, s.size() - run);
   out += '"';
+  return ascii || simdjson::validate_utf8(s.data(), s.size());
 }
 
 result<void> decode_json(const schema& s, std::span<const std::uint8_t> bytes, std::string& out,

@@ -50,5 +50,8 @@ struct decode_options {
 
 // Appends `s` as a JSON string literal (quotes and escapes; `s` must be valid UTF-8).
 void append_json_string(std::string& out, std::string_view s);
+// The same for bytes that may not be UTF-8: appends them escaped and returns whether they were
+// valid UTF-8 (when not, the caller discards what was appended).
+[[nodiscard]] bool append_json_string_checked(std::string& out, std::string_view s);
 
 }  // namespace substrate::avro

@@ -84,6 +84,7 @@ struct field {
   std::string default_json;    // the default as written, minified
   std::string default_binary;  // the default encoded in Avro binary against `type`
   std::vector<property> properties;
+  std::string json_key;  // `"name":`, what the JSON decoder writes before the value
 };
 
 struct node {

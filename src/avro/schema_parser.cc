@@ -283,6 +283,7 @@ private:
         return schema_error(fmt::format("record {}: a field needs a valid \"name\"", record_name));
       }
       f.name = std::string(name);
+      f.json_key = "\"" + f.name + "\":";  // field names are [A-Za-z0-9_]: nothing to escape
       for (const auto& other : parsed) {
         if (other.name == f.name)
           return schema_error(fmt::format("record {}: duplicate field \"{}\"", record_name, name));
