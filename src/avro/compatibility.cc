@@ -51,8 +51,8 @@ bool promotable(kind writer, kind reader) {
 
 class checker {
 public:
-  checker(const schema& reader, const schema& writer, std::vector<incompatibility>& out)
-      : r_(reader), w_(writer), out_(out) {}
+  checker(const schema& reader, const schema& writer, writer_unions unions, std::vector<incompatibility>& out)
+      : r_(reader), w_(writer), unions_(unions), out_(out) {}
 
   void check(node_id r, node_id w, const std::string& path) {
     // A pair already being checked further up (recursive types) is assumed to resolve: if it
@@ -64,7 +64,7 @@ public:
 
   bool compatible(node_id r, node_id w) {
     std::vector<incompatibility> scratch;
-    checker sub(r_, w_, scratch);
+    checker sub(r_, w_, unions_, scratch);
     sub.in_progress_ = in_progress_;
     sub.check(r, w, "$");
     return scratch.empty();
@@ -82,6 +82,14 @@ private:
     const node& r = r_.at(r_id);
     const node& w = w_.at(w_id);
     if (w.type == kind::union_) {
+      if (unions_ == writer_unions::any_branch) {
+        for (auto b : w.branches) {
+          if (compatible(r_id, b)) return;
+        }
+        report(path, fmt::format("no branch of writer {} can be read as reader {}", type_description(w_, w_id),
+                                 type_description(r_, r_id)));
+        return;
+      }
       for (auto b : w.branches) check(r_id, b, path);
       return;
     }
@@ -155,6 +163,7 @@ private:
 
   const schema& r_;
   const schema& w_;
+  writer_unions unions_;
   std::vector<incompatibility>& out_;
   std::set<std::pair<node_id, node_id>> in_progress_;
 };
@@ -182,9 +191,9 @@ std::vector<incompatibility> check_resolution(const schema& reader, const schema
 }
 
 std::vector<incompatibility> check_resolution(const schema& reader, node_id reader_type, const schema& writer,
-                                              node_id writer_type) {
+                                              node_id writer_type, writer_unions unions) {
   std::vector<incompatibility> out;
-  checker c(reader, writer, out);
+  checker c(reader, writer, unions, out);
   c.check(reader_type, writer_type, "$");
   return out;
 }

@@ -42,9 +42,15 @@ struct incompatibility {
 
 // Why data written with `writer` cannot be read with `reader`; empty when it can.
 [[nodiscard]] std::vector<incompatibility> check_resolution(const schema& reader, const schema& writer);
+// How a writer union must resolve: every branch (what the registry checks: any datum the writer
+// can write must be readable), or at least one (what decoding needs: the specification resolves
+// the branch the datum actually uses and signals an error only when that one does not match).
+enum class writer_unions : std::uint8_t { every_branch, any_branch };
+
 // The same for one node of each.
 [[nodiscard]] std::vector<incompatibility> check_resolution(const schema& reader, node_id reader_type,
-                                                            const schema& writer, node_id writer_type);
+                                                            const schema& writer, node_id writer_type,
+                                                            writer_unions unions = writer_unions::every_branch);
 
 // The registry's check of `candidate` against a subject's existing versions, oldest first:
 // BACKWARD reads the latest with the candidate, FORWARD the candidate with the latest, FULL

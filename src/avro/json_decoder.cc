@@ -295,7 +295,9 @@ private:
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view s) { static_cast<void>(append_json_string_checked(out, s)); }
+void append_json_string(std::string& out, std::string_view s) {
+  static_cast<void>(append_json_string_checked(out, s));
+}
 
 bool append_json_string_checked(std::string& out, std::string_view s) {
   // Most strings are plain ASCII without quotes or backslashes: find the first byte that is not

@@ -27,7 +27,14 @@ void resolver::prepare(node_id w_id, node_id r_id) {
   const node& w = writer_->at(w_id);
   const node& r = reader_->at(r_id);
   if (w.type == kind::union_) {
-    for (auto b : w.branches) prepare(b, r_id);
+    // Branches that cannot be read as the reader type fail when a datum uses them.
+    for (auto b : w.branches) {
+      if (check_resolution(*reader_, r_id, *writer_, b, writer_unions::any_branch).empty()) {
+        prepare(b, r_id);
+      } else {
+        unreadable_.insert(key(b, r_id));
+      }
+    }
     return;
   }
   if (r.type == kind::union_) {
@@ -37,7 +44,7 @@ void resolver::prepare(node_id w_id, node_id r_id) {
       if (same_type(reader_->at(r.branches[i]), w)) chosen = i;
     }
     for (std::size_t i = 0; i < r.branches.size() && chosen == r.branches.size(); ++i) {
-      if (check_resolution(*reader_, r.branches[i], *writer_, w_id).empty()) chosen = i;
+      if (check_resolution(*reader_, r.branches[i], *writer_, w_id, writer_unions::any_branch).empty()) chosen = i;
     }
     // create() checked the pair, so some branch resolves.
     SUBSTRATE_ASSERT(chosen < r.branches.size(), "no reader union branch for writer {}", kind_name(w.type));
@@ -88,7 +95,7 @@ void resolver::prepare(node_id w_id, node_id r_id) {
 
 result<resolver> resolver::create(std::shared_ptr<const schema> writer, std::shared_ptr<const schema> reader,
                                   resolve_options options) {
-  auto problems = check_resolution(*reader, *writer);
+  auto problems = check_resolution(*reader, reader->root(), *writer, writer->root(), writer_unions::any_branch);
   if (!problems.empty()) {
     std::string text;
     for (const auto& p : problems) text += (text.empty() ? "" : "; ") + p.path + ": " + p.message;
@@ -185,7 +192,12 @@ private:
       if (index < 0 || static_cast<std::uint64_t>(index) >= w.branches.size()) {
         return fail(errc::invalid_binary, fmt::format("union index {} out of range", index));
       }
-      return copy(w.branches[static_cast<std::size_t>(index)], r_id, out, depth + 1);
+      node_id branch = w.branches[static_cast<std::size_t>(index)];
+      if (res_.unreadable_.contains(resolver::key(branch, r_id))) {
+        return fail(errc::incompatible, fmt::format("writer union branch {} cannot be read as reader {}",
+                                                    w_.branch_name(branch), kind_name(r.type)));
+      }
+      return copy(branch, r_id, out, depth + 1);
     }
     if (r.type == kind::union_) {
       auto branch = res_.plans_.at(resolver::key(w_id, r_id)).branch;

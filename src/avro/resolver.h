@@ -6,8 +6,10 @@
 // float -> double, string <-> bytes), enum symbols by name (or the reader's default symbol),
 // unions branch by branch.
 //
-// `create` checks the pair with check_resolution first, so a resolver exists only for
-// compatible schemas; decoding then only meets errors in the data itself. The plan (field
+// `create` checks the pair with check_resolution first (a writer union needs one readable branch,
+// as the specification resolves the branch each datum uses), so a resolver exists only for
+// resolvable schemas; decoding then only meets errors in the data itself, or a datum in a writer
+// union branch the reader cannot read (errc::incompatible). The plan (field
 // mapping, union branch choice, enum symbol mapping) is computed once in `create`.
 //
 // Thread-safety: immutable after create; transcode from any thread.
@@ -17,6 +19,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "avro/json_decoder.h"
@@ -66,6 +69,8 @@ private:
   std::shared_ptr<const schema> reader_;
   resolve_options options_;
   std::unordered_map<std::uint64_t, plan> plans_;
+  // (writer union branch, reader node) pairs that do not resolve: an error when data uses them.
+  std::unordered_set<std::uint64_t> unreadable_;
 };
 
 }  // namespace substrate::avro
