@@ -255,7 +255,7 @@ private:
       case kind::string: {
         std::string_view s;
         if (value.get_string().get(s)) return mismatch(type, value);
-        if (n.logical == logical_type::uuid && !valid_uuid(s)) {
+        if (n.logical == logical_type::uuid && options_.validate_uuid && !valid_uuid(s)) {
           return fail(errc::invalid_value, fmt::format("expected string (uuid), got {} (not a UUID)", describe(value)));
         }
         write_bytes(out_, s);

@@ -19,6 +19,7 @@ enum class json_mode : std::uint8_t { data, field_default };
 struct element_encode_options {
   json_mode mode = json_mode::data;
   bool reject_unknown_fields = false;
+  bool validate_uuid = true;
   std::size_t depth_max = 64;
 };
 

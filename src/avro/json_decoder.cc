@@ -56,9 +56,14 @@ void append_double(std::string& out, double d) {
     out += "\"NaN\"";
   } else if (std::isinf(d)) {
     out += d > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+  } else if (d == 0 && std::signbit(d)) {
+    out += "-0.0";  // "-0" would read back as the integer 0 and lose the sign
   } else {
     char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, d);
+    // Shortest form, but never a bare integer beyond 64 bits ("40356773922042019840"), which
+    // JSON parsers (simdjson among them) reject or round: large magnitudes in exponent form.
+    auto r = std::fabs(d) >= 1e18 ? std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific)
+                                  : std::to_chars(buf, buf + sizeof buf, d);
     out.append(buf, r.ptr);
   }
 }

@@ -22,6 +22,7 @@ json_encoder::json_encoder(encode_options options) : impl_(std::make_unique<impl
   impl_->options = options;
   impl_->element_options.reject_unknown_fields = options.unknown == unknown_fields::reject;
   impl_->element_options.depth_max = options.depth_max;
+  impl_->element_options.validate_uuid = options.validate_uuid;
 }
 json_encoder::~json_encoder() = default;
 json_encoder::json_encoder(json_encoder&&) noexcept = default;

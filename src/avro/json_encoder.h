@@ -39,6 +39,9 @@ struct encode_options {
   std::size_t depth_max = 64;
   // JSON documents larger than this are rejected before parsing.
   std::size_t json_bytes_max = 16 << 20;
+  // Reject strings of logicalType uuid that are not UUIDs. Off only to re-encode data decoded
+  // from another writer, which the decoder does not police (it reads what was written).
+  bool validate_uuid = true;
 };
 
 class json_encoder {

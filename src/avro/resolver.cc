@@ -1,5 +1,7 @@
 #include "avro/resolver.h"
 
+#include <simdjson.h>
+
 #include <cstring>
 
 #include <fmt/format.h>
@@ -12,6 +14,11 @@
 namespace substrate::avro {
 
 namespace {
+
+// Strings are checked as the decoder checks them, so both accept exactly the same bytes.
+bool valid_utf8(const std::uint8_t* data, std::size_t len) {
+  return simdjson::validate_utf8(reinterpret_cast<const char*>(data), len);
+}
 
 bool same_type(const node& r, const node& w) {
   if (r.type != w.type) return false;
@@ -254,6 +261,8 @@ private:
         const std::uint8_t* data = nullptr;
         std::size_t len = 0;
         if (!read_length(data, len, kind_name(w.type))) return false;
+        if (w.type == kind::string && !valid_utf8(data, len))
+          return fail(errc::invalid_binary, "string is not valid UTF-8");
         write_bytes(out, {reinterpret_cast<const char*>(data), len});
         return true;
       }
@@ -290,6 +299,7 @@ private:
               const std::uint8_t* key = nullptr;
               std::size_t len = 0;
               if (!read_length(key, len, "map key")) return false;
+              if (!valid_utf8(key, len)) return fail(errc::invalid_binary, "map key is not valid UTF-8");
               write_bytes(out, {reinterpret_cast<const char*>(key), len});
             }
             if (!copy(w.items, r.items, out, depth + 1)) return false;
@@ -329,7 +339,10 @@ private:
         return status(in_.read_fixed(8, data), "double");
       case kind::string:
       case kind::bytes:
-        return read_length(data, len, kind_name(w.type));
+        if (!read_length(data, len, kind_name(w.type))) return false;
+        if (w.type == kind::string && !valid_utf8(data, len))
+          return fail(errc::invalid_binary, "string is not valid UTF-8");
+        return true;
       case kind::fixed:
         return status(in_.read_fixed(w.size, data), "fixed");
       case kind::enum_:
@@ -356,7 +369,10 @@ private:
           if (!read_block_count(w.items, count, kind_name(w.type))) return false;
           if (count == 0) return true;
           for (std::size_t i = 0; i < count; ++i) {
-            if (w.type == kind::map && !read_length(data, len, "map key")) return false;
+            if (w.type == kind::map) {
+              if (!read_length(data, len, "map key")) return false;
+              if (!valid_utf8(data, len)) return fail(errc::invalid_binary, "map key is not valid UTF-8");
+            }
             if (!skip(w.items, depth + 1)) return false;
           }
         }

@@ -29,6 +29,13 @@ TEST(avro_decode, primitives) {
   EXPECT_EQ(decode_hex(must_parse("\"double\""), "000000000000f83f"), "1.5");
   EXPECT_EQ(decode_hex(must_parse("\"double\""), "000000000000f87f"), "\"NaN\"");
   EXPECT_EQ(decode_hex(must_parse("\"double\""), "000000000000f07f"), "\"Infinity\"");
+  EXPECT_EQ(decode_hex(must_parse("\"double\""), "0000000000000080"), "-0.0") << "keeps the sign when read back";
+  EXPECT_EQ(decode_hex(must_parse("\"double\""), "8e1aaa58e2f0414"),
+            "!truncated Avro data: at byte 0: data ends inside double");
+  auto d = must_parse("\"double\"");
+  EXPECT_EQ(decode_hex(d, encode_hex(d, "4.035677392204202e19")), "4.035677392204202e+19") << "not a 20-digit integer";
+  EXPECT_EQ(decode_hex(d, encode_hex(d, "6.341068275337659e17")), "634106827533765888") << "fits an int64";
+  EXPECT_EQ(encode_hex(must_parse("\"double\""), "-0.0"), "0000000000000080");
   EXPECT_EQ(decode_hex(must_parse("\"string\""), "06666f6f"), "\"foo\"");
   EXPECT_EQ(decode_hex(must_parse("\"string\""), "0c220a5c01c3a9"), R"("\"\n\\\u0001é")");
   EXPECT_EQ(decode_hex(must_parse("\"bytes\""), "06ff0041"), "\"\u00ff\\u0000A\"");
