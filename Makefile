@@ -54,6 +54,7 @@ bench: build
 	bench/http/run $(BUILD_DIR)
 	bench/startup/run $(BUILD_DIR)/substrate
 	bench/kafka/run $(BUILD_DIR)
+	bench/avro/run $(BUILD_DIR)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
