@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "avro/binary.h"
+#include "avro/checked_reader.h"
 #include "avro/errc.h"
 
 namespace substrate::avro {
@@ -70,47 +70,18 @@ void append_double(std::string& out, double d) {
 
 class decoder {
 public:
-  decoder(const schema& s, const decode_options& options, std::string& out) : s_(s), options_(options), out_(out) {}
+  decoder(const schema& s, const decode_options& options, std::string& out)
+      : s_(s), options_(options), out_(out), in_(options.zero_byte_items_max) {}
 
   result<void> run(node_id type, std::span<const std::uint8_t> bytes) {
     const auto start = out_.size();
-    in_ = {bytes.data(), bytes.data() + bytes.size()};
-    if (decode(type, 0)) {
-      if (in_.remaining() == 0) return {};
-      code_ = errc::trailing_bytes;
-      message_ = fmt::format("{} bytes left after the datum", in_.remaining());
-    }
-    out_.resize(start);
-    return make_error(code_, fmt::format("at byte {}: {}", static_cast<std::size_t>(in_.pos - bytes.data()), message_));
+    in_.reset(bytes);
+    auto done = in_.finish(decode(type, 0));
+    if (!done) out_.resize(start);
+    return done;
   }
 
 private:
-  bool fail(errc code, std::string message) {
-    code_ = code;
-    message_ = std::move(message);
-    return false;
-  }
-
-  bool status(read_status st, std::string_view what) {
-    if (st == read_status::ok) return true;
-    if (st == read_status::truncated) return fail(errc::truncated, fmt::format("data ends inside {}", what));
-    return fail(errc::invalid_binary, fmt::format("malformed varint in {}", what));
-  }
-
-  bool read_long(std::int64_t& v, std::string_view what) { return status(in_.read_long(v), what); }
-
-  // A byte length: non-negative and within the remaining bytes.
-  bool read_length(const std::uint8_t*& data, std::size_t& len, std::string_view what) {
-    std::int64_t n = 0;
-    if (!read_long(n, what)) return false;
-    if (n < 0) return fail(errc::invalid_binary, fmt::format("negative length {} of {}", n, what));
-    if (static_cast<std::uint64_t>(n) > in_.remaining()) {
-      return fail(errc::truncated, fmt::format("{} of {} bytes, only {} left", what, n, in_.remaining()));
-    }
-    len = static_cast<std::size_t>(n);
-    return status(in_.read_fixed(len, data), what);
-  }
-
   void append_latin1(const std::uint8_t* data, std::size_t len) {
     out_ += '"';
     for (std::size_t i = 0; i < len; ++i) {
@@ -127,37 +98,9 @@ private:
     out_ += '"';
   }
 
-  // A block count (specification, "Arrays"): a negative count is followed by the block's byte
-  // size, which we read and ignore. Bounded by what the remaining bytes can hold.
-  bool read_block_count(node_id item, std::size_t& count, std::string_view what) {
-    std::int64_t n = 0;
-    if (!read_long(n, what)) return false;
-    if (n < 0) {
-      if (n == std::numeric_limits<std::int64_t>::min()) return fail(errc::invalid_binary, "block count out of range");
-      n = -n;
-      std::int64_t block_bytes = 0;
-      if (!read_long(block_bytes, what)) return false;
-      if (block_bytes < 0) return fail(errc::invalid_binary, fmt::format("negative block size in {}", what));
-    }
-    auto per_item = s_.at(item).min_bytes;
-    auto u = static_cast<std::uint64_t>(n);
-    if (per_item == 0) {
-      zero_byte_items_ += u;
-      if (u > options_.zero_byte_items_max || zero_byte_items_ > options_.zero_byte_items_max) {
-        return fail(errc::invalid_binary, fmt::format("{} block of {} zero-byte items exceeds the limit of {}", what, n,
-                                                      options_.zero_byte_items_max));
-      }
-    } else if (u > in_.remaining() / per_item) {
-      return fail(errc::truncated,
-                  fmt::format("{} block of {} items cannot fit in the {} bytes left", what, n, in_.remaining()));
-    }
-    count = static_cast<std::size_t>(u);
-    return true;
-  }
-
   bool decode(node_id type, std::size_t depth) {
     if (depth > options_.depth_max)
-      return fail(errc::too_deep, fmt::format("data nests deeper than {}", options_.depth_max));
+      return in_.fail(errc::too_deep, fmt::format("data nests deeper than {}", options_.depth_max));
     const node& n = s_.at(type);
     switch (n.type) {
       case kind::null_:
@@ -165,18 +108,18 @@ private:
         return true;
       case kind::boolean: {
         const std::uint8_t* b = nullptr;
-        if (!status(in_.read_fixed(1, b), "boolean")) return false;
-        if (*b > 1) return fail(errc::invalid_binary, fmt::format("boolean byte {}", *b));
+        if (!in_.read_fixed(1, b, "boolean")) return false;
+        if (*b > 1) return in_.fail(errc::invalid_binary, fmt::format("boolean byte {}", *b));
         out_ += *b ? "true" : "false";
         return true;
       }
       case kind::int_:
       case kind::long_: {
         std::int64_t v = 0;
-        if (!read_long(v, kind_name(n.type))) return false;
+        if (!in_.read_long(v, kind_name(n.type))) return false;
         if (n.type == kind::int_ &&
             (v < std::numeric_limits<std::int32_t>::min() || v > std::numeric_limits<std::int32_t>::max())) {
-          return fail(errc::invalid_binary, fmt::format("int {} out of range", v));
+          return in_.fail(errc::invalid_binary, fmt::format("int {} out of range", v));
         }
         char buf[24];
         auto r = std::to_chars(buf, buf + sizeof buf, v);
@@ -185,7 +128,7 @@ private:
       }
       case kind::float_: {
         const std::uint8_t* b = nullptr;
-        if (!status(in_.read_fixed(4, b), "float")) return false;
+        if (!in_.read_fixed(4, b, "float")) return false;
         float f;
         std::memcpy(&f, b, 4);
         append_double(out_, static_cast<double>(f));
@@ -193,7 +136,7 @@ private:
       }
       case kind::double_: {
         const std::uint8_t* b = nullptr;
-        if (!status(in_.read_fixed(8, b), "double")) return false;
+        if (!in_.read_fixed(8, b, "double")) return false;
         double d;
         std::memcpy(&d, b, 8);
         append_double(out_, d);
@@ -202,30 +145,30 @@ private:
       case kind::string: {
         const std::uint8_t* data = nullptr;
         std::size_t len = 0;
-        if (!read_length(data, len, "string")) return false;
+        if (!in_.read_length(data, len, "string")) return false;
         if (!append_json_string_checked(out_, {reinterpret_cast<const char*>(data), len})) {
-          return fail(errc::invalid_binary, "string is not valid UTF-8");
+          return in_.fail(errc::invalid_binary, "string is not valid UTF-8");
         }
         return true;
       }
       case kind::bytes: {
         const std::uint8_t* data = nullptr;
         std::size_t len = 0;
-        if (!read_length(data, len, "bytes")) return false;
+        if (!in_.read_length(data, len, "bytes")) return false;
         append_latin1(data, len);
         return true;
       }
       case kind::fixed: {
         const std::uint8_t* data = nullptr;
-        if (!status(in_.read_fixed(n.size, data), "fixed")) return false;
+        if (!in_.read_fixed(n.size, data, "fixed")) return false;
         append_latin1(data, n.size);
         return true;
       }
       case kind::enum_: {
         std::int64_t index = 0;
-        if (!read_long(index, "enum")) return false;
+        if (!in_.read_long(index, "enum")) return false;
         if (index < 0 || static_cast<std::uint64_t>(index) >= n.symbols.size()) {
-          return fail(errc::invalid_binary, fmt::format("enum {} index {} out of range", n.full_name, index));
+          return in_.fail(errc::invalid_binary, fmt::format("enum {} index {} out of range", n.full_name, index));
         }
         append_json_string(out_, n.symbols[static_cast<std::size_t>(index)]);
         return true;
@@ -237,7 +180,7 @@ private:
         bool first = true;
         while (true) {
           std::size_t count = 0;
-          if (!read_block_count(n.items, count, kind_name(n.type))) return false;
+          if (!in_.read_block_count(s_.at(n.items).min_bytes, count, kind_name(n.type))) return false;
           if (count == 0) break;
           for (std::size_t i = 0; i < count; ++i) {
             if (!first) out_ += ',';
@@ -245,9 +188,9 @@ private:
             if (is_map) {
               const std::uint8_t* key = nullptr;
               std::size_t len = 0;
-              if (!read_length(key, len, "map key")) return false;
+              if (!in_.read_length(key, len, "map key")) return false;
               if (!append_json_string_checked(out_, {reinterpret_cast<const char*>(key), len})) {
-                return fail(errc::invalid_binary, "map key is not valid UTF-8");
+                return in_.fail(errc::invalid_binary, "map key is not valid UTF-8");
               }
               out_ += ':';
             }
@@ -269,9 +212,9 @@ private:
       }
       case kind::union_: {
         std::int64_t index = 0;
-        if (!read_long(index, "union index")) return false;
+        if (!in_.read_long(index, "union index")) return false;
         if (index < 0 || static_cast<std::uint64_t>(index) >= n.branches.size()) {
-          return fail(errc::invalid_binary, fmt::format("union index {} out of range", index));
+          return in_.fail(errc::invalid_binary, fmt::format("union index {} out of range", index));
         }
         node_id branch = n.branches[static_cast<std::size_t>(index)];
         bool plain = s_.at(branch).type == kind::null_ || options_.unions == union_style::plain ||
@@ -286,16 +229,13 @@ private:
         return true;
       }
     }
-    return fail(errc::invalid_binary, "unknown type");
+    return in_.fail(errc::invalid_binary, "unknown type");
   }
 
   const schema& s_;
   const decode_options& options_;
   std::string& out_;
-  byte_reader in_{};
-  std::uint64_t zero_byte_items_ = 0;
-  errc code_ = errc::invalid_binary;
-  std::string message_;
+  checked_reader in_;
 };
 
 }  // namespace

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "avro/binary.h"
+#include "avro/checked_reader.h"
 #include "avro/compatibility.h"
 #include "avro/errc.h"
 #include "core/assert.h"
@@ -123,86 +123,33 @@ namespace substrate::avro {
 // Walks writer bytes and writes reader bytes following the resolver's plans.
 class transcoder {
 public:
-  transcoder(const resolver& res, std::string& out) : res_(res), w_(*res.writer_), r_(*res.reader_), out_(out) {}
+  transcoder(const resolver& res, std::string& out)
+      : res_(res), w_(*res.writer_), r_(*res.reader_), out_(out), in_(res.options_.zero_byte_items_max) {}
 
   result<void> run(std::span<const std::uint8_t> bytes) {
-    in_ = {bytes.data(), bytes.data() + bytes.size()};
     const auto start = out_.size();
-    if (copy(w_.root(), r_.root(), out_, 0)) {
-      if (in_.remaining() == 0) return {};
-      code_ = errc::trailing_bytes;
-      message_ = fmt::format("{} bytes left after the datum", in_.remaining());
-    }
-    out_.resize(start);
-    return make_error(code_, fmt::format("at byte {}: {}", static_cast<std::size_t>(in_.pos - bytes.data()), message_));
+    in_.reset(bytes);
+    auto done = in_.finish(copy(w_.root(), r_.root(), out_, 0));
+    if (!done) out_.resize(start);
+    return done;
   }
 
 private:
-  bool fail(errc code, std::string message) {
-    code_ = code;
-    message_ = std::move(message);
-    return false;
-  }
-
-  bool status(read_status st, std::string_view what) {
-    if (st == read_status::ok) return true;
-    if (st == read_status::truncated) return fail(errc::truncated, fmt::format("data ends inside {}", what));
-    return fail(errc::invalid_binary, fmt::format("malformed varint in {}", what));
-  }
-
-  bool read_long(std::int64_t& v, std::string_view what) { return status(in_.read_long(v), what); }
-
-  bool read_length(const std::uint8_t*& data, std::size_t& len, std::string_view what) {
-    std::int64_t n = 0;
-    if (!read_long(n, what)) return false;
-    if (n < 0) return fail(errc::invalid_binary, fmt::format("negative length {} of {}", n, what));
-    if (static_cast<std::uint64_t>(n) > in_.remaining()) {
-      return fail(errc::truncated, fmt::format("{} of {} bytes, only {} left", what, n, in_.remaining()));
-    }
-    len = static_cast<std::size_t>(n);
-    return status(in_.read_fixed(len, data), what);
-  }
-
-  bool read_block_count(node_id item, std::size_t& count, std::string_view what) {
-    std::int64_t n = 0;
-    if (!read_long(n, what)) return false;
-    if (n < 0) {
-      if (n == std::numeric_limits<std::int64_t>::min()) return fail(errc::invalid_binary, "block count out of range");
-      n = -n;
-      std::int64_t block_bytes = 0;
-      if (!read_long(block_bytes, what)) return false;
-      if (block_bytes < 0) return fail(errc::invalid_binary, fmt::format("negative block size in {}", what));
-    }
-    auto per_item = w_.at(item).min_bytes;
-    auto u = static_cast<std::uint64_t>(n);
-    if (per_item == 0) {
-      zero_byte_items_ += u;
-      if (u > res_.options_.zero_byte_items_max || zero_byte_items_ > res_.options_.zero_byte_items_max) {
-        return fail(errc::invalid_binary, fmt::format("{} block of {} zero-byte items exceeds the limit", what, n));
-      }
-    } else if (u > in_.remaining() / per_item) {
-      return fail(errc::truncated,
-                  fmt::format("{} block of {} items cannot fit in the {} bytes left", what, n, in_.remaining()));
-    }
-    count = static_cast<std::size_t>(u);
-    return true;
-  }
-
   // Reads one writer datum of type `w` and writes it as reader type `r` to `out`.
   bool copy(node_id w_id, node_id r_id, std::string& out, std::size_t depth) {
-    if (depth > res_.options_.depth_max) return fail(errc::too_deep, "data nests too deeply");
+    if (depth > res_.options_.depth_max) return in_.fail(errc::too_deep, "data nests too deeply");
     const node& w = w_.at(w_id);
     const node& r = r_.at(r_id);
     if (w.type == kind::union_) {
       std::int64_t index = 0;
-      if (!read_long(index, "union index")) return false;
+      if (!in_.read_long(index, "union index")) return false;
       if (index < 0 || static_cast<std::uint64_t>(index) >= w.branches.size()) {
-        return fail(errc::invalid_binary, fmt::format("union index {} out of range", index));
+        return in_.fail(errc::invalid_binary, fmt::format("union index {} out of range", index));
       }
       node_id branch = w.branches[static_cast<std::size_t>(index)];
       if (res_.unreadable_.contains(resolver::key(branch, r_id))) {
-        return fail(errc::incompatible, fmt::format("writer union branch {} cannot be read as reader {}",
-                                                    w_.branch_name(branch), kind_name(r.type)));
+        return in_.fail(errc::incompatible, fmt::format("writer union branch {} cannot be read as reader {}",
+                                                        w_.branch_name(branch), kind_name(r.type)));
       }
       // No level of its own: the reader union (if any) counts it, as the decoder counts a union once.
       return copy(branch, r_id, out, depth);
@@ -217,18 +164,18 @@ private:
         return true;
       case kind::boolean: {
         const std::uint8_t* b = nullptr;
-        if (!status(in_.read_fixed(1, b), "boolean")) return false;
-        if (*b > 1) return fail(errc::invalid_binary, fmt::format("boolean byte {}", *b));
+        if (!in_.read_fixed(1, b, "boolean")) return false;
+        if (*b > 1) return in_.fail(errc::invalid_binary, fmt::format("boolean byte {}", *b));
         out.push_back(static_cast<char>(*b));
         return true;
       }
       case kind::int_:
       case kind::long_: {
         std::int64_t v = 0;
-        if (!read_long(v, kind_name(w.type))) return false;
+        if (!in_.read_long(v, kind_name(w.type))) return false;
         if (w.type == kind::int_ &&
             (v < std::numeric_limits<std::int32_t>::min() || v > std::numeric_limits<std::int32_t>::max())) {
-          return fail(errc::invalid_binary, fmt::format("int {} out of range", v));
+          return in_.fail(errc::invalid_binary, fmt::format("int {} out of range", v));
         }
         if (r.type == kind::float_) {
           write_float(out, static_cast<float>(v));
@@ -241,7 +188,7 @@ private:
       }
       case kind::float_: {
         const std::uint8_t* b = nullptr;
-        if (!status(in_.read_fixed(4, b), "float")) return false;
+        if (!in_.read_fixed(4, b, "float")) return false;
         if (r.type == kind::double_) {
           float f;
           std::memcpy(&f, b, 4);
@@ -253,7 +200,7 @@ private:
       }
       case kind::double_: {
         const std::uint8_t* b = nullptr;
-        if (!status(in_.read_fixed(8, b), "double")) return false;
+        if (!in_.read_fixed(8, b, "double")) return false;
         out.append(reinterpret_cast<const char*>(b), 8);
         return true;
       }
@@ -261,29 +208,29 @@ private:
       case kind::bytes: {
         const std::uint8_t* data = nullptr;
         std::size_t len = 0;
-        if (!read_length(data, len, kind_name(w.type))) return false;
+        if (!in_.read_length(data, len, kind_name(w.type))) return false;
         if (w.type == kind::string && !valid_utf8(data, len))
-          return fail(errc::invalid_binary, "string is not valid UTF-8");
+          return in_.fail(errc::invalid_binary, "string is not valid UTF-8");
         write_bytes(out, {reinterpret_cast<const char*>(data), len});
         return true;
       }
       case kind::fixed: {
         const std::uint8_t* data = nullptr;
-        if (!status(in_.read_fixed(w.size, data), "fixed")) return false;
+        if (!in_.read_fixed(w.size, data, "fixed")) return false;
         out.append(reinterpret_cast<const char*>(data), w.size);
         return true;
       }
       case kind::enum_: {
         std::int64_t index = 0;
-        if (!read_long(index, "enum")) return false;
+        if (!in_.read_long(index, "enum")) return false;
         const auto& symbols = res_.plans_.at(resolver::key(w_id, r_id)).symbol;
         if (index < 0 || static_cast<std::uint64_t>(index) >= symbols.size()) {
-          return fail(errc::invalid_binary, fmt::format("enum {} index {} out of range", w.full_name, index));
+          return in_.fail(errc::invalid_binary, fmt::format("enum {} index {} out of range", w.full_name, index));
         }
         int ri = symbols[static_cast<std::size_t>(index)];
         if (ri < 0) {
-          return fail(errc::incompatible, fmt::format("reader enum {} has no symbol {}", r.full_name,
-                                                      w.symbols[static_cast<std::size_t>(index)]));
+          return in_.fail(errc::incompatible, fmt::format("reader enum {} has no symbol {}", r.full_name,
+                                                          w.symbols[static_cast<std::size_t>(index)]));
         }
         write_long(out, ri);
         return true;
@@ -292,15 +239,15 @@ private:
       case kind::map: {
         while (true) {
           std::size_t count = 0;
-          if (!read_block_count(w.items, count, kind_name(w.type))) return false;
+          if (!in_.read_block_count(w_.at(w.items).min_bytes, count, kind_name(w.type))) return false;
           if (count == 0) break;
           write_long(out, static_cast<std::int64_t>(count));
           for (std::size_t i = 0; i < count; ++i) {
             if (w.type == kind::map) {
               const std::uint8_t* key = nullptr;
               std::size_t len = 0;
-              if (!read_length(key, len, "map key")) return false;
-              if (!valid_utf8(key, len)) return fail(errc::invalid_binary, "map key is not valid UTF-8");
+              if (!in_.read_length(key, len, "map key")) return false;
+              if (!valid_utf8(key, len)) return in_.fail(errc::invalid_binary, "map key is not valid UTF-8");
               write_bytes(out, {reinterpret_cast<const char*>(key), len});
             }
             if (!copy(w.items, r.items, out, depth + 1)) return false;
@@ -314,12 +261,12 @@ private:
       case kind::union_:
         break;
     }
-    return fail(errc::invalid_binary, "unknown type");
+    return in_.fail(errc::invalid_binary, "unknown type");
   }
 
   // Reads past one writer datum of type `w_id`, checking it as it goes.
   bool skip(node_id w_id, std::size_t depth) {
-    if (depth > res_.options_.depth_max) return fail(errc::too_deep, "data nests too deeply");
+    if (depth > res_.options_.depth_max) return in_.fail(errc::too_deep, "data nests too deeply");
     const node& w = w_.at(w_id);
     std::int64_t v = 0;
     const std::uint8_t* data = nullptr;
@@ -328,34 +275,34 @@ private:
       case kind::null_:
         return true;
       case kind::boolean:
-        if (!status(in_.read_fixed(1, data), "boolean")) return false;
-        if (*data > 1) return fail(errc::invalid_binary, fmt::format("boolean byte {}", *data));
+        if (!in_.read_fixed(1, data, "boolean")) return false;
+        if (*data > 1) return in_.fail(errc::invalid_binary, fmt::format("boolean byte {}", *data));
         return true;
       case kind::int_:
       case kind::long_:
-        return read_long(v, kind_name(w.type));
+        return in_.read_long(v, kind_name(w.type));
       case kind::float_:
-        return status(in_.read_fixed(4, data), "float");
+        return in_.read_fixed(4, data, "float");
       case kind::double_:
-        return status(in_.read_fixed(8, data), "double");
+        return in_.read_fixed(8, data, "double");
       case kind::string:
       case kind::bytes:
-        if (!read_length(data, len, kind_name(w.type))) return false;
+        if (!in_.read_length(data, len, kind_name(w.type))) return false;
         if (w.type == kind::string && !valid_utf8(data, len))
-          return fail(errc::invalid_binary, "string is not valid UTF-8");
+          return in_.fail(errc::invalid_binary, "string is not valid UTF-8");
         return true;
       case kind::fixed:
-        return status(in_.read_fixed(w.size, data), "fixed");
+        return in_.read_fixed(w.size, data, "fixed");
       case kind::enum_:
-        if (!read_long(v, "enum")) return false;
+        if (!in_.read_long(v, "enum")) return false;
         if (v < 0 || static_cast<std::uint64_t>(v) >= w.symbols.size()) {
-          return fail(errc::invalid_binary, fmt::format("enum {} index {} out of range", w.full_name, v));
+          return in_.fail(errc::invalid_binary, fmt::format("enum {} index {} out of range", w.full_name, v));
         }
         return true;
       case kind::union_:
-        if (!read_long(v, "union index")) return false;
+        if (!in_.read_long(v, "union index")) return false;
         if (v < 0 || static_cast<std::uint64_t>(v) >= w.branches.size()) {
-          return fail(errc::invalid_binary, fmt::format("union index {} out of range", v));
+          return in_.fail(errc::invalid_binary, fmt::format("union index {} out of range", v));
         }
         return skip(w.branches[static_cast<std::size_t>(v)], depth + 1);
       case kind::record:
@@ -367,18 +314,18 @@ private:
       case kind::map:
         while (true) {
           std::size_t count = 0;
-          if (!read_block_count(w.items, count, kind_name(w.type))) return false;
+          if (!in_.read_block_count(w_.at(w.items).min_bytes, count, kind_name(w.type))) return false;
           if (count == 0) return true;
           for (std::size_t i = 0; i < count; ++i) {
             if (w.type == kind::map) {
-              if (!read_length(data, len, "map key")) return false;
-              if (!valid_utf8(data, len)) return fail(errc::invalid_binary, "map key is not valid UTF-8");
+              if (!in_.read_length(data, len, "map key")) return false;
+              if (!valid_utf8(data, len)) return in_.fail(errc::invalid_binary, "map key is not valid UTF-8");
             }
             if (!skip(w.items, depth + 1)) return false;
           }
         }
     }
-    return fail(errc::invalid_binary, "unknown type");
+    return in_.fail(errc::invalid_binary, "unknown type");
   }
 
   bool copy_record(node_id w_id, node_id r_id, const node& w, const node& r, std::string& out, std::size_t depth) {
@@ -412,10 +359,7 @@ private:
   const schema& w_;
   const schema& r_;
   std::string& out_;
-  byte_reader in_{};
-  std::uint64_t zero_byte_items_ = 0;
-  errc code_ = errc::invalid_binary;
-  std::string message_;
+  checked_reader in_;
 };
 
 result<void> resolver::transcode(std::span<const std::uint8_t> bytes, std::string& out) const {
