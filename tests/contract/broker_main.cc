@@ -4,7 +4,9 @@
 //               [--sasl-users FILE [--sasl-mechanisms PLAIN,SCRAM-SHA-256]]
 //               [--acl-file FILE [--super-users User:a,User:b]]
 // With --metrics-file, the metrics (Prometheus text) are written there after a clean shutdown
-// (bench/kafka reads the produced batches and syncs from it).
+// (bench/kafka reads the produced batches and syncs from it), and also on each SIGUSR1 (written
+// to PATH.tmp, then renamed to PATH, so a reader never sees half a file; bench/kafka takes a
+// snapshot before and after each of its phases).
 // --sasl-users turns SASL on with that users file (written by `substrate kafka user add`);
 // --acl-file turns ACL checks on with that ACL file (`substrate kafka acl add`).
 // Prints `listening <port>` on stdout once it accepts connections, then runs until SIGTERM or
@@ -14,6 +16,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -90,6 +93,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   try {
     core::metrics_registry registry;
@@ -120,7 +124,11 @@ int main(int argc, char** argv) {
     broker.set_advertised_port(server.port());
     std::cout << "listening " << server.port() << std::endl;
     int received = 0;
-    sigwait(&signals, &received);
+    while (sigwait(&signals, &received) == 0 && received == SIGUSR1) {
+      if (metrics_file.empty()) continue;
+      std::ofstream(metrics_file + ".tmp") << registry.render();
+      std::filesystem::rename(metrics_file + ".tmp", metrics_file);
+    }
     broker.stop();
     server.stop();
     pool.stop();
