@@ -7,7 +7,10 @@
 //       the broker's segment.bytes; a full one rolls to a new one, never overwritten), one
 //       fdatasync after every --writes-per-sync writes, for S seconds: the pattern of the
 //       broker's group commit (batches appended back to back, one fdatasync per group).
-//       sync_ms is the mean time of one write group + fdatasync per file.
+//       sync_ms is the mean time of one write group + fdatasync per file (sync_p50_ms and
+//       sync_p99_ms its distribution). --index-files N (a
+//       diagnostic, not the ceiling) also appends an entry to N small files per partition and
+//       fdatasyncs them after each group, as the broker syncs its offset and time indexes.
 //   bench_kafka produce --bootstrap HOST:PORT --topic T --seconds S [--warmup S]
 //                       [--record-bytes N] [--rate RECORDS_PER_SECOND] [--linger-ms N]
 //                       [--producers N] [--config KEY=VALUE,...]
@@ -70,19 +73,40 @@ double seconds_since(steady::time_point t) {
   return std::chrono::duration<double>(steady::now() - t).count();
 }
 
+double percentile(std::vector<double>& values, double p) {
+  if (values.empty()) return 0;
+  const auto at = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1));
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(at), values.end());
+  return values[at];
+}
+
 struct disk_stats {
   std::uint64_t writes = 0;
   std::uint64_t syncs = 0;
   std::uint64_t segments = 0;
+  std::vector<double> group_ms;  // each write group + its fdatasync(s)
   std::string error;
 };
 
 // One partition's data file, as the broker writes it: segments of `segment_bytes` preallocated
 // with fallocate when they are created (a roll creates the next one), batches appended with
 // pwrite back to back, one fdatasync after each group of `writes_per_sync`.
+// With index_files > 0 (a diagnostic, not the ceiling), each group also appends one small entry
+// to that many other files and fdatasyncs them after the data file, as the broker's sync does
+// with the segment's offset and time indexes.
 void write_one_partition(const std::string& prefix, std::size_t write_bytes, int writes_per_sync,
-                         std::uint64_t segment_bytes, steady::time_point until, disk_stats& stats) {
+                         std::uint64_t segment_bytes, int index_files, steady::time_point until, disk_stats& stats) {
   std::vector<char> block(write_bytes, 'd');
+  std::vector<int> indexes;
+  for (int i = 0; i < index_files; ++i) {
+    const std::string path = prefix + ".index" + std::to_string(i);
+    indexes.push_back(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
+    if (indexes.back() < 0) {
+      stats.error = "open " + path + ": " + std::strerror(errno);
+      return;
+    }
+  }
+  const char entry[12] = {};
   int fd = -1;
   std::uint64_t position = 0;
   auto fail = [&](const char* what, const std::string& path) {
@@ -90,6 +114,7 @@ void write_one_partition(const std::string& prefix, std::size_t write_bytes, int
     if (fd >= 0) ::close(fd);
   };
   while (steady::now() < until) {
+    const auto group_start = steady::now();
     for (int i = 0; i < writes_per_sync; ++i) {
       if (fd < 0 || position + write_bytes > segment_bytes) {
         if (fd >= 0) ::close(fd);
@@ -105,9 +130,15 @@ void write_one_partition(const std::string& prefix, std::size_t write_bytes, int
       ++stats.writes;
     }
     if (::fdatasync(fd) != 0) return fail("fdatasync", prefix);
+    for (int index : indexes) {
+      if (::write(index, entry, sizeof(entry)) != static_cast<ssize_t>(sizeof(entry)) || ::fdatasync(index) != 0)
+        return fail("index write", prefix);
+    }
+    stats.group_ms.push_back(1000 * seconds_since(group_start));
     ++stats.syncs;
   }
   if (fd >= 0) ::close(fd);
+  for (int index : indexes) ::close(index);
 }
 
 int run_disk(const std::map<std::string, std::string>& flags) {
@@ -116,6 +147,7 @@ int run_disk(const std::map<std::string, std::string>& flags) {
   const int writes_per_sync = std::max(1, std::stoi(flag(flags, "writes-per-sync")));
   const double seconds = std::stod(flag(flags, "seconds"));
   const int files = std::max(1, std::stoi(flag(flags, "files", "1")));
+  const int index_files = std::max(0, std::stoi(flag(flags, "index-files", "0")));
   const auto segment_bytes =
       std::max<std::uint64_t>(write_bytes, std::stoull(flag(flags, "segment-bytes", "134217728")));
   std::vector<disk_stats> stats(static_cast<std::size_t>(files));
@@ -124,8 +156,8 @@ int run_disk(const std::map<std::string, std::string>& flags) {
   std::vector<std::thread> threads;
   for (int f = 0; f < files; ++f) {
     threads.emplace_back([&, f] {
-      write_one_partition(dir + "/partition-" + std::to_string(f), write_bytes, writes_per_sync, segment_bytes, until,
-                          stats[static_cast<std::size_t>(f)]);
+      write_one_partition(dir + "/partition-" + std::to_string(f), write_bytes, writes_per_sync, segment_bytes,
+                          index_files, until, stats[static_cast<std::size_t>(f)]);
     });
   }
   for (auto& t : threads) t.join();
@@ -136,6 +168,7 @@ int run_disk(const std::map<std::string, std::string>& flags) {
     total.syncs += s.syncs;
     total.segments += s.segments;
     if (!s.error.empty()) total.error = s.error;
+    total.group_ms.insert(total.group_ms.end(), s.group_ms.begin(), s.group_ms.end());
   }
   std::error_code ignored;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ignored)) std::filesystem::remove(entry, ignored);
@@ -144,10 +177,12 @@ int run_disk(const std::map<std::string, std::string>& flags) {
     return 1;
   }
   std::printf("disk bytes_per_second=%.0f writes=%" PRIu64 " syncs=%" PRIu64 " segments=%" PRIu64
-              " write_bytes=%zu writes_per_sync=%d files=%d sync_ms=%.3f\n",
+              " write_bytes=%zu writes_per_sync=%d files=%d index_files=%d sync_ms=%.3f sync_p50_ms=%.3f"
+              " sync_p99_ms=%.3f\n",
               static_cast<double>(total.writes * write_bytes) / elapsed, total.writes, total.syncs, total.segments,
-              write_bytes, writes_per_sync, files,
-              total.syncs ? 1000.0 * elapsed * files / static_cast<double>(total.syncs) : 0.0);
+              write_bytes, writes_per_sync, files, index_files,
+              total.syncs ? 1000.0 * elapsed * files / static_cast<double>(total.syncs) : 0.0,
+              percentile(total.group_ms, 0.5), percentile(total.group_ms, 0.99));
   return 0;
 }
 
@@ -187,13 +222,6 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   if (now >= stats.measure_from && now < stats.measure_until) ++stats.acked_in_window;
   if (sent >= stats.measure_from)
     stats.latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - sent).count());
-}
-
-double percentile(std::vector<double>& values, double p) {
-  if (values.empty()) return 0;
-  const auto at = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1));
-  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(at), values.end());
-  return values[at];
 }
 
 // One librdkafka producer instance (its own connections and I/O threads), driven from the

@@ -1,6 +1,7 @@
 // test_broker: the broker alone, for the real-client contract tests (tests/contract/*.test.mjs).
 //   test_broker --port N --data-dir DIR [--partitions N] [--shards N] [--segment-bytes N]
 //               [--metrics-file PATH] [--group-initial-rebalance-delay-ms N]
+//               [--in-flight-requests-max N]
 //               [--sasl-users FILE [--sasl-mechanisms PLAIN,SCRAM-SHA-256]]
 //               [--acl-file FILE [--super-users User:a,User:b]]
 // With --metrics-file, the metrics (Prometheus text) are written there after a clean shutdown
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   std::string sasl_mechanisms = "SCRAM-SHA-256,PLAIN";
   std::string acl_file;
   std::string super_users;
+  std::size_t in_flight_requests_max = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const std::string value = argv[i + 1];
@@ -68,6 +70,8 @@ int main(int argc, char** argv) {
       config.default_topic.segment_bytes = std::stoll(value);
     } else if (flag == "--group-initial-rebalance-delay-ms") {
       config.group_initial_rebalance_delay_ms = std::stoll(value);
+    } else if (flag == "--in-flight-requests-max") {
+      in_flight_requests_max = static_cast<std::size_t>(std::stoul(value));
     } else if (flag == "--shards") {
       shards = static_cast<std::size_t>(std::stoi(value));
     } else if (flag == "--sasl-users") {
@@ -107,6 +111,7 @@ int main(int argc, char** argv) {
     kafka::broker broker(pool, config, registry);
     kafka::kafka_server_options options;
     options.port = port;
+    if (in_flight_requests_max > 0) options.in_flight_requests_max = in_flight_requests_max;
     if (!sasl_users.empty()) {
       options.sasl.enabled = true;
       options.sasl.mechanisms.clear();
