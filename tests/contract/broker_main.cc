@@ -1,10 +1,13 @@
 // test_broker: the broker alone, for the real-client contract tests (tests/contract/*.test.mjs).
 //   test_broker --port N --data-dir DIR [--partitions N] [--shards N] [--segment-bytes N]
 //               [--metrics-file PATH] [--group-initial-rebalance-delay-ms N]
+//               [--in-flight-requests-max N]
 //               [--sasl-users FILE [--sasl-mechanisms PLAIN,SCRAM-SHA-256]]
 //               [--acl-file FILE [--super-users User:a,User:b]]
 // With --metrics-file, the metrics (Prometheus text) are written there after a clean shutdown
-// (bench/kafka reads the produced batches and syncs from it).
+// (bench/kafka reads the produced batches and syncs from it), and also on each SIGUSR1 (written
+// to PATH.tmp, then renamed to PATH, so a reader never sees half a file; bench/kafka takes a
+// snapshot before and after each of its phases).
 // --sasl-users turns SASL on with that users file (written by `substrate kafka user add`);
 // --acl-file turns ACL checks on with that ACL file (`substrate kafka acl add`).
 // Prints `listening <port>` on stdout once it accepts connections, then runs until SIGTERM or
@@ -14,6 +17,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -50,6 +54,7 @@ int main(int argc, char** argv) {
   std::string sasl_mechanisms = "SCRAM-SHA-256,PLAIN";
   std::string acl_file;
   std::string super_users;
+  std::size_t in_flight_requests_max = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const std::string value = argv[i + 1];
@@ -65,6 +70,8 @@ int main(int argc, char** argv) {
       config.default_topic.segment_bytes = std::stoll(value);
     } else if (flag == "--group-initial-rebalance-delay-ms") {
       config.group_initial_rebalance_delay_ms = std::stoll(value);
+    } else if (flag == "--in-flight-requests-max") {
+      in_flight_requests_max = static_cast<std::size_t>(std::stoul(value));
     } else if (flag == "--shards") {
       shards = static_cast<std::size_t>(std::stoi(value));
     } else if (flag == "--sasl-users") {
@@ -90,6 +97,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   try {
     core::metrics_registry registry;
@@ -103,6 +111,7 @@ int main(int argc, char** argv) {
     kafka::broker broker(pool, config, registry);
     kafka::kafka_server_options options;
     options.port = port;
+    if (in_flight_requests_max > 0) options.in_flight_requests_max = in_flight_requests_max;
     if (!sasl_users.empty()) {
       options.sasl.enabled = true;
       options.sasl.mechanisms.clear();
@@ -120,7 +129,11 @@ int main(int argc, char** argv) {
     broker.set_advertised_port(server.port());
     std::cout << "listening " << server.port() << std::endl;
     int received = 0;
-    sigwait(&signals, &received);
+    while (sigwait(&signals, &received) == 0 && received == SIGUSR1) {
+      if (metrics_file.empty()) continue;
+      std::ofstream(metrics_file + ".tmp") << registry.render();
+      std::filesystem::rename(metrics_file + ".tmp", metrics_file);
+    }
     broker.stop();
     server.stop();
     pool.stop();

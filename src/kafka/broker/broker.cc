@@ -142,6 +142,14 @@ std::size_t whole_batches_within(std::span<const std::byte> data, std::size_t li
   return position;
 }
 
+// The produce path's latencies are milliseconds: the default buckets (0.5, 1, 2.5, 5 ms, ...)
+// are too coarse to tell a 2 ms p99 from a 4 ms one, so these add steps below 10 ms (and keep
+// every default bound, so the series stay comparable).
+std::vector<double> fine_latency_buckets_seconds() {
+  return {0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004, 0.005,
+          0.0075, 0.01,    0.025,  0.05,    0.1,   0.25,   0.5,   1,      2.5,   5,     10};
+}
+
 std::size_t hash_partition(std::string_view topic, std::int32_t index) {
   std::uint64_t h = 14695981039346656037ULL;  // FNV-1a
   auto mix = [&](unsigned char c) {
@@ -179,8 +187,14 @@ struct broker::impl {
         sync_latency(registry
                          .add_histogram("kafka_partition_sync_latency_seconds",
                                         "Time from starting a partition sync to its completion.",
-                                        core::latency_buckets_seconds())
+                                        fine_latency_buckets_seconds())
                          .labels({})),
+        produce_latency(registry
+                            .add_histogram("kafka_produce_latency_seconds",
+                                           "Time from a Produce request reaching its handler to its response "
+                                           "(with acks=all, including the wait for the covering sync).",
+                                           fine_latency_buckets_seconds())
+                            .labels({})),
         table(std::make_shared<const topic_table>()) {}
 
   net::io_pool& pool;
@@ -195,6 +209,7 @@ struct broker::impl {
   core::counter& compactions;
   core::counter& compacted_records;
   core::histogram& sync_latency;
+  core::histogram& produce_latency;
   std::atomic<bool> stopping{false};
 
   // The published topic table. Readers copy the pointer under the mutex, then read lock-free.
@@ -807,6 +822,7 @@ struct broker::impl {
 
   asio::awaitable<std::optional<message>> produce(const request_header& header, message& request,
                                                   connection_context& context) {
+    const auto received = std::chrono::steady_clock::now();
     message response = make_message(api_key::produce, message_kind::response);
     const std::int16_t acks = request.i16("acks");
     std::optional<error_code> whole_request_error;
@@ -880,6 +896,7 @@ struct broker::impl {
         pr.i64("base_offset") = -1;
       }
     }
+    produce_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
     if (acks == 0) co_return std::nullopt;
     co_return response;
   }
