@@ -259,7 +259,7 @@ result<std::optional<timestamp_match>> partition::offset_for_timestamp(std::int6
   return std::optional<timestamp_match>{};
 }
 
-result<sync_handle> partition::prepare_sync() {
+result<sync_handle> partition::prepare_sync(sync_scope scope) {
   sync_handle handle;
   handle.sequence_ = ++sync_sequence_;
   handle.covered_offset_ = next_offset_;
@@ -268,7 +268,7 @@ result<sync_handle> partition::prepare_sync() {
     if (!copy) return tl::unexpected(copy.error());
     handle.files_.push_back(std::move(*copy));
   }
-  auto files = active().duplicate_files();
+  auto files = active().duplicate_files(scope == sync_scope::with_indexes);
   if (!files) return tl::unexpected(files.error());
   for (auto& f : *files) handle.files_.push_back(std::move(f));
   return handle;

@@ -246,10 +246,17 @@ public:
   // producers' sequence state from the batch headers. The visitor gets the 61 header bytes.
   [[nodiscard]] result<void> visit_tail(std::uint64_t bytes_min, const batch_visitor& visit) const;
 
+  // What a sync covers of the active segment. Its log file always; its index files only with
+  // `with_indexes`: recovery checks and repairs an active segment's indexes from its log, so a
+  // group commit need not pay two more fdatasyncs (each one a journal commit, as the index files
+  // grow) for them; syncing them now and then keeps the rescan after a crash short. Rolled
+  // segments are always synced whole, so closed segments' indexes are durable.
+  enum class sync_scope : std::uint8_t { with_indexes, log_only };
+
   // The three steps of a sync (see the class comment).
-  [[nodiscard]] result<sync_handle> prepare_sync();
+  [[nodiscard]] result<sync_handle> prepare_sync(sync_scope scope = sync_scope::with_indexes);
   void complete_sync(const result<sync_done>& done);
-  // All three inline; returns the offset covered. Blocking.
+  // All three inline, indexes included; returns the offset covered. Blocking.
   [[nodiscard]] result<std::int64_t> sync();
 
   // Deletes whole segments from the oldest, never the active one: while the remaining ones

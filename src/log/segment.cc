@@ -441,10 +441,10 @@ result<void> segment::seal() {
   return {};
 }
 
-result<std::vector<file>> segment::duplicate_files() const {
+result<std::vector<file>> segment::duplicate_files(bool with_indexes) const {
   std::vector<file> files;
   for (const file* f : {&log_, &index_file_, &time_index_file_}) {
-    if (!f->is_open()) continue;
+    if (!f->is_open() || (!with_indexes && f != &log_)) continue;
     auto copy = f->duplicate();
     if (!copy) return tl::unexpected(copy.error());
     files.push_back(std::move(*copy));

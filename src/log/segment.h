@@ -150,7 +150,7 @@ public:
 
   // Fresh descriptors for the files an fdatasync must cover: the log, and while active the
   // index files. For sync_handle.
-  [[nodiscard]] result<std::vector<file>> duplicate_files() const;
+  [[nodiscard]] result<std::vector<file>> duplicate_files(bool with_indexes = true) const;
 
   // Deletes the files: the log first, so that a crash in between leaves only index files
   // without a log, which partition::open deletes.

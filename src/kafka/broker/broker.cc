@@ -78,14 +78,19 @@ struct durability_waiter {
 
 // One partition and what the broker keeps beside it. Owned by its shard's map; coroutines on
 // the owner hold a shared_ptr across suspension points and check `removed` when they resume.
+// How often a group commit also fdatasyncs the active segment's index files (see
+// log::partition::sync_scope): at most this much index tail is rescanned after a crash.
+constexpr std::chrono::milliseconds index_sync_interval{1000};
+
 struct partition_state {
   std::unique_ptr<log::partition> log;
   producer_state_table producers;
   bool removed = false;
-  bool sync_running = false;                             // a sync loop is scheduled or running (at most one)
-  bool sync_wanted = false;                              // appends arrived that the running sync does not cover
-  bool compacting = false;                               // a compaction job is planned or running (at most one)
-  std::shared_ptr<std::atomic<bool>> compaction_cancel;  // the running job's, to stop it early
+  bool sync_running = false;                                  // a sync loop is scheduled or running (at most one)
+  bool sync_wanted = false;                                   // appends arrived that the running sync does not cover
+  std::chrono::steady_clock::time_point indexes_synced_at{};  // the active segment's index files, last
+  bool compacting = false;                                    // a compaction job is planned or running (at most one)
+  std::shared_ptr<std::atomic<bool>> compaction_cancel;       // the running job's, to stop it early
   std::vector<std::shared_ptr<durability_waiter>> durability_waiters;
   std::vector<std::weak_ptr<fetch_waiter>> fetch_waiters;
 
@@ -604,7 +609,9 @@ struct broker::impl {
     while (state->sync_wanted && !state->removed) {
       state->sync_wanted = false;
       const auto started = std::chrono::steady_clock::now();
-      auto handle = state->log->prepare_sync();
+      const bool indexes_due = started - state->indexes_synced_at >= index_sync_interval;
+      auto handle = state->log->prepare_sync(indexes_due ? log::partition::sync_scope::with_indexes
+                                                         : log::partition::sync_scope::log_only);
       result<log::sync_done> done = tl::unexpected(error{});
       if (handle) {
         auto work = [h = std::move(*handle)]() mutable { return h.run(); };
@@ -615,6 +622,7 @@ struct broker::impl {
       if (state->removed) break;
       state->log->complete_sync(done);
       if (done) {
+        if (indexes_due) state->indexes_synced_at = started;
         syncs.increment();
         sync_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       } else {

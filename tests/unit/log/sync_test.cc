@@ -48,6 +48,48 @@ TEST(sync, one_sync_covers_everything_appended_before_it) {
   EXPECT_EQ(p->durable_offset(), 11);
 }
 
+TEST(sync, a_log_only_sync_leaves_the_active_indexes_to_recovery) {
+  temp_dir dir;
+  std::filesystem::path index_path;
+  std::filesystem::path time_index_path;
+  std::int64_t covered = 0;
+  {
+    partition_config config = sync_config();
+    config.segment_bytes = 1 << 20;  // everything in the active segment
+    auto p = std::move(*partition::open(dir.path(), config, 0));
+    for (int i = 0; i < 40; ++i) {
+      auto batch = make_batch(3, std::string(100, 'x'), 1000 + 10 * i);  // records at 1000+10i..+2
+      ASSERT_TRUE(p->append(batch, 0));
+    }
+    auto handle = p->prepare_sync(partition::sync_scope::log_only);
+    ASSERT_TRUE(handle);
+    EXPECT_EQ(handle->file_count(), 1u);  // the log alone
+    auto done = handle->run();
+    ASSERT_TRUE(done);
+    p->complete_sync(done);
+    covered = p->durable_offset();
+    EXPECT_EQ(covered, 120);
+    index_path = p->segment_at(0).index_path();
+    time_index_path = p->segment_at(0).time_index_path();
+  }
+  // A crash before the index pages reached the disk: the index files lose their contents.
+  std::filesystem::resize_file(index_path, 0);
+  std::filesystem::resize_file(time_index_path, 0);
+  auto reopened = partition::open(dir.path(), sync_config(), 0);
+  ASSERT_TRUE(reopened) << reopened.error().message();
+  auto& p = **reopened;
+  EXPECT_EQ(p.next_offset(), covered);
+  // The rebuilt indexes find a batch in the middle and the first batch at a timestamp.
+  auto middle = p.read(61, 1 << 20);
+  ASSERT_TRUE(middle);
+  EXPECT_FALSE(middle->empty());
+  auto at_time = p.offset_for_timestamp(1200);  // batch 20's first record
+  ASSERT_TRUE(at_time);
+  ASSERT_TRUE(*at_time);
+  EXPECT_EQ((*at_time)->offset, 60);
+  EXPECT_GT(std::filesystem::file_size(index_path), 0u) << "recovery rewrote the index";
+}
+
 TEST(sync, a_rolled_segment_stays_in_the_sync_set_until_a_sync_covers_it) {
   temp_dir dir;
   auto p = std::move(*partition::open(dir.path(), sync_config(), 0));
