@@ -53,11 +53,8 @@ fuzz: deps
 bench: build
 	bench/http/run $(BUILD_DIR)
 	bench/startup/run $(BUILD_DIR)/substrate
-<<<<<<< HEAD
 	bench/kafka/run $(BUILD_DIR)
-=======
 	bench/avro/run $(BUILD_DIR)
->>>>>>> wt/avro
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
