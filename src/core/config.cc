@@ -252,6 +252,26 @@ std::vector<property> make_properties() {
       "kafka.authorization.super_users", "Principals (User:<name>) allowed everything, whatever the ACLs.",
       [](config & c) -> auto& { return c.kafka.authorization.super_users; }));
 
+  p.push_back(boolean(
+      "registry.enabled", "Run the schema registry in `substrate up`.",
+      [](config & c) -> auto& { return c.registry.enabled; }));
+  p.push_back(string(
+      "registry.listen_address", "Address of the schema registry's HTTP listener.",
+      [](config & c) -> auto& { return c.registry.listen_address; }));
+  p.push_back(integer(
+      "registry.port", "Port of the schema registry; 0 picks a free port.", 0, port_max,
+      [](config & c) -> auto& { return c.registry.port; }));
+  p.push_back(string(
+      "registry.kafka_bootstrap",
+      "Kafka bootstrap servers (host:port,...) holding the registry's topic; empty: the built-in broker.",
+      [](config & c) -> auto& { return c.registry.kafka_bootstrap; }));
+  p.push_back(string(
+      "registry.topic", "The compacted topic the registry keeps its schemas in (Confluent's kafkastore.topic).",
+      [](config & c) -> auto& { return c.registry.topic; }));
+  p.push_back(integer(
+      "registry.timeout_ms", "How long start-up reading and each write (acknowledgement and read-back) may take.", 100,
+      hour_ms, [](config & c) -> auto& { return c.registry.timeout_ms; }));
+
   p.push_back(integer(
       "http.shards", "I/O threads shared by every listener; 0 is one per core.", 0, 256,
       [](config & c) -> auto& { return c.http.shards; }));
@@ -403,6 +423,7 @@ config load_config(const config_sources& sources) {
     if (const auto why = p->set_scalar(result, value); !why.empty()) fail("command line", key, why);
   }
   if (result.data_dir.empty()) fail("configuration", "data_dir", "must not be empty");
+  if (result.registry.topic.empty()) fail("configuration", "registry.topic", "must not be empty");
   if (result.kafka.sasl.enabled && result.kafka.sasl.mechanisms.empty()) {
     fail("configuration", "kafka.sasl.mechanisms", "must name at least one mechanism when SASL is enabled");
   }

@@ -77,6 +77,16 @@ struct kafka_config {
   kafka_authorization_config authorization;
 };
 
+// The schema registry (issue 4): REST on registry.port, state in the `_schemas` topic.
+struct registry_config {
+  bool enabled = true;
+  std::string listen_address = "127.0.0.1";
+  std::int64_t port = 8081;
+  std::string kafka_bootstrap;  // empty: the built-in broker (kafka.listen_address:kafka.port)
+  std::string topic = "_schemas";
+  std::int64_t timeout_ms = 30'000;
+};
+
 struct listener_config {
   std::string listen_address = "127.0.0.1";
   std::int64_t port = 0;
@@ -93,6 +103,7 @@ struct config {
   database_config database;
   listener_config admin{"127.0.0.1", 9464};
   kafka_config kafka;
+  registry_config registry;
   http_config http;
   std::int64_t blocking_threads = 4;
 };

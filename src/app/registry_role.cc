@@ -1,0 +1,80 @@
+#include "app/registry_role.h"
+
+#include <atomic>
+
+#include <fmt/format.h>
+
+#include "app/logger.h"
+#include "net/http_server.h"
+#include "net/io_pool.h"
+#include "schema/kafka_store.h"
+#include "schema/registry.h"
+#include "schema/rest_api.h"
+
+namespace substrate::app {
+
+struct registry_role::impl {
+  net::io_pool& pool;
+  const core::config& cfg;
+  std::string bootstrap;
+  schema::registry registry;
+  schema::kafka_store store;
+  schema::rest_api api{registry};
+  std::unique_ptr<net::http_server> server;
+  std::atomic<bool> started{false};
+
+  impl(net::io_pool& p, const core::config& c, std::string b, net::http_metrics& metrics)
+      : pool(p),
+        cfg(c),
+        bootstrap(std::move(b)),
+        store(registry, {bootstrap, c.registry.topic, c.registry.timeout_ms}) {
+    auto routes = std::make_shared<net::router>();
+    schema::add_routes(*routes, api, pool.blocking());
+    server = std::make_unique<net::http_server>(
+        pool,
+        net::http_server_options{"schema_registry", c.registry.listen_address,
+                                 static_cast<std::uint16_t>(c.registry.port), c.http},
+        routes, metrics);
+  }
+};
+
+registry_role::registry_role(net::io_pool& pool, const core::config& cfg, std::string bootstrap,
+                             net::http_metrics& http_metrics)
+    : impl_(std::make_unique<impl>(pool, cfg, std::move(bootstrap), http_metrics)) {}
+
+registry_role::~registry_role() = default;
+
+void registry_role::start() {
+  impl_->store.start();
+  impl_->server->start();
+  impl_->started = true;
+  app_log.info("schema registry serving", {{"url", url()}, {"kafka", impl_->bootstrap}});
+}
+
+void registry_role::stop() {
+  if (impl_->started) impl_->server->stop();
+  impl_->store.stop();
+  impl_->started = false;
+}
+
+std::string registry_role::url() const {
+  return fmt::format("http://{}:{}", impl_->cfg.registry.listen_address, impl_->server->port());
+}
+
+const std::string& registry_role::bootstrap() const {
+  return impl_->bootstrap;
+}
+
+std::optional<std::string> registry_role::problem() const {
+  if (!impl_->started) return "schema registry: not serving yet";
+  if (auto problem = impl_->store.problem()) return "schema registry: " + *problem;
+  return std::nullopt;
+}
+
+std::string registry_bootstrap(const core::config& cfg, const std::string& builtin_broker) {
+  if (!cfg.registry.kafka_bootstrap.empty()) return cfg.registry.kafka_bootstrap;
+  if (!builtin_broker.empty()) return builtin_broker;
+  return fmt::format("{}:{}", cfg.kafka.listen_address, cfg.kafka.port);
+}
+
+}  // namespace substrate::app
