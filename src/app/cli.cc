@@ -77,6 +77,11 @@ int run_cli(int argc, char** argv, char** environment) {
       "Run the schema registry alone in the foreground, its schemas in a Kafka cluster (registry.kafka_bootstrap)");
   add_common_options(*registry, registry_options);
 
+  common_options provision_options;
+  auto* provision = cli.add_subcommand(
+      "provision", "Create the platform's topics and register their schemas on a Kafka cluster (idempotent)");
+  add_common_options(*provision, provision_options);
+
   // substrate kafka user|acl: the broker's users and ACLs in the data dir.
   common_options kafka_options;
   auto* kafka = cli.add_subcommand("kafka", "Manage the built-in broker's SASL users and ACLs (in the data dir)");
@@ -203,6 +208,11 @@ int run_cli(int argc, char** argv, char** environment) {
       const auto cfg = load(registry_options, environment);
       core::configure_logging(cfg.log.level, cfg.log.format);
       return run_registry(cfg);
+    }
+    if (provision->parsed()) {
+      const auto cfg = load(provision_options, environment);
+      core::configure_logging(cfg.log.level, cfg.log.format);
+      return run_provision(cfg);
     }
     if (kafka->parsed()) {
       const auto cfg = load(kafka_options, environment);

@@ -15,6 +15,9 @@
 #include "net/http_server.h"
 #include "net/io_pool.h"
 #include "net/observability.h"
+#include "schema/kafka_store.h"
+#include "schema/provision.h"
+#include "schema/registry.h"
 
 namespace substrate::app {
 
@@ -69,6 +72,22 @@ int run_registry(const core::config& cfg) {
   pool.stop();
   app_log.info("substrate registry stopped", {{"exit_code", exit_code}});
   return exit_code;
+}
+
+int run_provision(const core::config& cfg) {
+  const std::string bootstrap = registry_bootstrap(cfg, "");
+  try {
+    schema::registry registry;
+    schema::kafka_store store(registry, {bootstrap, cfg.registry.topic, cfg.registry.timeout_ms});
+    store.start();
+    provision(cfg, bootstrap, registry);
+    store.stop();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "substrate: provisioning failed: %s\n", e.what());
+    return 1;
+  }
+  std::printf("provisioned %zu topics and their schemas on %s\n", schema::embedded_schemas().size(), bootstrap.c_str());
+  return 0;
 }
 
 }  // namespace substrate::app

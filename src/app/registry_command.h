@@ -10,4 +10,11 @@ namespace substrate::app {
 // SIGTERM; returns 0 after an orderly stop, 1 when start-up failed.
 int run_registry(const core::config& cfg);
 
+// `substrate provision`: create the platform's topics and register their schemas (contracts.md
+// 1.1; schema/provision.h) on the Kafka cluster of registry.kafka_bootstrap (default
+// kafka.listen_address:kafka.port), writing to its `_schemas` directly, as a registry would, so
+// registries serving that cluster see the result. Idempotent. Returns 0 when everything is in
+// place, 1 with the topic or subject and the reason otherwise.
+int run_provision(const core::config& cfg);
+
 }  // namespace substrate::app

@@ -8,6 +8,7 @@
 #include "net/http_server.h"
 #include "net/io_pool.h"
 #include "schema/kafka_store.h"
+#include "schema/provision.h"
 #include "schema/registry.h"
 #include "schema/rest_api.h"
 
@@ -63,6 +64,29 @@ std::string registry_role::url() const {
 
 const std::string& registry_role::bootstrap() const {
   return impl_->bootstrap;
+}
+
+schema::registry& registry_role::registry() {
+  return impl_->registry;
+}
+
+void provision(const core::config& cfg, const std::string& bootstrap, schema::registry& registry) {
+  const auto& schemas = schema::embedded_schemas();
+  schema::provision_options options{static_cast<std::int32_t>(cfg.provision.partitions), cfg.provision.cleanup_policy,
+                                    cfg.provision.overrides};
+  std::vector<schema::topic_spec> topics;
+  try {
+    topics = schema::topic_plan(schemas, options);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(fmt::format("provision.overrides: {}", e.what()));
+  }
+  const auto created = schema::create_topics(bootstrap, topics, cfg.registry.timeout_ms);
+  const auto registered = schema::register_schemas(registry, schemas);
+  app_log.info("provisioned topics and schemas",
+               {{"topics_created", static_cast<std::int64_t>(created.created.size())},
+                {"topics_existing", static_cast<std::int64_t>(created.existing.size())},
+                {"schemas_registered", registered.registered},
+                {"schemas_unchanged", registered.unchanged}});
 }
 
 std::optional<std::string> registry_role::problem() const {

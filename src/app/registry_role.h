@@ -18,6 +18,10 @@ class io_pool;
 struct http_metrics;
 }  // namespace substrate::net
 
+namespace substrate::schema {
+class registry;
+}
+
 namespace substrate::app {
 
 class registry_role {
@@ -33,6 +37,7 @@ public:
   // http://host:port once started.
   [[nodiscard]] std::string url() const;
   [[nodiscard]] const std::string& bootstrap() const;
+  [[nodiscard]] schema::registry& registry();
   // Nothing when serving from a caught-up state, else what is wrong (for /readyz).
   [[nodiscard]] std::optional<std::string> problem() const;
 
@@ -41,6 +46,10 @@ public:
 private:
   std::unique_ptr<impl> impl_;
 };
+
+// Provisioning (schema/provision.h) on `bootstrap` through `registry`: creates the topics,
+// registers the schemas, logs what it did. Throws std::runtime_error naming the topic or subject.
+void provision(const core::config& cfg, const std::string& bootstrap, schema::registry& registry);
 
 // The registry's Kafka bootstrap: registry.kafka_bootstrap, else the built-in broker's address.
 [[nodiscard]] std::string registry_bootstrap(const core::config& cfg, const std::string& builtin_broker);

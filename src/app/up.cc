@@ -132,6 +132,7 @@ int run_up(const core::config& cfg) {
       registry = std::make_unique<registry_role>(pool, cfg, registry_bootstrap(cfg, kafka ? kafka->address() : ""),
                                                  http_metrics);
       registry->start();
+      if (cfg.provision.enabled) provision(cfg, registry->bootstrap(), registry->registry());
       registry_serving = registry.get();
     }
   } catch (const std::exception& e) {

@@ -272,6 +272,21 @@ std::vector<property> make_properties() {
       "registry.timeout_ms", "How long start-up reading and each write (acknowledgement and read-back) may take.", 100,
       hour_ms, [](config & c) -> auto& { return c.registry.timeout_ms; }));
 
+  p.push_back(boolean(
+      "provision.enabled", "At `substrate up`, create the platform's topics and register their schemas.",
+      [](config & c) -> auto& { return c.provision.enabled; }));
+  p.push_back(integer(
+      "provision.partitions", "Partitions of each provisioned topic without an override.", 1, 10'000,
+      [](config & c) -> auto& { return c.provision.partitions; }));
+  p.push_back(string(
+      "provision.cleanup_policy",
+      "cleanup.policy of each provisioned topic without an override: delete, compact or compact,delete.",
+      [](config & c) -> auto& { return c.provision.cleanup_policy; }));
+  p.push_back(string_list(
+      "provision.overrides",
+      "Per-topic settings: topic=partitions or topic=partitions/policy (delete, compact, compact+delete).",
+      [](config & c) -> auto& { return c.provision.overrides; }));
+
   p.push_back(integer(
       "http.shards", "I/O threads shared by every listener; 0 is one per core.", 0, 256,
       [](config & c) -> auto& { return c.http.shards; }));
@@ -424,6 +439,11 @@ config load_config(const config_sources& sources) {
   }
   if (result.data_dir.empty()) fail("configuration", "data_dir", "must not be empty");
   if (result.registry.topic.empty()) fail("configuration", "registry.topic", "must not be empty");
+  if (const auto& policy = result.provision.cleanup_policy;
+      policy != "delete" && policy != "compact" && policy != "compact,delete" && policy != "delete,compact") {
+    fail("configuration", "provision.cleanup_policy",
+         fmt::format("'{}': expected delete, compact or compact,delete", policy));
+  }
   if (result.kafka.sasl.enabled && result.kafka.sasl.mechanisms.empty()) {
     fail("configuration", "kafka.sasl.mechanisms", "must name at least one mechanism when SASL is enabled");
   }

@@ -87,6 +87,15 @@ struct registry_config {
   std::int64_t timeout_ms = 30'000;
 };
 
+// Provisioning of the platform's topics and subjects (contracts.md 1.1) at `up` and by
+// `substrate provision`.
+struct provision_config {
+  bool enabled = true;
+  std::int64_t partitions = 1;
+  std::string cleanup_policy = "delete";
+  std::vector<std::string> overrides;  // "topic=partitions[/cleanup.policy]"
+};
+
 struct listener_config {
   std::string listen_address = "127.0.0.1";
   std::int64_t port = 0;
@@ -104,6 +113,7 @@ struct config {
   listener_config admin{"127.0.0.1", 9464};
   kafka_config kafka;
   registry_config registry;
+  provision_config provision;
   http_config http;
   std::int64_t blocking_threads = 4;
 };

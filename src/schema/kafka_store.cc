@@ -7,6 +7,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "schema/logger.h"
+#include "schema/topic_admin.h"
 
 namespace substrate::schema {
 
@@ -84,46 +85,15 @@ void kafka_store::start() {
   auto& h = *handles_;
   h.producer = make_client(RD_KAFKA_PRODUCER, options_, true);
   h.consumer = make_client(RD_KAFKA_CONSUMER, options_, false);
-  const int timeout_ms = static_cast<int>(options_.timeout_ms);
 
   // Create the topic (1 partition, compacted) unless it exists.
-  {
-    char error[256];
-    rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(options_.topic.c_str(), 1, -1, error, sizeof error);
-    if (!topic) throw std::runtime_error(fmt::format("schema registry: {}", error));
-    rd_kafka_NewTopic_set_config(topic, "cleanup.policy", "compact");
-    rd_kafka_queue_t* queue = rd_kafka_queue_new(h.producer);
-    rd_kafka_AdminOptions_t* admin = rd_kafka_AdminOptions_new(h.producer, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_AdminOptions_set_operation_timeout(admin, timeout_ms, error, sizeof error);
-    rd_kafka_AdminOptions_set_request_timeout(admin, timeout_ms, error, sizeof error);
-    rd_kafka_CreateTopics(h.producer, &topic, 1, admin, queue);
-    rd_kafka_event_t* event = rd_kafka_queue_poll(queue, timeout_ms + 2000);
-    std::string problem;
-    if (!event) {
-      problem = fmt::format("no answer from {} to CreateTopics", options_.bootstrap);
-    } else if (rd_kafka_event_error(event)) {
-      problem = rd_kafka_event_error_string(event);
-    } else {
-      std::size_t count = 0;
-      const auto* results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count);
-      for (std::size_t i = 0; i < count; ++i) {
-        const auto err = rd_kafka_topic_result_error(results[i]);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          schema_log.info("created the topic {} (1 partition, cleanup.policy=compact)", options_.topic);
-        } else if (err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-          const char* message = rd_kafka_topic_result_error_string(results[i]);
-          problem = message ? message : rd_kafka_err2str(err);
-        }
-      }
+  try {
+    const auto created = create_topics(options_.bootstrap, {{options_.topic, 1, -1, "compact"}}, options_.timeout_ms);
+    if (!created.created.empty()) {
+      schema_log.info("created the topic {} (1 partition, cleanup.policy=compact)", options_.topic);
     }
-    if (event) rd_kafka_event_destroy(event);
-    rd_kafka_AdminOptions_destroy(admin);
-    rd_kafka_queue_destroy(queue);
-    rd_kafka_NewTopic_destroy(topic);
-    if (!problem.empty()) {
-      throw std::runtime_error(fmt::format("schema registry: cannot create the topic {} on {}: {}", options_.topic,
-                                           options_.bootstrap, problem));
-    }
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("schema registry: {}", e.what()));
   }
 
   h.producer_topic = rd_kafka_topic_new(h.producer, options_.topic.c_str(), nullptr);
