@@ -108,7 +108,7 @@ int run_up(const core::config& cfg) {
   if (cfg.registry.enabled) {
     ready.add({"schema_registry", [&registry_serving]() -> std::optional<std::string> {
                  const auto* serving = registry_serving.load();
-                 if (!serving) return "schema registry: starting";
+                 if (!serving) return "starting";
                  return serving->problem();
                }});
   }
@@ -133,7 +133,6 @@ int run_up(const core::config& cfg) {
                                                  http_metrics);
       registry->start();
       if (cfg.provision.enabled) provision(cfg, registry->bootstrap(), registry->registry());
-      registry_serving = registry.get();
     }
   } catch (const std::exception& e) {
     app_log.error("start-up failed: {}", e.what());
@@ -175,6 +174,8 @@ int run_up(const core::config& cfg) {
       banner += "Ctrl-C stops.\n\n";
       std::fputs(banner.c_str(), stdout);
       std::fflush(stdout);
+      // Ready only now: whoever waits for /readyz finds the banner and substrate.env complete.
+      registry_serving = registry.get();
     }
   }
 
