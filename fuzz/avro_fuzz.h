@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <span>
 #include <sstream>
 #include <string>
@@ -73,8 +75,16 @@ inline std::string check_binary_input(const std::vector<std::shared_ptr<const sc
       return fmt::format("re-encoded bytes do not decode: {}", r.error().message());
     if (again != json) return fmt::format("decode -> encode -> decode changed the JSON:\n{}\n{}", json, again);
   }
-  auto res = resolver::create(s, s);
-  if (!res) return fmt::format("a schema does not resolve to itself: {}", res.error().message());
+  // Resolvers are built once per schema: building one per input would dominate the run. The
+  // cache holds the schemas too, so a cached address can never be reused by another schema.
+  static std::map<std::shared_ptr<const schema>, resolver> self_resolvers;
+  auto it = self_resolvers.find(s);
+  if (it == self_resolvers.end()) {
+    auto created = resolver::create(s, s);
+    if (!created) return fmt::format("a schema does not resolve to itself: {}", created.error().message());
+    it = self_resolvers.emplace(s, std::move(*created)).first;
+  }
+  const resolver* res = &it->second;
   std::string transcoded, json;
   bool resolved = static_cast<bool>(res->transcode(body, transcoded));
   bool decoded = static_cast<bool>(decode_json(*s, body, json));

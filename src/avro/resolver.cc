@@ -204,7 +204,8 @@ private:
         return fail(errc::incompatible, fmt::format("writer union branch {} cannot be read as reader {}",
                                                     w_.branch_name(branch), kind_name(r.type)));
       }
-      return copy(branch, r_id, out, depth + 1);
+      // No level of its own: the reader union (if any) counts it, as the decoder counts a union once.
+      return copy(branch, r_id, out, depth);
     }
     if (r.type == kind::union_) {
       auto branch = res_.plans_.at(resolver::key(w_id, r_id)).branch;

@@ -62,7 +62,7 @@ void write_corpora() {
 
 void replay(const char* target, bool binary) {
   auto schemas = fuzz::load_schema_set(root);
-  ASSERT_EQ(schemas.size(), 27u);
+  ASSERT_EQ(schemas.size(), fuzz::schema_set_files(root).size()) << "every schema of the set parses";
   std::size_t count = 0;
   for (const auto& e : fs::directory_iterator(root / "fuzz" / target / "corpus")) {
     SCOPED_TRACE(e.path().string());
@@ -83,7 +83,7 @@ void replay(const char* target, bool binary) {
       EXPECT_TRUE(r) << r.error().message();
     }
   }
-  EXPECT_GE(count, 27u) << "at least one seed per schema";
+  EXPECT_GE(count, schemas.size()) << "at least one seed per schema";
 }
 
 TEST(avro_fuzz_corpus, binary_seeds_decode_and_keep_the_invariants) {
