@@ -1,5 +1,9 @@
 // The registry's REST semantics (kafka-compat.md 7.2-7.5) through rest_api::handle, without
 // sockets, on a memory_store (the same record encoding and replay as the `_schemas` topic).
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -292,6 +296,30 @@ TEST_F(registry_test, replaying_the_log_rebuilds_the_same_state) {
   replayed.apply("not json", std::string_view("x"));
   replayed.apply(R"({"keytype":"SCHEMA"})", std::string_view("{}"));
   replayed.apply(R"({"keytype":"NOOP","magic":0})", std::nullopt);
+}
+
+TEST_F(registry_test, concurrent_registrations_get_unique_ids_and_versions) {
+  // Writers are serialized: 4 threads x 10 distinct schemas under NONE, two subjects.
+  call("PUT", "/config", R"({"compatibility":"NONE"})");
+  std::vector<std::thread> threads;
+  std::vector<std::vector<int>> ids(4);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this, t, &ids] {
+      for (int i = 0; i < 10; ++i) {
+        const auto schema = fmt::format(R"({{"type":"enum","name":"E{}_{}","symbols":["A"]}})", t, i);
+        auto r = call("POST", fmt::format("/subjects/s{}/versions", t % 2), schema_body(schema));
+        ids[t].push_back(r.body.value("id", -1));
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<int> all;
+  for (const auto& list : ids) all.insert(list.begin(), list.end());
+  EXPECT_EQ(all.size(), 40u);
+  EXPECT_EQ(*all.begin(), 1);
+  EXPECT_EQ(*all.rbegin(), 40);
+  EXPECT_EQ(call("GET", "/subjects/s0/versions").body.size(), 20u);
+  EXPECT_EQ(call("GET", "/subjects/s1/versions/latest").body["version"], 20);
 }
 
 }  // namespace
