@@ -78,7 +78,8 @@ int run_provision(const core::config& cfg) {
   const std::string bootstrap = registry_bootstrap(cfg, "");
   try {
     schema::registry registry;
-    schema::kafka_store store(registry, {bootstrap, cfg.registry.topic, cfg.registry.timeout_ms});
+    schema::kafka_store store(registry,
+                              {bootstrap, cfg.registry.topic, cfg.registry.timeout_ms, registry_client_settings(cfg)});
     store.start();
     provision(cfg, bootstrap, registry);
     store.stop();

@@ -28,7 +28,7 @@ struct registry_role::impl {
       : pool(p),
         cfg(c),
         bootstrap(std::move(b)),
-        store(registry, {bootstrap, c.registry.topic, c.registry.timeout_ms}) {
+        store(registry, {bootstrap, c.registry.topic, c.registry.timeout_ms, registry_client_settings(c)}) {
     auto routes = std::make_shared<net::router>();
     schema::add_routes(*routes, api, pool.blocking());
     server = std::make_unique<net::http_server>(
@@ -80,7 +80,7 @@ void provision(const core::config& cfg, const std::string& bootstrap, schema::re
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(fmt::format("provision.overrides: {}", e.what()));
   }
-  const auto created = schema::create_topics(bootstrap, topics, cfg.registry.timeout_ms);
+  const auto created = schema::create_topics(bootstrap, topics, cfg.registry.timeout_ms, registry_client_settings(cfg));
   const auto registered = schema::register_schemas(registry, schemas);
   app_log.info("provisioned topics and schemas",
                {{"topics_created", static_cast<std::int64_t>(created.created.size())},
@@ -93,6 +93,14 @@ std::optional<std::string> registry_role::problem() const {
   if (!impl_->started) return "schema registry: not serving yet";
   if (auto problem = impl_->store.problem()) return "schema registry: " + *problem;
   return std::nullopt;
+}
+
+schema::client_settings registry_client_settings(const core::config& cfg) {
+  if (cfg.registry.kafka_sasl_mechanism.empty()) return {};
+  return {{"security.protocol", "SASL_PLAINTEXT"},
+          {"sasl.mechanisms", cfg.registry.kafka_sasl_mechanism},
+          {"sasl.username", cfg.registry.kafka_sasl_username},
+          {"sasl.password", cfg.registry.kafka_sasl_password}};
 }
 
 std::string registry_bootstrap(const core::config& cfg, const std::string& builtin_broker) {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "schema/topic_admin.h"
 
 namespace substrate::net {
 class io_pool;
@@ -50,6 +51,9 @@ private:
 // Provisioning (schema/provision.h) on `bootstrap` through `registry`: creates the topics,
 // registers the schemas, logs what it did. Throws std::runtime_error naming the topic or subject.
 void provision(const core::config& cfg, const std::string& bootstrap, schema::registry& registry);
+
+// librdkafka settings of the registry's clients (SASL from registry.kafka_sasl_*).
+[[nodiscard]] schema::client_settings registry_client_settings(const core::config& cfg);
 
 // The registry's Kafka bootstrap: registry.kafka_bootstrap, else the built-in broker's address.
 [[nodiscard]] std::string registry_bootstrap(const core::config& cfg, const std::string& builtin_broker);

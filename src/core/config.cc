@@ -272,6 +272,16 @@ std::vector<property> make_properties() {
       "registry.timeout_ms", "How long start-up reading and each write (acknowledgement and read-back) may take.", 100,
       hour_ms, [](config & c) -> auto& { return c.registry.timeout_ms; }));
 
+  p.push_back(string(
+      "registry.kafka_sasl_mechanism",
+      "SASL mechanism towards the registry's Kafka cluster: SCRAM-SHA-256, PLAIN, or empty for none.",
+      [](config & c) -> auto& { return c.registry.kafka_sasl_mechanism; }));
+  p.push_back(string(
+      "registry.kafka_sasl_username", "SASL user of the registry (and of provisioning) on its Kafka cluster.",
+      [](config & c) -> auto& { return c.registry.kafka_sasl_username; }));
+  p.push_back(string(
+      "registry.kafka_sasl_password", "That user's password.",
+      [](config & c) -> auto& { return c.registry.kafka_sasl_password; }, true));
   p.push_back(boolean(
       "provision.enabled", "At `substrate up`, create the platform's topics and register their schemas.",
       [](config & c) -> auto& { return c.provision.enabled; }));
@@ -439,6 +449,13 @@ config load_config(const config_sources& sources) {
   }
   if (result.data_dir.empty()) fail("configuration", "data_dir", "must not be empty");
   if (result.registry.topic.empty()) fail("configuration", "registry.topic", "must not be empty");
+  if (const auto& m = result.registry.kafka_sasl_mechanism; !m.empty() && m != "PLAIN" && m != "SCRAM-SHA-256") {
+    fail("configuration", "registry.kafka_sasl_mechanism",
+         fmt::format("'{}': expected PLAIN, SCRAM-SHA-256 or empty", m));
+  }
+  if (!result.registry.kafka_sasl_mechanism.empty() && result.registry.kafka_sasl_username.empty()) {
+    fail("configuration", "registry.kafka_sasl_username", "must be set when registry.kafka_sasl_mechanism is");
+  }
   if (const auto& policy = result.provision.cleanup_policy;
       policy != "delete" && policy != "compact" && policy != "compact,delete" && policy != "delete,compact") {
     fail("configuration", "provision.cleanup_policy",

@@ -85,6 +85,10 @@ struct registry_config {
   std::string kafka_bootstrap;  // empty: the built-in broker (kafka.listen_address:kafka.port)
   std::string topic = "_schemas";
   std::int64_t timeout_ms = 30'000;
+  // SASL towards the cluster (SASL_PLAINTEXT); empty mechanism: no SASL.
+  std::string kafka_sasl_mechanism;
+  std::string kafka_sasl_username;
+  std::string kafka_sasl_password;
 };
 
 // Provisioning of the platform's topics and subjects (contracts.md 1.1) at `up` and by

@@ -7,7 +7,6 @@
 #include <librdkafka/rdkafka.h>
 
 #include "schema/logger.h"
-#include "schema/topic_admin.h"
 
 namespace substrate::schema {
 
@@ -52,6 +51,7 @@ rd_kafka_t* make_client(rd_kafka_type_t type, const kafka_store_options& options
   set("bootstrap.servers", options.bootstrap);
   set("client.id", "substrate-schema-registry");
   set("log_level", "3");
+  for (const auto& [key, value] : options.settings) set(key.c_str(), value);
   if (producer) {
     set("acks", "all");
     set("enable.idempotence", "true");
@@ -91,7 +91,8 @@ void kafka_store::start() {
 
   // Create the topic (1 partition, compacted) unless it exists.
   try {
-    const auto created = create_topics(options_.bootstrap, {{options_.topic, 1, -1, "compact"}}, options_.timeout_ms);
+    const auto created =
+        create_topics(options_.bootstrap, {{options_.topic, 1, -1, "compact"}}, options_.timeout_ms, options_.settings);
     if (!created.created.empty()) {
       schema_log.info("created the topic {} (1 partition, cleanup.policy=compact)", options_.topic);
     }

@@ -24,6 +24,7 @@
 
 #include "schema/registry.h"
 #include "schema/store.h"
+#include "schema/topic_admin.h"
 
 namespace substrate::schema {
 
@@ -31,6 +32,7 @@ struct kafka_store_options {
   std::string bootstrap = "127.0.0.1:9092";
   std::string topic = "_schemas";
   std::int64_t timeout_ms = 30'000;  // start-up read, produce acknowledgement, read-back
+  client_settings settings;          // security.protocol, sasl.* ...
 };
 
 class kafka_store final : public store {

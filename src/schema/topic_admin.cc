@@ -19,15 +19,15 @@ struct client_ptr {
 }  // namespace
 
 create_report create_topics(const std::string& bootstrap, const std::vector<topic_spec>& topics,
-                            std::int64_t timeout_ms) {
+                            std::int64_t timeout_ms, const client_settings& settings) {
   create_report report;
   if (topics.empty()) return report;
   char error[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  for (const auto& [key, value] : {std::pair<const char*, std::string>{"bootstrap.servers", bootstrap},
-                                   {"client.id", "substrate-provision"},
-                                   {"log_level", "3"}}) {
-    if (rd_kafka_conf_set(conf, key, value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
+  client_settings all = {{"bootstrap.servers", bootstrap}, {"client.id", "substrate-provision"}, {"log_level", "3"}};
+  all.insert(all.end(), settings.begin(), settings.end());
+  for (const auto& [key, value] : all) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       throw std::runtime_error(fmt::format("librdkafka {}: {}", key, error));
     }

@@ -4,9 +4,14 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace substrate::schema {
+
+// librdkafka properties beyond bootstrap.servers (security.protocol, sasl.*), applied to every
+// client the registry and provisioning create.
+using client_settings = std::vector<std::pair<std::string, std::string>>;
 
 struct topic_spec {
   std::string name;
@@ -23,6 +28,6 @@ struct create_report {
 // Creates every topic that does not exist. Throws std::runtime_error naming the topic and the
 // broker's reason on any other failure, or when the cluster does not answer within timeout_ms.
 [[nodiscard]] create_report create_topics(const std::string& bootstrap, const std::vector<topic_spec>& topics,
-                                          std::int64_t timeout_ms);
+                                          std::int64_t timeout_ms, const client_settings& settings = {});
 
 }  // namespace substrate::schema

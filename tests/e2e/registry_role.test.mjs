@@ -4,6 +4,7 @@
 // and its state in /readyz. Real processes, dynamic ports.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Substrate, freePort, makeDataDir, removeDataDir, run } from './lib/substrate.mjs';
@@ -94,6 +95,40 @@ describe('provisioning', () => {
       assert.match(result.stderr, /subject public\.user\.message\.events-value: .*incompatible.*\(error 409\)/);
     } finally {
       await registry.stop();
+      await broker.stop();
+    }
+  });
+});
+
+describe('substrate registry on a SASL cluster', () => {
+  test('logs in with registry.kafka_sasl_*, and without them start-up fails saying why', async () => {
+    const dir = dataDir();
+    const add = spawnSync(process.env.TEST_SUBSTRATE_BINARY ?? 'build/substrate',
+      ['kafka', 'user', 'add', 'registry', '--password-stdin', '--data-dir', dir], { input: 'reg-pw\n', encoding: 'utf8' });
+    assert.equal(add.status, 0, add.stderr);
+    const broker = await Substrate.start({ dataDir: dir, command: 'broker', settings: ['kafka.sasl.enabled=true'] });
+    try {
+      const refused = run(['registry', '--set', `kafka.port=${broker.kafkaPort}`, '--set', `registry.port=${await freePort()}`,
+        '--set', 'admin.port=0', '--set', 'registry.timeout_ms=3000']);
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /start-up failed: schema registry/);
+      const registry = new Substrate({
+        dataDir: dir, adminPort: await freePort(), kafkaPort: broker.kafkaPort, command: 'registry',
+        settings: [`registry.port=${await freePort()}`, 'registry.kafka_sasl_mechanism=SCRAM-SHA-256',
+          'registry.kafka_sasl_username=registry'],
+        env: { SUBSTRATE_REGISTRY_KAFKA_SASL_PASSWORD: 'reg-pw' },
+      });
+      try {
+        await registry.waitReady();
+        const url = registry.stdout.match(/registry +(http:\/\/\S+)/)[1];
+        const r = await fetch(`${url}/subjects/s-value/versions`, {
+          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ schema: '"string"' }),
+        });
+        assert.deepEqual(await r.json(), { id: 1 });
+      } finally {
+        await registry.stop();
+      }
+    } finally {
       await broker.stop();
     }
   });
