@@ -125,6 +125,12 @@ int run_up(const core::config& cfg) {
     if (exit_code == 0) admin.start();
     if (exit_code == 0 && kafka) kafka->start();
     if (exit_code == 0 && cfg.registry.enabled) {
+      if (kafka && cfg.registry.kafka_bootstrap.empty() && cfg.kafka.sasl.enabled &&
+          cfg.registry.kafka_sasl_mechanism.empty()) {
+        throw std::runtime_error(
+            "kafka.sasl.enabled: the schema registry needs a broker user (substrate kafka user add ...) in "
+            "registry.kafka_sasl_mechanism/_username/_password, or registry.enabled=false");
+      }
       if (!kafka && cfg.registry.kafka_bootstrap.empty()) {
         throw std::runtime_error(
             "the schema registry needs a Kafka cluster: enable kafka or set registry.kafka_bootstrap");
