@@ -102,6 +102,13 @@ void kafka_store::start() {
 
   h.producer_topic = rd_kafka_topic_new(h.producer, options_.topic.c_str(), nullptr);
   h.consumer_topic = rd_kafka_topic_new(h.consumer, options_.topic.c_str(), nullptr);
+  // Learn the partition's leader first: started without it, librdkafka retries the
+  // start-offset lookup only after 500 ms, which was most of a warm start of `up`.
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_metadata(h.consumer, 0, h.consumer_topic, &metadata, static_cast<int>(options_.timeout_ms)) ==
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_metadata_destroy(metadata);
+  }
   if (rd_kafka_consume_start(h.consumer_topic, 0, RD_KAFKA_OFFSET_BEGINNING) != 0) {
     throw std::runtime_error(
         fmt::format("schema registry: cannot read {}: {}", options_.topic, rd_kafka_err2str(rd_kafka_last_error())));
