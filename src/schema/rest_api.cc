@@ -92,6 +92,15 @@ net::http_response rest_api::handle(const net::http_request& request) {
       if (method != "GET") return method_not_allowed();
       if (n == 3) return reply(registry_.schema_by_id(parts[2]));
       if (n == 4 && is(3, "versions")) return reply(registry_.id_versions(parts[2], deleted));
+      if (n == 4 && is(3, "subjects")) {
+        auto a = registry_.id_versions(parts[2], deleted);
+        if (auto* e = std::get_if<api_error>(&a)) return reply(*e);
+        json subjects = json::array();
+        for (const auto& entry : std::get<json>(a)) {
+          if (subjects.empty() || subjects.back() != entry["subject"]) subjects.push_back(entry["subject"]);
+        }
+        return reply(200, subjects);
+      }
       if (n == 4 && is(3, "schema")) {
         auto a = registry_.schema_by_id(parts[2]);
         if (auto* e = std::get_if<api_error>(&a)) return reply(*e);
@@ -129,6 +138,13 @@ net::http_response rest_api::handle(const net::http_request& request) {
       if (method == "GET") return reply(registry_.version(subject, version, deleted));
       if (method == "DELETE") return reply(registry_.delete_version(subject, version, permanent));
       return method_not_allowed();
+    }
+    if (n == 5 && is(4, "referencedby")) {
+      // Nothing can reference a version: this registry does not accept references.
+      if (method != "GET") return method_not_allowed();
+      auto a = registry_.version(subject, version, deleted);
+      if (auto* e = std::get_if<api_error>(&a)) return reply(*e);
+      return reply(200, json::array());
     }
     if (n == 5 && is(4, "schema")) {
       if (method != "GET") return method_not_allowed();

@@ -245,6 +245,9 @@ TEST_F(registry_test, ids_versions_raw_schema_types_and_encoded_subjects) {
   register_schema("b-value", user_v1);
   EXPECT_EQ(call("GET", "/schemas/ids/1/versions").body,
             json::parse(R"([{"subject":"a-value","version":1},{"subject":"b-value","version":1}])"));
+  EXPECT_EQ(call("GET", "/schemas/ids/1/subjects").body, json::array({"a-value", "b-value"}));
+  EXPECT_EQ(call("GET", "/subjects/a-value/versions/1/referencedby").body, json::array());
+  expect_error(call("GET", "/subjects/a-value/versions/9/referencedby"), 404, 40402);
   auto raw = call("GET", "/subjects/a-value/versions/1/schema");
   EXPECT_EQ(raw.status, 200);
   EXPECT_EQ(json::parse(raw.raw)["name"], "User");
