@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include "app/logger.h"
+#include "kafka/security/paths.h"
+#include "kafka/security/user_store.h"
 #include "net/http_server.h"
 #include "net/io_pool.h"
 #include "schema/kafka_store.h"
@@ -20,7 +22,8 @@ struct registry_role::impl {
   std::string bootstrap;
   schema::registry registry;
   schema::kafka_store store;
-  schema::rest_api api{registry};
+  std::unique_ptr<kafka::security::user_store> users;
+  schema::rest_api api;
   std::unique_ptr<net::http_server> server;
   std::atomic<bool> started{false};
 
@@ -28,7 +31,16 @@ struct registry_role::impl {
       : pool(p),
         cfg(c),
         bootstrap(std::move(b)),
-        store(registry, {bootstrap, c.registry.topic, c.registry.timeout_ms, registry_client_settings(c)}) {
+        store(registry, {bootstrap, c.registry.topic, c.registry.timeout_ms, registry_client_settings(c)}),
+        users(c.registry.basic_auth
+                  ? std::make_unique<kafka::security::user_store>(kafka::security::users_file(c.data_dir))
+                  : nullptr),
+        api(registry,
+            users ? schema::authenticator([store = users.get()](const std::string& user, const std::string& password) {
+              const auto credential = store->find(user);
+              return credential && kafka::security::verify_password(*credential, password);
+            })
+                  : schema::authenticator{}) {
     auto routes = std::make_shared<net::router>();
     schema::add_routes(*routes, api, pool.blocking());
     server = std::make_unique<net::http_server>(
@@ -46,6 +58,11 @@ registry_role::registry_role(net::io_pool& pool, const core::config& cfg, std::s
 registry_role::~registry_role() = default;
 
 void registry_role::start() {
+  if (impl_->users) {
+    if (auto loaded = impl_->users->load(); !loaded) {
+      throw std::runtime_error(fmt::format("registry.basic_auth: {}", loaded.error().message()));
+    }
+  }
   impl_->store.start();
   impl_->server->start();
   impl_->started = true;

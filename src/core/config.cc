@@ -283,6 +283,10 @@ std::vector<property> make_properties() {
       "registry.kafka_sasl_password", "That user's password.",
       [](config & c) -> auto& { return c.registry.kafka_sasl_password; }, true));
   p.push_back(boolean(
+      "registry.basic_auth",
+      "Require HTTP basic auth on the registry, checked against the users of `substrate kafka user add`.",
+      [](config & c) -> auto& { return c.registry.basic_auth; }));
+  p.push_back(boolean(
       "provision.enabled", "At `substrate up`, create the platform's topics and register their schemas.",
       [](config & c) -> auto& { return c.provision.enabled; }));
   p.push_back(integer(

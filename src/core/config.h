@@ -89,6 +89,8 @@ struct registry_config {
   std::string kafka_sasl_mechanism;
   std::string kafka_sasl_username;
   std::string kafka_sasl_password;
+  // HTTP basic auth against the built-in broker's users (<data_dir>/kafka-security).
+  bool basic_auth = false;
 };
 
 // Provisioning of the platform's topics and subjects (contracts.md 1.1) at `up` and by

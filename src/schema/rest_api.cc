@@ -46,9 +46,51 @@ bool acceptable_content_type(const net::http_request& request) {
   return false;
 }
 
+std::optional<std::string> base64_decode(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  std::string out;
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (const char c : text) {
+    const int v = value(c);
+    if (v < 0) return std::nullopt;
+    buffer = (buffer << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
+bool rest_api::authorized(const net::http_request& request) const {
+  if (!check_) return true;
+  const auto header = request.header("Authorization");
+  if (!header || header->size() < 6 || !net::iequals(header->substr(0, 6), "Basic ")) return false;
+  const auto decoded = base64_decode(header->substr(6));
+  if (!decoded) return false;
+  const auto colon = decoded->find(':');
+  if (colon == std::string::npos) return false;
+  return check_(decoded->substr(0, colon), decoded->substr(colon + 1));
+}
+
 net::http_response rest_api::handle(const net::http_request& request) {
+  if (!authorized(request)) {
+    auto r = reply(api_error{401, "Unauthorized"});
+    r.set_header("WWW-Authenticate", "Basic realm=\"schema-registry\"");
+    return r;
+  }
   // Split, then percent-decode each segment: a subject may hold an encoded '/'.
   std::vector<std::string> parts;
   std::string_view path = request.path;

@@ -6,6 +6,9 @@
 // `handle` is synchronous and may block (a write waits for the broker and the read-back), so
 // `add_routes` runs it on the blocking pool. Tests call `handle` directly.
 
+#include <functional>
+#include <string>
+
 #include <boost/asio/thread_pool.hpp>
 
 #include "net/http_message.h"
@@ -16,13 +19,21 @@ namespace substrate::schema {
 
 inline constexpr std::string_view content_type = "application/vnd.schemaregistry.v1+json";
 
+// Checks HTTP basic credentials (user, password); may block (password hashing).
+using authenticator = std::function<bool(const std::string& user, const std::string& password)>;
+
 class rest_api {
 public:
-  explicit rest_api(registry& r) : registry_(r) {}
+  // With an authenticator, every request needs `Authorization: Basic ...` that it accepts, else
+  // 401 (kafka-compat.md 7.1; kafkajs `auth: {username, password}`).
+  explicit rest_api(registry& r, authenticator check = {}) : registry_(r), check_(std::move(check)) {}
   [[nodiscard]] net::http_response handle(const net::http_request& request);
 
 private:
+  [[nodiscard]] bool authorized(const net::http_request& request) const;
+
   registry& registry_;
+  authenticator check_;
 };
 
 // Routes every method and path to `api` (after any routes already in `routes`, such as /readyz).

@@ -101,7 +101,7 @@ describe('provisioning', () => {
 });
 
 describe('substrate registry on a SASL cluster', () => {
-  test('logs in with registry.kafka_sasl_*, and without them start-up fails saying why', async () => {
+  test('logs in with registry.kafka_sasl_*, without them start-up fails saying why; basic auth with the same users', async () => {
     const dir = dataDir();
     const add = spawnSync(process.env.TEST_SUBSTRATE_BINARY ?? 'build/substrate',
       ['kafka', 'user', 'add', 'registry', '--password-stdin', '--data-dir', dir], { input: 'reg-pw\n', encoding: 'utf8' });
@@ -115,14 +115,22 @@ describe('substrate registry on a SASL cluster', () => {
       const registry = new Substrate({
         dataDir: dir, adminPort: await freePort(), kafkaPort: broker.kafkaPort, command: 'registry',
         settings: [`registry.port=${await freePort()}`, 'registry.kafka_sasl_mechanism=SCRAM-SHA-256',
-          'registry.kafka_sasl_username=registry'],
+          'registry.kafka_sasl_username=registry', 'registry.basic_auth=true'],
         env: { SUBSTRATE_REGISTRY_KAFKA_SASL_PASSWORD: 'reg-pw' },
       });
       try {
         await registry.waitReady();
         const url = registry.stdout.match(/registry +(http:\/\/\S+)/)[1];
+        // registry.basic_auth: the same broker users log in over HTTP basic auth.
+        const denied = await fetch(`${url}/subjects`);
+        assert.equal(denied.status, 401);
+        assert.equal((await denied.json()).error_code, 401);
+        const wrong = await fetch(`${url}/subjects`, { headers: { Authorization: `Basic ${Buffer.from('registry:nope').toString('base64')}` } });
+        assert.equal(wrong.status, 401);
+        const auth = `Basic ${Buffer.from('registry:reg-pw').toString('base64')}`;
         const r = await fetch(`${url}/subjects/s-value/versions`, {
-          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ schema: '"string"' }),
+          method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: auth },
+          body: JSON.stringify({ schema: '"string"' }),
         });
         assert.deepEqual(await r.json(), { id: 1 });
       } finally {

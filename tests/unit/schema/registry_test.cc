@@ -301,6 +301,27 @@ TEST_F(registry_test, replaying_the_log_rebuilds_the_same_state) {
   replayed.apply(R"({"keytype":"NOOP","magic":0})", std::nullopt);
 }
 
+TEST(registry_auth, basic_auth_is_required_when_configured) {
+  registry reg;
+  memory_store store(reg);
+  rest_api api(reg, [](const std::string& user, const std::string& password) {
+    return user == "alice" && password == "s3:cret";
+  });
+  net::http_request request;
+  request.method = "GET";
+  request.set_target("/subjects");
+  auto denied = api.handle(request);
+  EXPECT_EQ(denied.status, 401);
+  EXPECT_EQ(json::parse(denied.body)["error_code"], 401);
+  EXPECT_TRUE(denied.header("WWW-Authenticate"));
+  request.headers.emplace_back("Authorization", "Basic YWxpY2U6d3Jvbmc=");  // alice:wrong
+  EXPECT_EQ(api.handle(request).status, 401);
+  request.headers.back().second = "Basic !!!";
+  EXPECT_EQ(api.handle(request).status, 401);
+  request.headers.back().second = "Basic YWxpY2U6czM6Y3JldA==";  // alice:s3:cret (a ':' in the password)
+  EXPECT_EQ(api.handle(request).status, 200);
+}
+
 TEST_F(registry_test, concurrent_registrations_get_unique_ids_and_versions) {
   // Writers are serialized: 4 threads x 10 distinct schemas under NONE, two subjects.
   call("PUT", "/config", R"({"compatibility":"NONE"})");
