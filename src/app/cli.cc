@@ -11,6 +11,7 @@
 #include "app/broker_command.h"
 #include "app/kafka_admin.h"
 #include "app/logger.h"
+#include "app/registry_command.h"
 #include "app/topics_command.h"
 #include "app/up.h"
 #include "app/version.h"
@@ -69,6 +70,17 @@ int run_cli(int argc, char** argv, char** environment) {
   auto* broker =
       cli.add_subcommand("broker", "Run the Kafka broker alone in the foreground: no PostgreSQL (Ctrl-C stops it)");
   add_common_options(*broker, broker_options);
+
+  common_options registry_options;
+  auto* registry = cli.add_subcommand(
+      "registry",
+      "Run the schema registry alone in the foreground, its schemas in a Kafka cluster (registry.kafka_bootstrap)");
+  add_common_options(*registry, registry_options);
+
+  common_options provision_options;
+  auto* provision = cli.add_subcommand(
+      "provision", "Create the platform's topics and register their schemas on a Kafka cluster (idempotent)");
+  add_common_options(*provision, provision_options);
 
   // substrate kafka user|acl: the broker's users and ACLs in the data dir.
   common_options kafka_options;
@@ -191,6 +203,16 @@ int run_cli(int argc, char** argv, char** environment) {
       const auto cfg = load(broker_options, environment);
       core::configure_logging(cfg.log.level, cfg.log.format);
       return run_broker(cfg);
+    }
+    if (registry->parsed()) {
+      const auto cfg = load(registry_options, environment);
+      core::configure_logging(cfg.log.level, cfg.log.format);
+      return run_registry(cfg);
+    }
+    if (provision->parsed()) {
+      const auto cfg = load(provision_options, environment);
+      core::configure_logging(cfg.log.level, cfg.log.format);
+      return run_provision(cfg);
     }
     if (kafka->parsed()) {
       const auto cfg = load(kafka_options, environment);

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "app/data_dir.h"
 #include "app/kafka_role.h"
 #include "app/logger.h"
+#include "app/registry_role.h"
 #include "app/signals.h"
 #include "app/version.h"
 #include "core/metrics.h"
@@ -99,6 +101,17 @@ int run_up(const core::config& cfg) {
   // The Kafka-protocol broker: its topics live in <data_dir>/kafka. Opening it recovers every
   // partition (blocking, before the shards run).
   std::unique_ptr<kafka_role> kafka;
+  // The schema registry, on the built-in broker unless registry.kafka_bootstrap names another
+  // cluster; created here so that /readyz can name it, started once the broker listens.
+  std::unique_ptr<registry_role> registry;
+  std::atomic<const registry_role*> registry_serving{nullptr};  // read by /readyz on the blocking pool
+  if (cfg.registry.enabled) {
+    ready.add({"schema_registry", [&registry_serving]() -> std::optional<std::string> {
+                 const auto* serving = registry_serving.load();
+                 if (!serving) return "starting";
+                 return serving->problem();
+               }});
+  }
   int exit_code = 0;
   try {
     if (cfg.kafka.enabled) kafka = std::make_unique<kafka_role>(pool, cfg, lock->path(), metrics);
@@ -111,6 +124,22 @@ int run_up(const core::config& cfg) {
   try {
     if (exit_code == 0) admin.start();
     if (exit_code == 0 && kafka) kafka->start();
+    if (exit_code == 0 && cfg.registry.enabled) {
+      if (kafka && cfg.registry.kafka_bootstrap.empty() && cfg.kafka.sasl.enabled &&
+          cfg.registry.kafka_sasl_mechanism.empty()) {
+        throw std::runtime_error(
+            "kafka.sasl.enabled: the schema registry needs a broker user (substrate kafka user add ...) in "
+            "registry.kafka_sasl_mechanism/_username/_password, or registry.enabled=false");
+      }
+      if (!kafka && cfg.registry.kafka_bootstrap.empty()) {
+        throw std::runtime_error(
+            "the schema registry needs a Kafka cluster: enable kafka or set registry.kafka_bootstrap");
+      }
+      registry = std::make_unique<registry_role>(pool, cfg, registry_bootstrap(cfg, kafka ? kafka->address() : ""),
+                                                 http_metrics);
+      registry->start();
+      if (cfg.provision.enabled) provision(cfg, registry->bootstrap(), registry->registry());
+    }
   } catch (const std::exception& e) {
     app_log.error("start-up failed: {}", e.what());
     exit_code = 1;
@@ -124,6 +153,7 @@ int run_up(const core::config& cfg) {
     env += "METRICS_URL=" + shell_quote(admin_url + "/metrics") + "\n";
     env += "DATABASE_URL=" + shell_quote(database_url) + "\n";
     if (kafka) env += "KAFKA_BROKERS=" + shell_quote(kafka->address()) + "\n";
+    if (registry) env += "SCHEMA_REGISTRY_URL=" + shell_quote(registry->url()) + "\n";
     if (postgres) {
       env += "PGHOST=" + shell_quote(cfg.database.listen_address) + "\nPGPORT=" + std::to_string(cfg.database.port) +
              "\nPGUSER=postgres\nPGDATABASE=postgres\n";
@@ -140,12 +170,18 @@ int run_up(const core::config& cfg) {
       banner += fmt::format("  data dir   {}\n", lock->path());
       banner += fmt::format("  admin      {}  (/metrics /healthz /readyz)\n", admin_url);
       if (kafka) banner += fmt::format("  kafka      {}  ({})\n", kafka->address(), kafka->security_summary());
+      if (registry) {
+        banner += fmt::format("  registry   {}  (schemas in {} on {})\n", registry->url(), cfg.registry.topic,
+                              registry->bootstrap());
+      }
       banner +=
           fmt::format("  postgres   {}{}\n", redact_password(database_url), postgres ? "  (managed)" : "  (external)");
       banner += fmt::format("  env file   {}  (source it: URLs and keys)\n", env_path);
       banner += "Ctrl-C stops.\n\n";
       std::fputs(banner.c_str(), stdout);
       std::fflush(stdout);
+      // Ready only now: whoever waits for /readyz finds the banner and substrate.env complete.
+      registry_serving = registry.get();
     }
   }
 
@@ -169,6 +205,8 @@ int run_up(const core::config& cfg) {
 
   // The broker first: it wakes parked fetches and produces and syncs, so the listeners' drain
   // does not wait out long-polls.
+  registry_serving = nullptr;
+  if (registry) registry->stop();
   if (kafka) kafka->stop();
   admin.stop();
   pool.stop();

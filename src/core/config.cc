@@ -252,6 +252,55 @@ std::vector<property> make_properties() {
       "kafka.authorization.super_users", "Principals (User:<name>) allowed everything, whatever the ACLs.",
       [](config & c) -> auto& { return c.kafka.authorization.super_users; }));
 
+  p.push_back(boolean(
+      "registry.enabled", "Run the schema registry in `substrate up`.",
+      [](config & c) -> auto& { return c.registry.enabled; }));
+  p.push_back(string(
+      "registry.listen_address", "Address of the schema registry's HTTP listener.",
+      [](config & c) -> auto& { return c.registry.listen_address; }));
+  p.push_back(integer(
+      "registry.port", "Port of the schema registry; 0 picks a free port.", 0, port_max,
+      [](config & c) -> auto& { return c.registry.port; }));
+  p.push_back(string(
+      "registry.kafka_bootstrap",
+      "Kafka bootstrap servers (host:port,...) holding the registry's topic; empty: the built-in broker.",
+      [](config & c) -> auto& { return c.registry.kafka_bootstrap; }));
+  p.push_back(string(
+      "registry.topic", "The compacted topic the registry keeps its schemas in (Confluent's kafkastore.topic).",
+      [](config & c) -> auto& { return c.registry.topic; }));
+  p.push_back(integer(
+      "registry.timeout_ms", "How long start-up reading and each write (acknowledgement and read-back) may take.", 100,
+      hour_ms, [](config & c) -> auto& { return c.registry.timeout_ms; }));
+
+  p.push_back(string(
+      "registry.kafka_sasl_mechanism",
+      "SASL mechanism towards the registry's Kafka cluster: SCRAM-SHA-256, PLAIN, or empty for none.",
+      [](config & c) -> auto& { return c.registry.kafka_sasl_mechanism; }));
+  p.push_back(string(
+      "registry.kafka_sasl_username", "SASL user of the registry (and of provisioning) on its Kafka cluster.",
+      [](config & c) -> auto& { return c.registry.kafka_sasl_username; }));
+  p.push_back(string(
+      "registry.kafka_sasl_password", "That user's password.",
+      [](config & c) -> auto& { return c.registry.kafka_sasl_password; }, true));
+  p.push_back(boolean(
+      "registry.basic_auth",
+      "Require HTTP basic auth on the registry, checked against the users of `substrate kafka user add`.",
+      [](config & c) -> auto& { return c.registry.basic_auth; }));
+  p.push_back(boolean(
+      "provision.enabled", "At `substrate up`, create the platform's topics and register their schemas.",
+      [](config & c) -> auto& { return c.provision.enabled; }));
+  p.push_back(integer(
+      "provision.partitions", "Partitions of each provisioned topic without an override.", 1, 10'000,
+      [](config & c) -> auto& { return c.provision.partitions; }));
+  p.push_back(string(
+      "provision.cleanup_policy",
+      "cleanup.policy of each provisioned topic without an override: delete, compact or compact,delete.",
+      [](config & c) -> auto& { return c.provision.cleanup_policy; }));
+  p.push_back(string_list(
+      "provision.overrides",
+      "Per-topic settings: topic=partitions or topic=partitions/policy (delete, compact, compact+delete).",
+      [](config & c) -> auto& { return c.provision.overrides; }));
+
   p.push_back(integer(
       "http.shards", "I/O threads shared by every listener; 0 is one per core.", 0, 256,
       [](config & c) -> auto& { return c.http.shards; }));
@@ -403,6 +452,19 @@ config load_config(const config_sources& sources) {
     if (const auto why = p->set_scalar(result, value); !why.empty()) fail("command line", key, why);
   }
   if (result.data_dir.empty()) fail("configuration", "data_dir", "must not be empty");
+  if (result.registry.topic.empty()) fail("configuration", "registry.topic", "must not be empty");
+  if (const auto& m = result.registry.kafka_sasl_mechanism; !m.empty() && m != "PLAIN" && m != "SCRAM-SHA-256") {
+    fail("configuration", "registry.kafka_sasl_mechanism",
+         fmt::format("'{}': expected PLAIN, SCRAM-SHA-256 or empty", m));
+  }
+  if (!result.registry.kafka_sasl_mechanism.empty() && result.registry.kafka_sasl_username.empty()) {
+    fail("configuration", "registry.kafka_sasl_username", "must be set when registry.kafka_sasl_mechanism is");
+  }
+  if (const auto& policy = result.provision.cleanup_policy;
+      policy != "delete" && policy != "compact" && policy != "compact,delete" && policy != "delete,compact") {
+    fail("configuration", "provision.cleanup_policy",
+         fmt::format("'{}': expected delete, compact or compact,delete", policy));
+  }
   if (result.kafka.sasl.enabled && result.kafka.sasl.mechanisms.empty()) {
     fail("configuration", "kafka.sasl.mechanisms", "must name at least one mechanism when SASL is enabled");
   }

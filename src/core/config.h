@@ -77,6 +77,31 @@ struct kafka_config {
   kafka_authorization_config authorization;
 };
 
+// The schema registry (issue 4): REST on registry.port, state in the `_schemas` topic.
+struct registry_config {
+  bool enabled = true;
+  std::string listen_address = "127.0.0.1";
+  std::int64_t port = 8081;
+  std::string kafka_bootstrap;  // empty: the built-in broker (kafka.listen_address:kafka.port)
+  std::string topic = "_schemas";
+  std::int64_t timeout_ms = 30'000;
+  // SASL towards the cluster (SASL_PLAINTEXT); empty mechanism: no SASL.
+  std::string kafka_sasl_mechanism;
+  std::string kafka_sasl_username;
+  std::string kafka_sasl_password;
+  // HTTP basic auth against the built-in broker's users (<data_dir>/kafka-security).
+  bool basic_auth = false;
+};
+
+// Provisioning of the platform's topics and subjects (contracts.md 1.1) at `up` and by
+// `substrate provision`.
+struct provision_config {
+  bool enabled = true;
+  std::int64_t partitions = 1;
+  std::string cleanup_policy = "delete";
+  std::vector<std::string> overrides;  // "topic=partitions[/cleanup.policy]"
+};
+
 struct listener_config {
   std::string listen_address = "127.0.0.1";
   std::int64_t port = 0;
@@ -93,6 +118,8 @@ struct config {
   database_config database;
   listener_config admin{"127.0.0.1", 9464};
   kafka_config kafka;
+  registry_config registry;
+  provision_config provision;
   http_config http;
   std::int64_t blocking_threads = 4;
 };

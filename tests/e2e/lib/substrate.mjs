@@ -44,7 +44,8 @@ export function run(args, { env = {} } = {}) {
 
 export class Substrate {
   // `command` is the role to run: 'up' (everything) or 'broker' (the Kafka broker alone).
-  constructor({ dataDir, adminPort, databasePort, kafkaPort, settings = [], env = {}, command = 'up' }) {
+  // `registryPort` (the schema registry of 'up' and 'registry') defaults to a free port in start().
+  constructor({ dataDir, adminPort, databasePort, kafkaPort, registryPort, settings = [], env = {}, command = 'up' }) {
     this.dataDir = dataDir;
     this.adminPort = adminPort;
     this.databasePort = databasePort;
@@ -54,6 +55,8 @@ export class Substrate {
     const args = [command, '--data-dir', dataDir, '--set', `admin.port=${adminPort}`];
     if (databasePort) args.push('--set', `database.port=${databasePort}`);
     if (kafkaPort) args.push('--set', `kafka.port=${kafkaPort}`);
+    if (registryPort) args.push('--set', `registry.port=${registryPort}`);
+    this.registryUrl = registryPort ? `http://127.0.0.1:${registryPort}` : undefined;
     for (const s of settings) args.push('--set', s);
     this.stdout = '';
     this.stderr = '';
@@ -70,6 +73,7 @@ export class Substrate {
       adminPort: await freePort(),
       databasePort: await freePort(),
       kafkaPort: await freePort(),
+      registryPort: await freePort(),
       ...options,
     });
     await s.waitReady();
