@@ -58,15 +58,7 @@ int run_registry(const core::config& cfg) {
     std::fputs(banner.c_str(), stdout);
     std::fflush(stdout);
   }
-  while (exit_code == 0) {
-    const timespec tick{1, 0};
-    siginfo_t info{};
-    const int sig = sigtimedwait(&signals, &info, &tick);
-    if (sig == SIGINT || sig == SIGTERM) {
-      app_log.info("{} received; stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-      break;
-    }
-  }
+  if (exit_code == 0) wait_for_stop(signals);
   registry.stop();
   admin.stop();
   pool.stop();

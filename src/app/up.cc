@@ -185,22 +185,17 @@ int run_up(const core::config& cfg) {
     }
   }
 
-  while (exit_code == 0) {
-    const timespec tick{1, 0};
-    siginfo_t info{};
-    const int sig = sigtimedwait(&signals, &info, &tick);
-    if (sig == SIGINT || sig == SIGTERM) {
-      app_log.info("{} received; stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-      break;
-    }
-    if (postgres) {
-      if (auto exited = postgres->check_exited()) {
-        app_log.error(
-            "the managed PostgreSQL {}; stopping rather than serving without a database (log: {}/log/postgres.log)",
-            *exited, lock->path());
-        exit_code = 1;
-      }
-    }
+  if (exit_code == 0) {
+    wait_for_stop(signals, [&] {
+      if (!postgres) return true;
+      auto exited = postgres->check_exited();
+      if (!exited) return true;
+      app_log.error(
+          "the managed PostgreSQL {}; stopping rather than serving without a database (log: {}/log/postgres.log)",
+          *exited, lock->path());
+      exit_code = 1;
+      return false;
+    });
   }
 
   // The broker first: it wakes parked fetches and produces and syncs, so the listeners' drain
