@@ -11,6 +11,8 @@
 #include <fmt/ranges.h>
 #include <librdkafka/rdkafka.h>
 
+#include "schema/topic_admin.h"
+
 namespace substrate::app {
 namespace {
 
@@ -157,30 +159,28 @@ int topics_list(const topics_options& o) {
 
 int topics_create(const topics_options& o, const std::string& name, std::int32_t partitions, std::int32_t replication,
                   const std::vector<std::string>& configs) {
-  client c;
-  if (auto e = connect(o, c)) return failed(*e);
-  char error[512];
-  rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(name.c_str(), partitions, replication, error, sizeof error);
-  if (!topic) return failed(fmt::format("topic {}: {}", name, error));
-  std::unique_ptr<rd_kafka_NewTopic_t, decltype(&rd_kafka_NewTopic_destroy)> topic_guard(topic,
-                                                                                         rd_kafka_NewTopic_destroy);
+  schema::topic_spec spec{name, partitions, replication, {}, {}};
   for (const auto& kv : configs) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) return failed(fmt::format("--config {}: expected KEY=VALUE", kv));
-    if (rd_kafka_NewTopic_set_config(topic, kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str()) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return failed(fmt::format("--config {}: rejected", kv));
-    }
+    spec.configs.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
-  queue_ptr queue{rd_kafka_queue_new(c.handle)};
-  auto* options = admin_options(o, c, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  rd_kafka_CreateTopics(c.handle, &topic, 1, options, queue.q);
-  rd_kafka_AdminOptions_destroy(options);
-  event_ptr ev;
-  if (auto e = wait_result(o, c, queue.q, ev, fmt::format("create topic {}", name))) return failed(*e);
-  std::size_t count = 0;
-  const auto* results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.ev), &count);
-  return report(results, count, "created") == 0 ? 0 : 1;
+  schema::client_settings settings;
+  if (!o.sasl_user.empty()) {
+    settings = {{"security.protocol", "SASL_PLAINTEXT"},
+                {"sasl.mechanisms", o.sasl_mechanism.empty() ? "SCRAM-SHA-256" : o.sasl_mechanism},
+                {"sasl.username", o.sasl_user},
+                {"sasl.password", o.sasl_password}};
+  }
+  schema::create_report created;
+  try {
+    created = schema::create_topics(o.bootstrap, {spec}, o.timeout_ms, settings);
+  } catch (const std::exception& e) {
+    return failed(e.what());
+  }
+  if (!created.existing.empty()) return failed(fmt::format("topic {}: the topic already exists", name));
+  std::printf("created topic %s\n", name.c_str());
+  return 0;
 }
 
 int topics_delete(const topics_options& o, const std::vector<std::string>& names) {

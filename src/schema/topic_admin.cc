@@ -46,8 +46,15 @@ create_report create_topics(const std::string& bootstrap, const std::vector<topi
       problem = fmt::format("topic {}: {}", t.name, error);
       break;
     }
-    if (!t.cleanup_policy.empty()) rd_kafka_NewTopic_set_config(request, "cleanup.policy", t.cleanup_policy.c_str());
     requests.push_back(request);
+    auto configs = t.configs;
+    if (!t.cleanup_policy.empty()) configs.emplace_back("cleanup.policy", t.cleanup_policy);
+    for (const auto& [key, value] : configs) {
+      if (rd_kafka_NewTopic_set_config(request, key.c_str(), value.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        problem = fmt::format("topic {}: config {}={} rejected", t.name, key, value);
+      }
+    }
+    if (!problem.empty()) break;
   }
   if (problem.empty()) {
     rd_kafka_queue_t* queue = rd_kafka_queue_new(client.p);

@@ -18,6 +18,7 @@ struct topic_spec {
   std::int32_t partitions = 1;
   std::int32_t replication_factor = -1;  // -1: the broker's default
   std::string cleanup_policy;            // "delete", "compact", "compact,delete"; empty: the broker's default
+  std::vector<std::pair<std::string, std::string>> configs;  // further topic configs (retention.ms=...)
 };
 
 struct create_report {
@@ -25,8 +26,9 @@ struct create_report {
   std::vector<std::string> existing;  // TOPIC_ALREADY_EXISTS: left as they are
 };
 
-// Creates every topic that does not exist. Throws std::runtime_error naming the topic and the
-// broker's reason on any other failure, or when the cluster does not answer within timeout_ms.
+// Creates every topic that does not exist (also `substrate topics create`). Throws
+// std::runtime_error naming the topic and the broker's reason on any other failure, a config the
+// client rejects, or when the cluster does not answer within timeout_ms.
 [[nodiscard]] create_report create_topics(const std::string& bootstrap, const std::vector<topic_spec>& topics,
                                           std::int64_t timeout_ms, const client_settings& settings = {});
 
