@@ -196,6 +196,7 @@ protected:
     metrics_ = std::make_unique<kafka_metrics>(registry_);
     kafka_server_options options;
     options.port = 0;
+    options.in_flight_requests_max = in_flight_max;
     server_ = std::make_unique<kafka_server>(*pool_, options, broker_, *metrics_);
     pool_->start();
     server_->start();
@@ -222,6 +223,7 @@ protected:
     return broker_.snapshot().size() >= count;
   }
 
+  static constexpr std::size_t in_flight_max = 3;
   core::metrics_registry registry_;
   std::unique_ptr<kafka_metrics> metrics_;
   gated_broker broker_;
@@ -258,6 +260,28 @@ TEST_F(kafka_server_pipeline_test, a_request_that_does_not_release_holds_the_nex
   decode_response(api_key::produce, 7, *first, 1);
   decode_response(api_key::metadata, 6, *second, 2);
   EXPECT_EQ(broker_.snapshot(), (std::vector<std::string>{"start 1", "start 2"}));
+}
+
+TEST_F(kafka_server_pipeline_test, reading_pauses_at_the_in_flight_limit) {
+  frame_client client(port_of());
+  message produce = make_message(api_key::produce, message_kind::request);
+  produce.i16("acks") = -1;  // each releases its ordering at once, so only the limit holds them
+  bytes frames;
+  for (std::int32_t id = 1; id <= 5; ++id) {
+    const auto frame = request_frame(api_key::produce, 7, id, produce);
+    frames.insert(frames.end(), frame.begin(), frame.end());
+  }
+  client.send(frames);
+  ASSERT_TRUE(wait_for_starts(in_flight_max));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(broker_.snapshot().size(), in_flight_max) << "the fourth waits until a response is written";
+  broker_.open = true;
+  for (std::int32_t id = 1; id <= 5; ++id) {
+    auto response = client.read_frame();
+    ASSERT_TRUE(response);
+    decode_response(api_key::produce, 7, *response, id);
+  }
+  EXPECT_EQ(broker_.snapshot().size(), 5u);
 }
 
 }  // namespace
