@@ -275,6 +275,22 @@ std::vector<property> make_properties() {
       [](config & c) -> auto& { return c.api.cors_origins; }));
 
   p.push_back(boolean(
+      "web.enabled", "Serve the web app (web/dist) and its /config.json in `substrate up`.",
+      [](config & c) -> auto& { return c.web.enabled; }));
+  p.push_back(string(
+      "web.listen_address", "Address of the web app's HTTP listener.",
+      [](config & c) -> auto& { return c.web.listen_address; }));
+  p.push_back(integer(
+      "web.port", "Port of the web app; 0 picks a free port.", 0, port_max,
+      [](config & c) -> auto& { return c.web.port; }));
+  p.push_back(string(
+      "web.root", "Directory of the built web app; empty: web/dist of the source tree substrate was built from.",
+      [](config & c) -> auto& { return c.web.root; }));
+  p.push_back(string(
+      "web.gateway_url", "The gateway URL the web app sends events to; empty: http://127.0.0.1:8080.",
+      [](config & c) -> auto& { return c.web.gateway_url; }));
+
+  p.push_back(boolean(
       "registry.enabled", "Run the schema registry in `substrate up`.",
       [](config & c) -> auto& { return c.registry.enabled; }));
   p.push_back(string(

@@ -116,6 +116,15 @@ struct api_config {
   std::vector<std::string> cors_origins{"*"};
 };
 
+// The web app (issue 9): the built web/dist served on web.port with /config.json.
+struct web_config {
+  bool enabled = true;
+  std::string listen_address = "127.0.0.1";
+  std::int64_t port = 3000;
+  std::string root;         // empty: the source tree's web/dist (where `make build` puts it)
+  std::string gateway_url;  // what the app calls for events; empty: http://127.0.0.1:8080
+};
+
 struct listener_config {
   std::string listen_address = "127.0.0.1";
   std::int64_t port = 0;
@@ -135,6 +144,7 @@ struct config {
   registry_config registry;
   provision_config provision;
   api_config api;
+  web_config web;
   http_config http;
   std::int64_t blocking_threads = 4;
 };
