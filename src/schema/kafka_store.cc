@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
+#include "bus/kafka_config.h"
 #include "schema/logger.h"
 
 namespace substrate::schema {
@@ -40,30 +41,26 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
 }
 
 rd_kafka_t* make_client(rd_kafka_type_t type, const kafka_store_options& options, bool producer) {
-  char error[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const char* key, const std::string& value) {
-    if (rd_kafka_conf_set(conf, key, value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw std::runtime_error(fmt::format("schema registry: librdkafka {}: {}", key, error));
-    }
-  };
-  set("bootstrap.servers", options.bootstrap);
-  set("client.id", "substrate-schema-registry");
-  set("log_level", "3");
-  for (const auto& [key, value] : options.settings) set(key.c_str(), value);
+  bus::client_settings settings = options.settings;
   if (producer) {
-    set("acks", "all");
-    set("enable.idempotence", "true");
-    set("linger.ms", "0");
-    set("message.timeout.ms", std::to_string(options.timeout_ms));
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    settings.insert(settings.end(), {{"acks", "all"},
+                                     {"enable.idempotence", "true"},
+                                     {"linger.ms", "0"},
+                                     {"message.timeout.ms", std::to_string(options.timeout_ms)}});
   } else {
-    set("enable.partition.eof", "true");
+    settings.emplace_back("enable.partition.eof", "true");
     // How long a fetch at the end of the topic waits for data. Brokers answer a parked fetch as
     // soon as a write arrives, so this only bounds idle polling (librdkafka's default).
-    set("fetch.wait.max.ms", "500");
+    settings.emplace_back("fetch.wait.max.ms", "500");
   }
+  rd_kafka_conf_t* conf = nullptr;
+  try {
+    conf = bus::make_conf(options.bootstrap, "substrate-schema-registry", settings);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("schema registry: {}", e.what()));
+  }
+  if (producer) rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  char error[512];
   rd_kafka_t* handle = rd_kafka_new(type, conf, error, sizeof error);
   if (!handle) {
     rd_kafka_conf_destroy(conf);
