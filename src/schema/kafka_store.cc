@@ -49,10 +49,9 @@ rd_kafka_t* make_client(rd_kafka_type_t type, const kafka_store_options& options
                                      {"message.timeout.ms", std::to_string(options.timeout_ms)}});
   } else {
     settings.emplace_back("enable.partition.eof", "true");
-    // How long a fetch at the end of the topic waits for data; it bounds how long a write waits
-    // for its read-back when the broker does not answer a parked fetch early (the built-in
-    // broker measured ~100 ms per registration at 100). 10 ms costs ~100 tiny idle fetches/s.
-    settings.emplace_back("fetch.wait.max.ms", "10");
+    // How long a fetch at the end of the topic waits for data. Brokers answer a parked fetch as
+    // soon as a write arrives, so this only bounds idle polling (librdkafka's default).
+    settings.emplace_back("fetch.wait.max.ms", "500");
   }
   rd_kafka_conf_t* conf = nullptr;
   try {
@@ -181,7 +180,9 @@ std::optional<api_error> kafka_store::wait_applied(std::int64_t offset_end) {
 std::optional<api_error> kafka_store::catch_up() {
   std::int64_t low = 0;
   std::int64_t high = 0;
-  const auto err = rd_kafka_query_watermark_offsets(handles_->consumer, options_.topic.c_str(), 0, &low, &high,
+  // Asked on the producer's connection: on the consumer's, the answer would queue behind the
+  // parked fetch (a connection answers in request order), costing up to fetch.wait.max.ms.
+  const auto err = rd_kafka_query_watermark_offsets(handles_->producer, options_.topic.c_str(), 0, &low, &high,
                                                     static_cast<int>(options_.timeout_ms));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return api_error{50001, fmt::format("Error reading the end of {} from {}: {}", options_.topic, options_.bootstrap,
