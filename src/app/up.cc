@@ -14,6 +14,7 @@
 #include "app/data_dir.h"
 #include "app/kafka_role.h"
 #include "app/logger.h"
+#include "app/outbox_role.h"
 #include "app/registry_role.h"
 #include "app/signals.h"
 #include "app/version.h"
@@ -107,6 +108,7 @@ int run_up(const core::config& cfg) {
   // The schema registry, on the built-in broker unless registry.kafka_bootstrap names another
   // cluster; created here so that /readyz can name it, started once the broker listens.
   std::unique_ptr<registry_role> registry;
+  std::unique_ptr<outbox_role> outbox;  // after the API (its writers), before the registry and the broker
   std::atomic<const registry_role*> registry_serving{nullptr};  // read by /readyz on the blocking pool
   if (cfg.registry.enabled) {
     ready.add({"schema_registry", [&registry_serving]() -> std::optional<std::string> {
@@ -168,6 +170,14 @@ int run_up(const core::config& cfg) {
                                                  http_metrics);
       registry->start();
       if (cfg.provision.enabled) provision(cfg, registry->bootstrap(), registry->registry());
+    }
+    // The outbox relay (bus/outbox_relay.h): substrate.outbox -> Kafka, once the database, the
+    // broker and the registry are there and the topics are provisioned.
+    if (exit_code == 0 && cfg.outbox.enabled && (registry || !cfg.bus.registry_url.empty()) &&
+        (kafka || !cfg.bus.kafka_bootstrap.empty() || !cfg.registry.kafka_bootstrap.empty())) {
+      outbox = std::make_unique<outbox_role>(cfg, conninfo, kafka ? kafka->address() : "",
+                                             registry ? registry->url() : "", metrics);
+      outbox->start();
     }
   } catch (const std::exception& e) {
     app_log.error("start-up failed: {}", e.what());
@@ -246,6 +256,7 @@ int run_up(const core::config& cfg) {
   registry_serving = nullptr;
   if (web) web->stop();
   if (api) api->stop();
+  if (outbox) outbox->stop();
   if (registry) registry->stop();
   if (kafka) kafka->stop();
   admin.stop();
