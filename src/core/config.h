@@ -116,6 +116,21 @@ struct api_config {
   std::vector<std::string> cors_origins{"*"};
 };
 
+// The PostgREST-compatible data API (/rest/v1, src/rest).
+struct rest_config {
+  bool enabled = true;
+  // libpq URL of the login role REST uses (a PostgREST `authenticator`: LOGIN NOINHERIT, member of
+  // anon, authenticated and service_role). Empty: the managed cluster's authenticator over its
+  // unix socket, or database.url on an external database.
+  std::string database_url;
+  std::vector<std::string> schemas{"public"};
+  std::int64_t pool_size = 10;
+  std::int64_t pool_timeout_ms = 5000;
+  // Bounds on hostile query strings: items of one in.(...) list, or=/and= nesting depth.
+  std::int64_t in_list_max = 1000;
+  std::int64_t logic_depth_max = 8;
+};
+
 struct listener_config {
   std::string listen_address = "127.0.0.1";
   std::int64_t port = 0;
@@ -135,6 +150,7 @@ struct config {
   registry_config registry;
   provision_config provision;
   api_config api;
+  rest_config rest;
   http_config http;
   std::int64_t blocking_threads = 4;
 };

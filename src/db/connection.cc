@@ -1,6 +1,7 @@
 #include "db/connection.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include <libpq-fe.h>
 
@@ -21,6 +22,8 @@ const std::error_category& db_category() {
           return "the database has a migration this binary does not know";
         case errc::migration_failed:
           return "a migration failed";
+        case errc::pool_timeout:
+          return "the connection pool is exhausted";
       }
       return "database error";
     }
@@ -42,6 +45,11 @@ bool query_result::is_null(int row, int column) const {
 std::string query_result::value(int row, int column) const {
   return std::string(PQgetvalue(raw_.get(), row, column),
                      static_cast<std::size_t>(PQgetlength(raw_.get(), row, column)));
+}
+
+long query_result::affected_rows() const {
+  const char* text = PQcmdTuples(raw_.get());
+  return text && *text ? std::strtol(text, nullptr, 10) : 0;
 }
 
 void connection::closer::operator()(pg_conn* raw) const {
@@ -94,6 +102,38 @@ result<query_result> connection::exec(const std::string& sql, const std::vector<
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   return check(raw_.get(), PQexecParams(raw_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
                                         values.data(), nullptr, nullptr, 0));
+}
+
+std::optional<query_result> connection::exec_params(const std::string& sql,
+                                                    const std::vector<std::optional<std::string>>& params,
+                                                    server_error& error) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  pg_result* raw = PQexecParams(raw_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                                nullptr, nullptr, 0);
+  const auto status = PQresultStatus(raw);
+  if (raw && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) return query_result(raw);
+  const auto field = [raw](int code) -> std::string {
+    const char* text = raw ? PQresultErrorField(raw, code) : nullptr;
+    return text ? std::string(text) : std::string();
+  };
+  error.sqlstate = field(PG_DIAG_SQLSTATE);
+  error.message = field(PG_DIAG_MESSAGE_PRIMARY);
+  error.detail = field(PG_DIAG_MESSAGE_DETAIL);
+  error.hint = field(PG_DIAG_MESSAGE_HINT);
+  if (error.message.empty()) {
+    error.message = PQerrorMessage(raw_.get());
+    while (!error.message.empty() && (error.message.back() == '\n' || error.message.back() == ' ')) {
+      error.message.pop_back();
+    }
+  }
+  PQclear(raw);
+  return std::nullopt;
+}
+
+bool connection::broken() const {
+  return PQstatus(raw_.get()) != CONNECTION_OK;
 }
 
 std::optional<std::string> ping(const std::string& conninfo, int connect_timeout_ms) {
