@@ -132,6 +132,95 @@ std::optional<query_result> connection::exec_params(const std::string& sql,
   return std::nullopt;
 }
 
+namespace {
+
+void fill_error(pg_conn* conn, pg_result* raw, server_error& error) {
+  const auto field = [raw](int code) -> std::string {
+    const char* text = raw ? PQresultErrorField(raw, code) : nullptr;
+    return text ? std::string(text) : std::string();
+  };
+  error.sqlstate = field(PG_DIAG_SQLSTATE);
+  error.message = field(PG_DIAG_MESSAGE_PRIMARY);
+  error.detail = field(PG_DIAG_MESSAGE_DETAIL);
+  error.hint = field(PG_DIAG_MESSAGE_HINT);
+  if (error.message.empty()) {
+    error.message = PQerrorMessage(conn);
+    while (!error.message.empty() && (error.message.back() == '\n' || error.message.back() == ' ')) {
+      error.message.pop_back();
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<std::vector<query_result>> connection::exec_pipeline(const std::vector<pipelined>& statements,
+                                                                   server_error& error) {
+  pg_conn* conn = raw_.get();
+  if (PQenterPipelineMode(conn) != 1) {
+    fill_error(conn, nullptr, error);
+    return std::nullopt;
+  }
+  bool sent = true;
+  for (const auto& statement : statements) {
+    std::vector<const char*> values;
+    values.reserve(statement.params.size());
+    for (const auto& p : statement.params) values.push_back(p ? p->c_str() : nullptr);
+    if (PQsendQueryParams(conn, statement.sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                          nullptr, 0) != 1) {
+      sent = false;
+      break;
+    }
+  }
+  if (!sent || PQpipelineSync(conn) != 1) {
+    fill_error(conn, nullptr, error);
+    // The connection's pipeline state is unknown: the caller discards it (broken() may be false).
+    PQexitPipelineMode(conn);
+    error.sqlstate.clear();
+    return std::nullopt;
+  }
+  std::vector<query_result> results;
+  bool failed = false;
+  bool lost = false;
+  // One result (then NULL) per statement, then the sync marker.
+  for (std::size_t i = 0; i < statements.size() && !lost; ++i) {
+    pg_result* raw = PQgetResult(conn);
+    if (raw == nullptr) {
+      lost = true;
+      break;
+    }
+    const auto status = PQresultStatus(raw);
+    if (!failed && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) {
+      results.emplace_back(raw);
+    } else {
+      if (!failed && status != PGRES_PIPELINE_ABORTED) {
+        fill_error(conn, raw, error);
+        error.statement = static_cast<int>(i);
+      }
+      failed = true;
+      PQclear(raw);
+    }
+    while (pg_result* extra = PQgetResult(conn)) PQclear(extra);  // the NULL ending this statement
+  }
+  for (;;) {
+    pg_result* raw = PQgetResult(conn);
+    if (raw == nullptr) {
+      lost = true;  // no sync marker: the connection's state is unknown
+      break;
+    }
+    const bool sync = PQresultStatus(raw) == PGRES_PIPELINE_SYNC;
+    PQclear(raw);
+    if (sync) break;
+  }
+  PQexitPipelineMode(conn);
+  if (lost) {
+    if (!failed) fill_error(conn, nullptr, error);
+    error.sqlstate.clear();
+    return std::nullopt;
+  }
+  if (failed) return std::nullopt;
+  return results;
+}
+
 bool connection::broken() const {
   return PQstatus(raw_.get()) != CONNECTION_OK;
 }

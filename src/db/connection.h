@@ -36,6 +36,7 @@ struct server_error {
   std::string message;
   std::string detail;
   std::string hint;
+  int statement = -1;  // exec_pipeline: the index of the statement that failed
 };
 
 class connection {
@@ -58,6 +59,16 @@ public:
   [[nodiscard]] std::optional<query_result> exec_params(const std::string& sql,
                                                         const std::vector<std::optional<std::string>>& params,
                                                         server_error& error);
+  // Sends every statement at once (libpq pipeline mode: one round trip) and returns each one's
+  // result. On the first failure `error` is filled and nullopt returned; later statements were
+  // not run. An explicit transaction begun in the pipeline stays open (aborted) after a failure:
+  // the caller rolls it back.
+  struct pipelined {
+    std::string sql;
+    std::vector<std::optional<std::string>> params;
+  };
+  [[nodiscard]] std::optional<std::vector<query_result>> exec_pipeline(const std::vector<pipelined>& statements,
+                                                                       server_error& error);
   // True once libpq reports the connection broken (the server went away).
   [[nodiscard]] bool broken() const;
 

@@ -336,9 +336,7 @@ api_result<net::http_response> service::run(context& ctx, const std::shared_ptr<
     }
     return fail(status_for_sqlstate(pg.sqlstate, anon), pg.sqlstate, pg.message, pg.detail, pg.hint);
   };
-  const bool read_only = ctx.read;
-  if (!conn.exec_params(read_only ? "begin read only" : "begin", {}, pg)) return db_failure();
-  // From here on every exit rolls back unless committed.
+  // From `begin` on, every exit rolls back unless committed.
   struct rollback_guard {
     db::connection& conn;
     db::pool::lease& lease;
@@ -355,18 +353,31 @@ api_result<net::http_response> service::run(context& ctx, const std::shared_ptr<
   const auto dump = [](const nlohmann::json& j) {
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
-  const std::vector<std::optional<std::string>> settings{ctx.role,       dump(ctx.claims), request.method,
-                                                         "/" + ctx.name, dump(headers),    quote_ident(ctx.schema)};
-  if (!conn.exec_params("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), "
-                        "set_config('request.method', $3, true), set_config('request.path', $4, true), "
-                        "set_config('request.headers', $5, true), set_config('request.cookies', '{}', true), "
-                        "set_config('search_path', $6, true)",
-                        settings, pg)) {
-    if (pg.sqlstate.empty()) return db_failure();
-    return fail(401, pg.sqlstate, pg.message, pg.detail, pg.hint);
+  // One round trip: begin, the transaction-local settings, the statement (and for reads, whose
+  // outcome never needs a rollback, the commit).
+  std::vector<db::connection::pipelined> batch;
+  batch.push_back({ctx.read ? "begin read only" : "begin", {}});
+  batch.push_back(
+      {"select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), "
+       "set_config('request.method', $3, true), set_config('request.path', $4, true), "
+       "set_config('request.headers', $5, true), set_config('request.cookies', '{}', true), "
+       "set_config('search_path', $6, true)",
+       {ctx.role, dump(ctx.claims), request.method, "/" + ctx.name, dump(headers), quote_ident(ctx.schema)}});
+  batch.push_back({std::move(stmt.sql), std::move(stmt.params)});
+  const bool commit_now = ctx.read && !ctx.prefer.rollback;
+  if (commit_now) batch.push_back({"commit", {}});
+  auto results = conn.exec_pipeline(batch, pg);
+  if (!results) {
+    if (pg.sqlstate.empty()) {
+      guard.done = true;
+      return db_failure();
+    }
+    // A role the authenticator cannot become (or that does not exist): the token is unusable.
+    if (pg.statement == 1) return fail(401, pg.sqlstate, pg.message, pg.detail, pg.hint);
+    return db_failure();
   }
-  auto result = conn.exec_params(stmt.sql, stmt.params, pg);
-  if (!result) return db_failure();
+  if (commit_now) guard.done = true;
+  auto* result = &(*results)[2];
 
   net::http_response response;
   response.headers.emplace_back("Content-Type", std::string(json_type));
@@ -423,12 +434,9 @@ api_result<net::http_response> service::run(context& ctx, const std::shared_ptr<
     if (!ctx.read && !ctx.prefer.representation && !ctx.single) body.clear();
   }
 
-  if (ctx.prefer.rollback) {
+  if (!guard.done) {
     guard.done = true;
-    if (!conn.exec_params("rollback", {}, pg)) return db_failure();
-  } else {
-    guard.done = true;
-    if (!conn.exec_params("commit", {}, pg)) return db_failure();
+    if (!conn.exec_params(ctx.prefer.rollback ? "rollback" : "commit", {}, pg)) return db_failure();
   }
   if (request.method != "HEAD" && response.status != 204) response.body = std::move(body);
   return response;
