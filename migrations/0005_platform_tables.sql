@@ -96,3 +96,25 @@ begin
   end loop;
 end
 $$;
+
+-- PostgREST's schema-reload convention, as Supabase has it: every DDL statement sends
+-- NOTIFY pgrst, 'reload schema', and /rest/v1 reloads its schema cache.
+create schema if not exists substrate;
+create or replace function substrate.pgrst_ddl_watch() returns event_trigger
+language plpgsql as $$
+begin
+  notify pgrst, 'reload schema';
+end
+$$;
+do $$
+begin
+  if not exists (select 1 from pg_event_trigger where evtname in ('pgrst_ddl_watch', 'substrate_pgrst_ddl_watch')) then
+    create event trigger substrate_pgrst_ddl_watch on ddl_command_end
+      execute function substrate.pgrst_ddl_watch();
+  end if;
+  if not exists (select 1 from pg_event_trigger where evtname in ('pgrst_drop_watch', 'substrate_pgrst_drop_watch')) then
+    create event trigger substrate_pgrst_drop_watch on sql_drop
+      execute function substrate.pgrst_ddl_watch();
+  end if;
+end
+$$;

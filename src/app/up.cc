@@ -151,6 +151,7 @@ int run_up(const core::config& cfg) {
       if (auto loaded = rest_service->load_schema(); !loaded) {
         throw std::runtime_error("REST cannot read the schema: " + loaded.error().message());
       }
+      rest_service->start_listener(rest_conninfo);
       rest::add_routes(api->routes(), *rest_service);
     }
   } catch (const std::exception& e) {

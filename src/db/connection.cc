@@ -1,5 +1,7 @@
 #include "db/connection.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -219,6 +221,30 @@ std::optional<std::vector<query_result>> connection::exec_pipeline(const std::ve
   }
   if (failed) return std::nullopt;
   return results;
+}
+
+result<std::vector<std::string>> connection::wait_notifications(int timeout_ms) {
+  pg_conn* conn = raw_.get();
+  std::vector<std::string> payloads;
+  const auto drain = [&] {
+    while (PGnotify* n = PQnotifies(conn)) {
+      payloads.emplace_back(n->extra ? n->extra : "");
+      PQfreemem(n);
+    }
+  };
+  drain();
+  if (!payloads.empty()) return payloads;
+  pollfd fd{PQsocket(conn), POLLIN, 0};
+  if (fd.fd < 0) return make_error(errc::connection_failed, "the connection is closed");
+  const int ready = ::poll(&fd, 1, timeout_ms);
+  if (ready < 0) return payloads;  // EINTR: the caller waits again
+  if (ready > 0 && PQconsumeInput(conn) != 1) {
+    std::string why = PQerrorMessage(conn);
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    return make_error(errc::connection_failed, why);
+  }
+  drain();
+  return payloads;
 }
 
 bool connection::broken() const {

@@ -69,6 +69,9 @@ public:
   };
   [[nodiscard]] std::optional<std::vector<query_result>> exec_pipeline(const std::vector<pipelined>& statements,
                                                                        server_error& error);
+  // On a connection that ran LISTEN: waits up to `timeout_ms` for notifications and returns
+  // their payloads (none on timeout). An error when the connection broke.
+  [[nodiscard]] result<std::vector<std::string>> wait_notifications(int timeout_ms);
   // True once libpq reports the connection broken (the server went away).
   [[nodiscard]] bool broken() const;
 

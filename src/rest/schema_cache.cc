@@ -52,6 +52,7 @@ select n.nspname, p.proname, p.pronargdefaults, p.proretset,
 from pg_catalog.pg_proc p
 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
 where n.nspname = any($1::text[]) and p.prokind = 'f'
+  and p.prorettype not in ('pg_catalog.trigger'::pg_catalog.regtype, 'pg_catalog.event_trigger'::pg_catalog.regtype)
   and (p.proargmodes is null or not ('v' = any(p.proargmodes))))sql";
 
 }  // namespace

@@ -124,7 +124,37 @@ struct service::context {
 service::service(net::io_pool& io, service_options options)
     : io_(io), options_(std::move(options)), pool_(options_.pool) {}
 
-service::~service() = default;
+service::~service() {
+  stopping_ = true;
+  if (listener_.joinable()) listener_.join();
+}
+
+void service::start_listener(std::string conninfo) {
+  listener_ = std::thread([this, conninfo = std::move(conninfo)] {
+    std::optional<db::connection> conn;
+    while (!stopping_) {
+      if (!conn) {
+        auto opened = db::connection::open(conninfo, 2000);
+        if (opened && opened->exec("listen pgrst")) {
+          conn.emplace(std::move(*opened));
+          // Notifications sent while disconnected are lost: reload once now.
+          (void)load_schema();
+        } else {
+          for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          continue;
+        }
+      }
+      auto payloads = conn->wait_notifications(250);
+      if (!payloads) {
+        conn.reset();
+        continue;
+      }
+      bool reload = false;
+      for (const auto& payload : *payloads) reload = reload || payload.empty() || payload == "reload schema";
+      if (reload) (void)load_schema();
+    }
+  });
+}
 
 std::shared_ptr<const schema_cache> service::cache() const {
   std::lock_guard lock(cache_mutex_);

@@ -9,10 +9,12 @@
 // Threads: handle() blocks (libpq) and runs on the blocking pool only; the routes added by
 // add_routes hop there with run_blocking. The service must outlive the listener serving it.
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/result.h"
@@ -45,6 +47,10 @@ public:
 
   // Loads the schema cache (blocking; start-up or the blocking pool).
   [[nodiscard]] result<void> load_schema();
+  // Reloads the schema cache on `NOTIFY pgrst, 'reload schema'` (PostgREST's convention; the
+  // migrations' event trigger sends it after every DDL statement), from a thread of its own with
+  // a LISTEN connection to `conninfo`, reconnecting when it breaks. Stopped by the destructor.
+  void start_listener(std::string conninfo);
   // Serves one request (blocking: call on the blocking pool only).
   [[nodiscard]] net::http_response handle(const net::http_request& request);
 
@@ -69,6 +75,8 @@ private:
   std::shared_ptr<const schema_cache> cache_;
   std::mutex reload_mutex_;
   std::chrono::steady_clock::time_point last_reload_{};  // guarded by reload_mutex_
+  std::atomic<bool> stopping_{false};
+  std::thread listener_;
 };
 
 // GET/HEAD/POST/PATCH/DELETE /rest/v1/{table}, GET/HEAD/POST /rest/v1/rpc/{fn}.

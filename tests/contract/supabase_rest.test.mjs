@@ -384,6 +384,29 @@ describe('errors and tokens', () => {
   });
 });
 
+describe('schema cache', () => {
+  test('follows DDL: new tables and columns are served, dropped ones forgotten (NOTIFY pgrst)', async () => {
+    const svc = service();
+    psql(dbUrl, 'create table public.later (id int primary key)');
+    let r = await svc.from('later').select('*');
+    assert.equal(r.error, null);
+    psql(dbUrl, 'alter table public.later add column note text; insert into public.later values (1, \'n\')');
+    r = await svc.from('later').select('note');
+    assert.deepEqual(r.data, [{ note: 'n' }]);
+    psql(dbUrl, 'drop table public.later');
+    // The event trigger's NOTIFY makes the listener reload: the table is gone from the cache
+    // (without it, PostgreSQL itself would answer 42P01).
+    const deadline = Date.now() + 5000;
+    do {
+      r = await svc.from('later').select('*');
+      if (r.error?.code === 'PGRST205') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } while (Date.now() < deadline);
+    assert.equal(r.status, 404);
+    assert.equal(r.error.code, 'PGRST205');
+  });
+});
+
 describe('hostile input: 4xx and nothing changes', () => {
   test('injection attempts in every parameter', async () => {
     const count = () => psql(dbUrl, 'select count(*) from public.todos');
