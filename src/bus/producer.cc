@@ -127,7 +127,8 @@ producer::~producer() {
   impl_->poller.join();
   // Whatever is left fails (callbacks get broker_unavailable), rather than vanishing silently.
   rd_kafka_purge(impl_->handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-  rd_kafka_poll(impl_->handle, 0);
+  // Purged in-flight records report from the broker threads: serve their callbacks (bounded).
+  for (int i = 0; i < 100 && impl_->outstanding.load() > 0; ++i) rd_kafka_poll(impl_->handle, 10);
   for (auto& [name, topic] : impl_->topics) rd_kafka_topic_destroy(topic);
   if (const auto left = rd_kafka_outq_len(impl_->handle); left > 0) {
     bus_log.warn("kafka producer closed with {} records unacknowledged", left);

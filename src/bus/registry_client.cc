@@ -1,5 +1,7 @@
 #include "bus/registry_client.h"
 
+#include <cctype>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
