@@ -17,6 +17,8 @@
 #include "app/registry_role.h"
 #include "app/signals.h"
 #include "app/version.h"
+#include "auth/routes.h"
+#include "auth/service.h"
 #include "core/metrics.h"
 #include "db/connection.h"
 #include "db/managed_postgres.h"
@@ -116,7 +118,8 @@ int run_up(const core::config& cfg) {
   }
   int exit_code = 0;
   // The Supabase-compatible API (issue 5): services add their routes to api->routes() before
-  // it starts.
+  // it starts. The services outlive the listener (declared first, destroyed last).
+  std::unique_ptr<auth::service> auth_service;
   std::unique_ptr<api_role> api;
   try {
     if (cfg.api.enabled) {
@@ -124,6 +127,15 @@ int run_up(const core::config& cfg) {
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       api = std::make_unique<api_role>(pool, cfg, load_project_keys(lock->path(), cfg.api.jwt_secret, now_s),
                                        http_metrics);
+      // Auth (/auth/v1): GoTrue-compatible sign-up, sign-in, sessions and the admin API.
+      auth_service = std::make_unique<auth::service>(
+          pool, auth::service_options{.conninfo = conninfo,
+                                      .connect_timeout_ms = static_cast<int>(cfg.database.connect_timeout_ms),
+                                      .config = cfg.auth,
+                                      .jwt_secret = api->keys().jwt_secret,
+                                      .issuer = [served = api.get()] { return served->public_url() + "/auth/v1"; },
+                                      .now_us = {}});
+      auth::add_routes(api->routes(), *auth_service);
     }
   } catch (const std::exception& e) {
     app_log.error("start-up failed: {}", e.what());
