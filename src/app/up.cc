@@ -246,6 +246,10 @@ int run_up(const core::config& cfg) {
   if (kafka) kafka->stop();
   admin.stop();
   pool.stop();
+  // No request runs any more: the Auth service closes its database connections before the
+  // managed PostgreSQL stops.
+  api.reset();
+  auth_service.reset();
   if (postgres) postgres->stop();
   app_log.info("substrate stopped", {{"exit_code", exit_code}});
   return exit_code;
