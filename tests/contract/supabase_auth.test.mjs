@@ -506,3 +506,43 @@ describe('admin', () => {
     assert.equal((await call('GET', `/admin/users/${data.user.id}`, { bearer: keys.serviceRole })).status, 200);
   });
 });
+
+describe('auto-confirm off', () => {
+  let other;
+  let otherDir;
+  before(async () => {
+    otherDir = makeDataDir();
+    other = await Substrate.start({ dataDir: otherDir, settings: ['auth.autoconfirm=false', 'auth.argon2_memory_kib=8192', 'auth.argon2_iterations=1'] });
+    psql(other.env().DATABASE_URL, `create schema if not exists substrate;
+      create table if not exists substrate.outbox (id bigserial primary key, topic text not null, key text,
+        payload jsonb not null, created_at timestamptz not null default now())`);
+  });
+  after(async () => {
+    if (other) await other.stop();
+    if (otherDir) removeDataDir(otherDir);
+  });
+
+  test('sign-up returns the bare user without a session; sign-in says email_not_confirmed', async () => {
+    const { url, anon } = other.apiKeys();
+    const client = createClient(url, anon, clientOptions);
+    const address = email('confirm');
+    const { data, error } = await client.auth.signUp({ email: address, password: 'secret123' });
+    assert.equal(error, null);
+    assert.equal(data.session, null);
+    assert.equal(data.user.email, address.toLowerCase());
+    assert.equal(data.user.email_confirmed_at, undefined);
+    assert.ok(data.user.confirmation_sent_at);
+    const db = other.env().DATABASE_URL;
+    assert.equal(psql(db, `select count(*) from substrate.outbox where key = '${data.user.id}' and topic = 'public.identity.signup.events'`), '1');
+    assert.equal(psql(db, `select count(*) from substrate.outbox where key = '${data.user.id}' and topic = 'public.identity.login.events'`), '0');
+    const signIn = await createClient(url, anon, clientOptions).auth.signInWithPassword({ email: address, password: 'secret123' });
+    assert.equal(signIn.error.status, 400);
+    assert.equal(signIn.error.code, 'email_not_confirmed');
+    // A duplicate gets an obfuscated user (another id, no identities): no account enumeration.
+    const dup = await createClient(url, anon, clientOptions).auth.signUp({ email: address, password: 'secret123' });
+    assert.equal(dup.error, null);
+    assert.notEqual(dup.data.user.id, data.user.id);
+    assert.deepEqual(dup.data.user.identities, []);
+    assert.equal(psql(db, `select count(*) from auth.users where lower(email) = lower('${address}')`), '1');
+  });
+});
