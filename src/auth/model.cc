@@ -209,6 +209,33 @@ refresh_decision decide_refresh(const refresh_token_state& token, std::int64_t n
   return refresh_decision::already_used;
 }
 
+namespace {
+nlohmann::json nullable(const std::optional<std::string>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+}  // namespace
+
+nlohmann::json signup_event(std::string_view user_id, std::string_view email, std::string_view time) {
+  return {{"user_id", user_id}, {"email", email}, {"signup_time", time}};
+}
+
+nlohmann::json login_event(std::string_view user_id, std::string_view email, std::string_view time,
+                           const std::optional<std::string>& user_agent, const std::optional<std::string>& ip_address) {
+  return {{"user_id", user_id},
+          {"email", email},
+          {"login_time", time},
+          {"device_id", nullptr},
+          {"user_agent", nullable(user_agent)},
+          {"ip_address", nullable(ip_address)}};
+}
+
+nlohmann::json signout_event(std::string_view user_id, const std::optional<std::string>& email, std::string_view time,
+                             const std::optional<std::string>& user_agent,
+                             const std::optional<std::string>& ip_address) {
+  return {{"user_id", user_id},   {"email", nullable(email)},           {"signout_time", time},
+          {"device_id", nullptr}, {"user_agent", nullable(user_agent)}, {"ip_address", nullable(ip_address)}};
+}
+
 std::string new_refresh_token() {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");

@@ -107,6 +107,20 @@ struct refresh_token_state {
 [[nodiscard]] refresh_decision decide_refresh(const refresh_token_state& token, std::int64_t now_ms,
                                               std::int64_t reuse_interval_ms);
 
+// The identity events of contracts.md 1.3 as the outbox carries them: the plain JSON of the
+// Avro record (schemas/public/identity/{signup,login,signout}.events.avsc). Optional values are
+// JSON null.
+inline constexpr const char* signup_topic = "public.identity.signup.events";
+inline constexpr const char* login_topic = "public.identity.login.events";
+inline constexpr const char* signout_topic = "public.identity.signout.events";
+[[nodiscard]] nlohmann::json signup_event(std::string_view user_id, std::string_view email, std::string_view time);
+[[nodiscard]] nlohmann::json login_event(std::string_view user_id, std::string_view email, std::string_view time,
+                                         const std::optional<std::string>& user_agent,
+                                         const std::optional<std::string>& ip_address);
+[[nodiscard]] nlohmann::json signout_event(std::string_view user_id, const std::optional<std::string>& email,
+                                           std::string_view time, const std::optional<std::string>& user_agent,
+                                           const std::optional<std::string>& ip_address);
+
 // A new opaque refresh token (32 random bytes, base64url) and a new random (v4) UUID.
 [[nodiscard]] std::string new_refresh_token();
 [[nodiscard]] std::string new_uuid();

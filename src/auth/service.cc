@@ -13,9 +13,6 @@ namespace substrate::auth {
 namespace {
 
 constexpr const char* instance_id = "00000000-0000-0000-0000-000000000000";
-constexpr const char* topic_signup = "public.identity.signup.events";
-constexpr const char* topic_login = "public.identity.login.events";
-constexpr const char* topic_signout = "public.identity.signout.events";
 
 // A database error inside a call: the call answers 500 and its connection is discarded.
 struct db_failure : std::runtime_error {
@@ -101,8 +98,14 @@ std::optional<std::string> inet_or_null(const std::string& address) {
   return std::nullopt;
 }
 
-nlohmann::json nullable(const std::optional<std::string>& value) {
-  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+std::optional<std::string> non_empty(const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  return value;
+}
+
+std::optional<std::string> optional_value(const db::query_result& r, int row, int column) {
+  if (r.is_null(row, column)) return std::nullopt;
+  return r.value(row, column);
 }
 
 void insert_outbox(db::connection& conn, const char* topic, const std::string& key, const nlohmann::json& payload) {
@@ -295,13 +298,8 @@ struct service::impl {
     run(conn,
         "update auth.users set last_sign_in_at = $2::timestamptz, updated_at = $2::timestamptz where id = $1::uuid",
         {user_id, now});
-    insert_outbox(conn, topic_login, user_id,
-                  {{"user_id", user_id},
-                   {"email", email},
-                   {"login_time", now},
-                   {"device_id", nullptr},
-                   {"user_agent", nullable(client.user_agent)},
-                   {"ip_address", nullable(inet_or_null(client.address))}});
+    insert_outbox(conn, login_topic, user_id,
+                  login_event(user_id, email, now, client.user_agent, inet_or_null(client.address)));
   }
 
   reply session_reply(const user_record& user, const std::string& session_id, const std::string& refresh_token,
@@ -376,7 +374,7 @@ struct service::impl {
         json["identities"] = nlohmann::json::array();
         return reply{200, std::move(json), {}};
       }
-      insert_outbox(tx.conn(), topic_signup, id, {{"user_id", id}, {"email", *email}, {"signup_time", now}});
+      insert_outbox(tx.conn(), signup_topic, id, signup_event(id, *email, now));
       std::optional<new_session> session;
       if (confirm) {
         session = create_session(tx.conn(), id, now, client);
@@ -520,15 +518,9 @@ struct service::impl {
           values);
       const std::string now = rfc3339_us(options.now_us());
       for (int row = 0; row < deleted.rows(); ++row) {
-        insert_outbox(
-            tx.conn(), topic_signout, user.user.id,
-            {{"user_id", user.user.id},
-             {"email", user.user.email.empty() ? nlohmann::json(nullptr) : nlohmann::json(user.user.email)},
-             {"signout_time", now},
-             {"device_id", nullptr},
-             {"user_agent", deleted.is_null(row, 1) ? nlohmann::json(nullptr) : nlohmann::json(deleted.value(row, 1))},
-             {"ip_address",
-              deleted.is_null(row, 2) ? nlohmann::json(nullptr) : nlohmann::json(deleted.value(row, 2))}});
+        insert_outbox(tx.conn(), signout_topic, user.user.id,
+                      signout_event(user.user.id, non_empty(user.user.email), now, optional_value(deleted, row, 1),
+                                    optional_value(deleted, row, 2)));
       }
       tx.commit();
       return reply{204, std::nullopt, {}};
@@ -537,19 +529,14 @@ struct service::impl {
 
   // Deletes every session of `user_id`, writing a signout event for each (the reference's
   // trigger on auth.sessions does the same); `email` null when the user is being deleted.
-  void end_all_sessions(db::connection& conn, const std::string& user_id, const nlohmann::json& email) {
+  void end_all_sessions(db::connection& conn, const std::string& user_id, const std::optional<std::string>& email) {
     auto deleted =
         run(conn, "delete from auth.sessions where user_id = $1::uuid returning user_agent, host(ip)", {user_id});
     const std::string now = rfc3339_us(options.now_us());
     for (int row = 0; row < deleted.rows(); ++row) {
       insert_outbox(
-          conn, topic_signout, user_id,
-          {{"user_id", user_id},
-           {"email", email},
-           {"signout_time", now},
-           {"device_id", nullptr},
-           {"user_agent", deleted.is_null(row, 0) ? nlohmann::json(nullptr) : nlohmann::json(deleted.value(row, 0))},
-           {"ip_address", deleted.is_null(row, 1) ? nlohmann::json(nullptr) : nlohmann::json(deleted.value(row, 1))}});
+          conn, signout_topic, user_id,
+          signout_event(user_id, email, now, optional_value(deleted, row, 0), optional_value(deleted, row, 1)));
     }
   }
 };
@@ -724,7 +711,7 @@ reply_result service::admin_create_user(const std::string& body_text, const clie
             {std::string(instance_id), id, role, email, phone, *hash, confirm ? std::optional(now) : std::nullopt,
              app_metadata.dump(), user_metadata.dump(), now, banned_until});
     if (inserted.rows() == 0) return tl::unexpected(errors::email_exists());
-    insert_outbox(tx.conn(), topic_signup, id, {{"user_id", id}, {"email", email.value_or("")}, {"signup_time", now}});
+    insert_outbox(tx.conn(), signup_topic, id, signup_event(id, email.value_or(""), now));
     auto user = load_user(tx.conn(), "id = $1::uuid", {id});
     if (!user) throw db_failure("the new user vanished");
     tx.commit();
@@ -799,8 +786,7 @@ reply_result service::admin_update_user(const std::string& id, const std::string
         "else $9::timestamptz end, updated_at = $7::timestamptz where id = $1::uuid",
         {id, user.user_metadata.dump(), user.app_metadata.dump(), hash, email, confirm ? "true" : "false", now,
          string_member(*body, "role"), banned_until});
-    if (ban_s && *ban_s > 0)
-      impl_->end_all_sessions(tx.conn(), id, user.email.empty() ? nlohmann::json(nullptr) : nlohmann::json(user.email));
+    if (ban_s && *ban_s > 0) impl_->end_all_sessions(tx.conn(), id, non_empty(user.email));
     auto fresh = load_user(tx.conn(), "id = $1::uuid", {id});
     tx.commit();
     return reply{200, user_json(fresh ? fresh->user : user), {}};
@@ -821,15 +807,14 @@ reply_result service::admin_delete_user(const std::string& id, const std::string
     if (!user) return tl::unexpected(errors::user_not_found());
     if (soft) {
       // GoTrue's soft delete: signed out, address and password removed, the row kept.
-      impl_->end_all_sessions(tx.conn(), id,
-                              user->user.email.empty() ? nlohmann::json(nullptr) : nlohmann::json(user->user.email));
+      impl_->end_all_sessions(tx.conn(), id, non_empty(user->user.email));
       run(tx.conn(),
           "update auth.users set deleted_at = $2::timestamptz, updated_at = $2::timestamptz, email = null, "
           "phone = null, encrypted_password = '', raw_user_meta_data = '{}'::jsonb where id = $1::uuid",
           {id, rfc3339_us(impl_->options.now_us())});
     } else {
       // The reference's signout trigger runs after the user row is gone, so it finds no e-mail.
-      impl_->end_all_sessions(tx.conn(), id, nullptr);
+      impl_->end_all_sessions(tx.conn(), id, std::nullopt);
       run(tx.conn(), "delete from auth.users where id = $1::uuid", {id});
     }
     tx.commit();
