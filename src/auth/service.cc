@@ -117,7 +117,7 @@ void insert_outbox(db::connection& conn, const char* topic, const std::string& k
 // committed.
 class transaction {
 public:
-  explicit transaction(connection_pool::lease& lease) : lease_(lease) { run(*lease_, "begin"); }
+  explicit transaction(db::pool::lease& lease) : lease_(lease) { run(*lease_, "begin"); }
   ~transaction() {
     if (done_) return;
     if (!(*lease_).exec("rollback")) lease_.discard();
@@ -129,7 +129,7 @@ public:
   db::connection& conn() { return *lease_; }
 
 private:
-  connection_pool::lease& lease_;
+  db::pool::lease& lease_;
   bool done_ = false;
 };
 
@@ -177,13 +177,17 @@ std::optional<std::int64_t> parse_duration_s(std::string_view text) {
 
 struct service::impl {
   service_options options;
-  connection_pool pool;
+  db::pool pool;
   sign_in_limiter limiter;
   argon2_parameters argon2;
 
   explicit impl(service_options o)
       : options(std::move(o)),
-        pool(options.conninfo, options.connect_timeout_ms, static_cast<std::size_t>(options.config.connections_max)),
+        pool(db::pool_options{.conninfo = options.conninfo,
+                              .size = static_cast<std::size_t>(options.config.connections_max),
+                              .acquire_timeout_ms = 10'000,
+                              .connect_timeout_ms = options.connect_timeout_ms,
+                              .on_connect = "set application_name = 'substrate-auth'"}),
         limiter({options.config.sign_in_email_failures_burst, options.config.sign_in_email_refill_s},
                 {options.config.sign_in_address_failures_burst, options.config.sign_in_address_refill_s}),
         argon2{static_cast<std::uint32_t>(options.config.argon2_memory_kib),
@@ -342,7 +346,7 @@ struct service::impl {
     auto hash = hash_password(password, argon2);
     if (!hash) return tl::unexpected(errors::unexpected_failure("password hashing failed"));
     const bool confirm = options.config.autoconfirm;
-    return with_connection("sign-up", [&](connection_pool::lease& lease) -> reply_result {
+    return with_connection("sign-up", [&](db::pool::lease& lease) -> reply_result {
       transaction tx(lease);
       const std::string id = new_uuid();
       const std::string now = rfc3339_us(options.now_us());
@@ -403,7 +407,7 @@ struct service::impl {
     }
     std::optional<loaded_user> user;
     {
-      auto looked_up = with_connection("sign-in", [&](connection_pool::lease& lease) -> reply_result {
+      auto looked_up = with_connection("sign-in", [&](db::pool::lease& lease) -> reply_result {
         user = load_user(*lease, "lower(email) = $1 and deleted_at is null and is_sso_user = false", {key});
         return reply{};
       });
@@ -419,7 +423,7 @@ struct service::impl {
     if (!user->user.email_confirmed_at) return tl::unexpected(errors::email_not_confirmed());
     if (user->banned) return tl::unexpected(errors::user_banned());
     const std::string user_id = user->user.id;
-    return with_connection("sign-in", [&](connection_pool::lease& lease) -> reply_result {
+    return with_connection("sign-in", [&](db::pool::lease& lease) -> reply_result {
       transaction tx(lease);
       const std::string now = rfc3339_us(options.now_us());
       auto session = create_session(tx.conn(), user_id, now, client);
@@ -434,7 +438,7 @@ struct service::impl {
   reply_result refresh_grant(const nlohmann::json& body) {
     const auto presented = string_member(body, "refresh_token");
     if (!presented || presented->empty()) return tl::unexpected(errors::refresh_token_not_found());
-    return with_connection("refresh", [&](connection_pool::lease& lease) -> reply_result {
+    return with_connection("refresh", [&](db::pool::lease& lease) -> reply_result {
       transaction tx(lease);
       // FOR UPDATE serialises concurrent refreshes of one token: the second sees it revoked.
       auto r = run(tx.conn(),
@@ -501,7 +505,7 @@ struct service::impl {
     }
     auto claims = authenticate(client);
     if (!claims) return tl::unexpected(claims.error());
-    return with_connection("logout", [&](connection_pool::lease& lease) -> reply_result {
+    return with_connection("logout", [&](db::pool::lease& lease) -> reply_result {
       transaction tx(lease);
       auto current = current_user(tx.conn(), *claims);
       if (!current) return tl::unexpected(current.error());
@@ -563,7 +567,7 @@ reply_result service::token(const std::string& grant_type, const std::string& bo
 reply_result service::get_user(const client_info& client) {
   auto claims = impl_->authenticate(client);
   if (!claims) return tl::unexpected(claims.error());
-  return impl_->with_connection("get user", [&](connection_pool::lease& lease) -> reply_result {
+  return impl_->with_connection("get user", [&](db::pool::lease& lease) -> reply_result {
     auto current = impl_->current_user(*lease, *claims);
     if (!current) return tl::unexpected(current.error());
     return reply{200, user_json(current->first.user), {}};
@@ -588,7 +592,7 @@ reply_result service::update_user(const std::string& body_text, const client_inf
   if (data != body->end() && !data->is_null() && !data->is_object()) {
     return tl::unexpected(errors::validation_failed("data must be a JSON object"));
   }
-  return impl_->with_connection("update user", [&](connection_pool::lease& lease) -> reply_result {
+  return impl_->with_connection("update user", [&](db::pool::lease& lease) -> reply_result {
     transaction tx(lease);
     auto current = impl_->current_user(tx.conn(), *claims);
     if (!current) return tl::unexpected(current.error());
@@ -628,7 +632,7 @@ reply_result service::admin_list_users(const std::string& page_text, const std::
   if (!page || !per_page || *page < 1 || *per_page < 1 || *per_page > 1000) {
     return tl::unexpected(errors::validation_failed("Bad Pagination Parameters"));
   }
-  return impl_->with_connection("list users", [&](connection_pool::lease& lease) -> reply_result {
+  return impl_->with_connection("list users", [&](db::pool::lease& lease) -> reply_result {
     auto count = run(*lease, "select count(*) from auth.users");
     const std::int64_t total = std::stoll(count.value(0, 0));
     auto rows = run(*lease,
@@ -690,7 +694,7 @@ reply_result service::admin_create_user(const std::string& body_text, const clie
   }
   auto hash = hash_password(password, impl_->argon2);
   if (!hash) return tl::unexpected(errors::unexpected_failure("password hashing failed"));
-  return impl_->with_connection("create user", [&](connection_pool::lease& lease) -> reply_result {
+  return impl_->with_connection("create user", [&](db::pool::lease& lease) -> reply_result {
     transaction tx(lease);
     const std::int64_t now_us = impl_->options.now_us();
     const std::string now = rfc3339_us(now_us);
@@ -723,7 +727,7 @@ reply_result service::admin_get_user(const std::string& id, const client_info& c
   auto admin = impl_->require_admin(client);
   if (!admin) return tl::unexpected(admin.error());
   if (!is_uuid(id)) return tl::unexpected(errors::user_not_found());
-  return impl_->with_connection("get user", [&](connection_pool::lease& lease) -> reply_result {
+  return impl_->with_connection("get user", [&](db::pool::lease& lease) -> reply_result {
     auto user = load_user(*lease, "id = $1::uuid", {id});
     if (!user) return tl::unexpected(errors::user_not_found());
     return reply{200, user_json(user->user), {}};
@@ -756,7 +760,7 @@ reply_result service::admin_update_user(const std::string& id, const std::string
     ban_s = parse_duration_s(*ban);
     if (!ban_s) return tl::unexpected(errors::validation_failed("invalid format for ban duration"));
   }
-  return impl_->with_connection("update user", [&](connection_pool::lease& lease) -> reply_result {
+  return impl_->with_connection("update user", [&](db::pool::lease& lease) -> reply_result {
     transaction tx(lease);
     auto current = load_user(tx.conn(), "id = $1::uuid for update", {id});
     if (!current) return tl::unexpected(errors::user_not_found());
@@ -801,7 +805,7 @@ reply_result service::admin_delete_user(const std::string& id, const std::string
   auto body = impl_->parse_body(body_text);
   if (!body) return tl::unexpected(body.error());
   const bool soft = body->value("should_soft_delete", false);
-  return impl_->with_connection("delete user", [&](connection_pool::lease& lease) -> reply_result {
+  return impl_->with_connection("delete user", [&](db::pool::lease& lease) -> reply_result {
     transaction tx(lease);
     auto user = load_user(tx.conn(), "id = $1::uuid for update", {id});
     if (!user) return tl::unexpected(errors::user_not_found());

@@ -21,11 +21,11 @@
 
 #include <tl/expected.hpp>
 
-#include "auth/connection_pool.h"
 #include "auth/model.h"
 #include "auth/password.h"
 #include "auth/sign_in_limiter.h"
 #include "core/config.h"
+#include "db/pool.h"
 
 namespace substrate::net {
 class io_pool;

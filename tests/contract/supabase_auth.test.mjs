@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { createClient } from '@supabase/supabase-js';
+import { Kafka, logLevel } from 'kafkajs';
 import ws from 'ws';
 
 import { Substrate, makeDataDir, removeDataDir, psql } from '../e2e/lib/substrate.mjs';
@@ -70,15 +72,13 @@ before(async () => {
       'auth.sign_in_address_failures_burst=1000',
       // Cheaper hashes keep the file fast; the defaults are covered by the unit tests.
       'auth.argon2_memory_kib=8192', 'auth.argon2_iterations=1',
+      // The relay would produce and delete the rows this file inspects; the last suite runs it.
+      'outbox.enabled=false', 'web.enabled=false',
     ],
   });
   keys = s.apiKeys();
   databaseUrl = s.env().DATABASE_URL;
   secret = fs.readFileSync(path.join(dataDir, 'secrets', 'jwt-secret'), 'utf8').trim();
-  // The bus helper's migration 0003 owns this table; created here (same DDL) until it lands.
-  psql(databaseUrl, `create schema if not exists substrate;
-    create table if not exists substrate.outbox (id bigserial primary key, topic text not null, key text,
-      payload jsonb not null, created_at timestamptz not null default now())`);
   // An app's usual companions of auth.users: a profile per user made by a trigger reading the
   // sign-up metadata, and a table with an ON DELETE CASCADE reference.
   psql(databaseUrl, `create table public.profiles (user_id uuid primary key references auth.users on delete cascade,
@@ -512,10 +512,11 @@ describe('auto-confirm off', () => {
   let otherDir;
   before(async () => {
     otherDir = makeDataDir();
-    other = await Substrate.start({ dataDir: otherDir, settings: ['auth.autoconfirm=false', 'auth.argon2_memory_kib=8192', 'auth.argon2_iterations=1'] });
-    psql(other.env().DATABASE_URL, `create schema if not exists substrate;
-      create table if not exists substrate.outbox (id bigserial primary key, topic text not null, key text,
-        payload jsonb not null, created_at timestamptz not null default now())`);
+    other = await Substrate.start({
+      dataDir: otherDir,
+      settings: ['auth.autoconfirm=false', 'auth.argon2_memory_kib=8192', 'auth.argon2_iterations=1',
+        'outbox.enabled=false', 'web.enabled=false'],
+    });
   });
   after(async () => {
     if (other) await other.stop();
@@ -544,5 +545,60 @@ describe('auto-confirm off', () => {
     assert.notEqual(dup.data.user.id, data.user.id);
     assert.deepEqual(dup.data.user.identities, []);
     assert.equal(psql(db, `select count(*) from auth.users where lower(email) = lower('${address}')`), '1');
+  });
+});
+
+describe('identity events reach Kafka', () => {
+  test('sign-up, sign-in and sign-out arrive once each as Avro through the outbox relay', async () => {
+    const relayDir = makeDataDir();
+    const relayed = await Substrate.start({
+      dataDir: relayDir,
+      settings: ['auth.argon2_memory_kib=8192', 'auth.argon2_iterations=1', 'web.enabled=false',
+        'kafka.group_initial_rebalance_delay_ms=0'],
+    });
+    try {
+      const { url, anon } = relayed.apiKeys();
+      const address = email('relay');
+      const client = createClient(url, anon, clientOptions);
+      const { data: up } = await client.auth.signUp({ email: address, password: 'secret123' });
+      const { error: inError } = await client.auth.signInWithPassword({ email: address, password: 'secret123' });
+      assert.equal(inError, null);
+      assert.equal((await client.auth.signOut()).error, null);
+      const userId = up.user.id;
+      // Expected: signup 1; login 2 (the auto-confirmed sign-up and the sign-in); signout 2
+      // (global sign-out ends both sessions).
+      const expected = { 'public.identity.signup.events': 1, 'public.identity.login.events': 2, 'public.identity.signout.events': 2 };
+      const registry = new SchemaRegistry({ host: relayed.registryUrl });
+      const kafka = new Kafka({ clientId: 'auth-contract', brokers: [relayed.kafkaBrokers], logLevel: logLevel.NOTHING });
+      const consumer = kafka.consumer({ groupId: `auth-contract-${crypto.randomUUID()}` });
+      const seen = [];
+      await consumer.connect();
+      await consumer.subscribe({ topics: Object.keys(expected), fromBeginning: true });
+      const total = Object.values(expected).reduce((a, b) => a + b, 0);
+      let done;
+      const finished = new Promise((resolve) => { done = resolve; });
+      await consumer.run({
+        eachMessage: async ({ topic, message }) => {
+          const value = await registry.decode(message.value);
+          if (value.user_id === userId) seen.push({ topic, value });
+          if (seen.length >= total) setTimeout(done, 1000);  // a little longer, to see duplicates
+        },
+      });
+      const timer = setTimeout(done, 60_000);
+      await finished;
+      clearTimeout(timer);
+      await consumer.disconnect();
+      for (const [topic, count] of Object.entries(expected)) {
+        assert.equal(seen.filter((m) => m.topic === topic).length, count, topic);
+      }
+      const signup = seen.find((m) => m.topic === 'public.identity.signup.events').value;
+      assert.equal(signup.email, address.toLowerCase());
+      const signout = seen.find((m) => m.topic === 'public.identity.signout.events').value;
+      assert.equal(signout.email, address.toLowerCase());
+      assert.equal(psql(relayed.env().DATABASE_URL, 'select count(*) from substrate.outbox'), '0');
+    } finally {
+      await relayed.stop();
+      removeDataDir(relayDir);
+    }
   });
 });
