@@ -19,6 +19,8 @@
 #include "app/signals.h"
 #include "app/version.h"
 #include "app/web_role.h"
+#include "auth/routes.h"
+#include "auth/service.h"
 #include "core/metrics.h"
 #include "db/connection.h"
 #include "db/managed_postgres.h"
@@ -120,7 +122,8 @@ int run_up(const core::config& cfg) {
   }
   int exit_code = 0;
   // The Supabase-compatible API (issue 5): services add their routes to api->routes() before
-  // it starts.
+  // it starts. The services outlive the listener (declared first, destroyed last).
+  std::unique_ptr<auth::service> auth_service;
   std::unique_ptr<api_role> api;
   // The web app (issue 9), started once the API's URL is known.
   std::unique_ptr<web_role> web;
@@ -131,6 +134,15 @@ int run_up(const core::config& cfg) {
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       api = std::make_unique<api_role>(pool, cfg, load_project_keys(lock->path(), cfg.api.jwt_secret, now_s),
                                        http_metrics);
+      // Auth (/auth/v1): GoTrue-compatible sign-up, sign-in, sessions and the admin API.
+      auth_service = std::make_unique<auth::service>(
+          pool, auth::service_options{.conninfo = conninfo,
+                                      .connect_timeout_ms = static_cast<int>(cfg.database.connect_timeout_ms),
+                                      .config = cfg.auth,
+                                      .jwt_secret = api->keys().jwt_secret,
+                                      .issuer = [served = api.get()] { return served->public_url() + "/auth/v1"; },
+                                      .now_us = {}});
+      auth::add_routes(api->routes(), *auth_service);
     }
     // REST (/rest/v1): logs in as the authenticator role, which can only become anon,
     // authenticated or service_role (managed cluster: over the unix socket, trusted locally).
@@ -290,6 +302,10 @@ int run_up(const core::config& cfg) {
   if (kafka) kafka->stop();
   admin.stop();
   pool.stop();
+  // No request runs any more: the Auth service closes its database connections before the
+  // managed PostgreSQL stops.
+  api.reset();
+  auth_service.reset();
   if (postgres) postgres->stop();
   app_log.info("substrate stopped", {{"exit_code", exit_code}});
   return exit_code;

@@ -275,6 +275,51 @@ std::vector<property> make_properties() {
       [](config & c) -> auto& { return c.api.cors_origins; }));
 
   p.push_back(boolean(
+      "auth.autoconfirm", "Sign-up confirms the e-mail at once and returns a session (no confirmation mail).",
+      [](config & c) -> auto& { return c.auth.autoconfirm; }));
+  p.push_back(boolean(
+      "auth.signup_enabled", "Allow POST /auth/v1/signup (admin users/create works either way).",
+      [](config & c) -> auto& { return c.auth.signup_enabled; }));
+  p.push_back(integer(
+      "auth.jwt_expiry_s",
+      "Lifetime of user access tokens in seconds (supabase-js refreshes 90 s before expiry, hence >= 300).", 300,
+      7 * 24 * 3600, [](config & c) -> auto& { return c.auth.jwt_expiry_s; }));
+  p.push_back(integer(
+      "auth.password_length_min", "Shortest password sign-up accepts (422 weak_password below).", 1, 72,
+      [](config & c) -> auto& { return c.auth.password_length_min; }));
+  p.push_back(integer(
+      "auth.refresh_reuse_interval_s",
+      "A rotated refresh token reused within this many seconds returns the current one; later it revokes the "
+      "session's tokens.",
+      0, 3600, [](config & c) -> auto& { return c.auth.refresh_reuse_interval_s; }));
+  p.push_back(integer(
+      "auth.argon2_memory_kib", "Argon2id memory cost of new password hashes, in KiB.", 8 * 1024, 1024 * 1024,
+      [](config & c) -> auto& { return c.auth.argon2_memory_kib; }));
+  p.push_back(integer(
+      "auth.argon2_iterations", "Argon2id time cost (passes) of new password hashes.", 1, 100,
+      [](config & c) -> auto& { return c.auth.argon2_iterations; }));
+  p.push_back(integer(
+      "auth.argon2_parallelism", "Argon2id lanes of new password hashes.", 1, 16,
+      [](config & c) -> auto& { return c.auth.argon2_parallelism; }));
+  p.push_back(integer(
+      "auth.sign_in_email_failures_burst",
+      "Failed password sign-ins allowed for one e-mail before 429 over_request_rate_limit.", 1, 1'000'000,
+      [](config & c) -> auto& { return c.auth.sign_in_email_failures_burst; }));
+  p.push_back(integer(
+      "auth.sign_in_email_refill_s", "Seconds after which one more failed sign-in is allowed for an e-mail.", 1,
+      24 * 3600, [](config & c) -> auto& { return c.auth.sign_in_email_refill_s; }));
+  p.push_back(integer(
+      "auth.sign_in_address_failures_burst",
+      "Failed password sign-ins allowed from one client address before 429 over_request_rate_limit.", 1, 1'000'000,
+      [](config & c) -> auto& { return c.auth.sign_in_address_failures_burst; }));
+  p.push_back(integer(
+      "auth.sign_in_address_refill_s", "Seconds after which one more failed sign-in is allowed from a client address.",
+      1, 24 * 3600, [](config & c) -> auto& { return c.auth.sign_in_address_refill_s; }));
+  p.push_back(integer(
+      "auth.connections_max", "PostgreSQL connections of the Auth service.", 1, 100,
+      [](config & c) -> auto& { return c.auth.connections_max; }));
+
+  p.push_back(boolean(
       "web.enabled", "Serve the web app (web/dist) and its /config.json in `substrate up`.",
       [](config & c) -> auto& { return c.web.enabled; }));
   p.push_back(string(
@@ -289,6 +334,7 @@ std::vector<property> make_properties() {
   p.push_back(string(
       "web.gateway_url", "The gateway URL the web app sends events to; empty: http://127.0.0.1:8080.",
       [](config & c) -> auto& { return c.web.gateway_url; }));
+
   p.push_back(boolean(
       "rest.enabled", "Serve the PostgREST-compatible data API (/rest/v1) on the api listener.",
       [](config & c) -> auto& { return c.rest.enabled; }));

@@ -116,6 +116,32 @@ struct api_config {
   std::vector<std::string> cors_origins{"*"};
 };
 
+// The GoTrue-compatible Auth service under /auth/v1 (issue 5; src/auth/README.md).
+struct auth_config {
+  // Sign-up confirms the e-mail at once and returns a session (GoTrue's MAILER_AUTOCONFIRM).
+  bool autoconfirm = true;
+  bool signup_enabled = true;
+  // Lifetime of user access tokens. supabase-js refreshes when fewer than 90 s remain, so
+  // anything near that makes it refresh on every call: the minimum is 300 s.
+  std::int64_t jwt_expiry_s = 3600;
+  std::int64_t password_length_min = 6;
+  // A rotated refresh token presented again within this many seconds returns the session's
+  // current token (two tabs refreshing at once); later, the whole session's tokens are revoked.
+  std::int64_t refresh_reuse_interval_s = 10;
+  // Argon2id cost (OWASP's second recommended setting: m = 19 MiB, t = 2, p = 1).
+  std::int64_t argon2_memory_kib = 19 * 1024;
+  std::int64_t argon2_iterations = 2;
+  std::int64_t argon2_parallelism = 1;
+  // Brute-force protection of password sign-in: token buckets of failed attempts per e-mail
+  // and per client address; an empty bucket answers 429 over_request_rate_limit.
+  std::int64_t sign_in_email_failures_burst = 5;
+  std::int64_t sign_in_email_refill_s = 60;
+  std::int64_t sign_in_address_failures_burst = 20;
+  std::int64_t sign_in_address_refill_s = 6;
+  // PostgreSQL connections of the Auth service (used from the blocking pool).
+  std::int64_t connections_max = 4;
+};
+
 // The web app (issue 9): the built web/dist served on web.port with /config.json.
 struct web_config {
   bool enabled = true;
@@ -182,6 +208,7 @@ struct config {
   registry_config registry;
   provision_config provision;
   api_config api;
+  auth_config auth;
   web_config web;
   bus_config bus;
   outbox_config outbox;
