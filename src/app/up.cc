@@ -24,6 +24,9 @@
 #include "net/http_server.h"
 #include "net/io_pool.h"
 #include "net/observability.h"
+#include "realtime/hub.h"
+#include "realtime/routes.h"
+#include "realtime/source.h"
 
 namespace substrate::app {
 namespace {
@@ -124,6 +127,24 @@ int run_up(const core::config& cfg) {
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       api = std::make_unique<api_role>(pool, cfg, load_project_keys(lock->path(), cfg.api.jwt_secret, now_s),
                                        http_metrics);
+    }
+  } catch (const std::exception& e) {
+    app_log.error("start-up failed: {}", e.what());
+    exit_code = 1;
+  }
+  // Realtime (issue 8): postgres_changes at /realtime/v1/websocket. Its replication slot exists
+  // before the listener accepts joins; it stops after the listener.
+  std::unique_ptr<realtime::hub> realtime_hub;
+  std::unique_ptr<realtime::source> realtime_source;
+  try {
+    if (exit_code == 0 && api) {
+      realtime_hub = std::make_unique<realtime::hub>(api->keys().jwt_secret);
+      realtime::add_routes(api->routes(), *realtime_hub);
+      realtime_source = std::make_unique<realtime::source>(
+          realtime::source_options{.conninfo = conninfo,
+                                   .connect_timeout_ms = static_cast<int>(cfg.database.connect_timeout_ms)},
+          *realtime_hub);
+      realtime_source->start();
     }
   } catch (const std::exception& e) {
     app_log.error("start-up failed: {}", e.what());
@@ -230,6 +251,7 @@ int run_up(const core::config& cfg) {
   // does not wait out long-polls.
   registry_serving = nullptr;
   if (api) api->stop();
+  if (realtime_source) realtime_source->stop();
   if (registry) registry->stop();
   if (kafka) kafka->stop();
   admin.stop();

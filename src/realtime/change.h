@@ -35,6 +35,7 @@ struct change {
   std::optional<pgoutput::tuple> old_tuple;  // UPDATE (when sent), DELETE
   bool old_key_only = true;                  // old_tuple carries the replica identity only
   std::int64_t commit_time_us = 0;           // unix microseconds
+  std::uint32_t xid = 0;                     // the writing transaction
 };
 
 // "2024-05-01T12:00:00.123Z".

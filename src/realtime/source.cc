@@ -185,8 +185,8 @@ void source::impl::stream(source& self) {
 
   std::map<std::uint32_t, std::shared_ptr<const table_info>> tables;
   std::vector<change> pending;
-  bool in_transaction = false;
   std::int64_t commit_time_us = 0;
+  std::uint32_t xid = 0;
   pgoutput::lsn confirmed = 0;
   auto last_status = std::chrono::steady_clock::now();
   auto last_expire = last_status;
@@ -210,10 +210,10 @@ void source::impl::stream(source& self) {
       claims.push_back(s.claims_json);
     }
     auto r = check_conn.exec(
-        "select idx, visible, selectable from substrate.realtime_visibility($1::oid::regclass, $2::text[], "
-        "$3::text[], $4::text[], $5::text[]) order by idx",
-        {std::to_string(c.table->rel.oid), array_literal(key_columns), array_literal(key_values), array_literal(roles),
-         array_literal(claims)});
+        "select idx, visible, selectable from substrate.realtime_visibility($1::bigint, $2::oid::regclass, "
+        "$3::text[], $4::text[], $5::text[], $6::text[]) order by idx",
+        {std::to_string(c.xid), std::to_string(c.table->rel.oid), array_literal(key_columns), array_literal(key_values),
+         array_literal(roles), array_literal(claims)});
     std::vector<visibility> out;
     if (!r) {
       // A dead connection is a reason to reconnect (the change is resent); an error of the query
@@ -266,24 +266,23 @@ void source::impl::stream(source& self) {
 
   auto handle = [&](const pgoutput::message& m) {
     if (const auto* b = std::get_if<pgoutput::begin>(&m)) {
-      in_transaction = true;
       pending.clear();
       commit_time_us = b->commit_time_us + pgoutput::postgres_epoch_offset_us;
+      xid = b->xid;
     } else if (const auto* rel = std::get_if<pgoutput::relation>(&m)) {
       load_table(*rel);
     } else if (const auto* ins = std::get_if<pgoutput::insert>(&m)) {
       pending.push_back(
-          change{table_of(ins->relation_oid), "INSERT", ins->new_tuple, std::nullopt, true, commit_time_us});
+          change{table_of(ins->relation_oid), "INSERT", ins->new_tuple, std::nullopt, true, commit_time_us, xid});
     } else if (const auto* up = std::get_if<pgoutput::update>(&m)) {
       pending.push_back(change{table_of(up->relation_oid), "UPDATE", up->new_tuple, up->old_tuple, up->old_is_key_only,
-                               commit_time_us});
+                               commit_time_us, xid});
     } else if (const auto* del = std::get_if<pgoutput::remove>(&m)) {
       pending.push_back(
-          change{table_of(del->relation_oid), "DELETE", {}, del->old_tuple, del->old_is_key_only, commit_time_us});
+          change{table_of(del->relation_oid), "DELETE", {}, del->old_tuple, del->old_is_key_only, commit_time_us, xid});
     } else if (const auto* c = std::get_if<pgoutput::commit>(&m)) {
       for (const auto& ch : pending) self.hub_.deliver(ch, check);
       pending.clear();
-      in_transaction = false;
       ++self.transactions_;
       // Handed to the hub: only now may PostgreSQL forget these changes.
       confirmed = std::max(confirmed, c->end_lsn);
@@ -319,8 +318,9 @@ void source::impl::stream(source& self) {
     auto env = pgoutput::decode_envelope(std::string_view(raw, static_cast<std::size_t>(n)));
     if (!env) throw std::runtime_error(env.error().message());
     if (const auto* k = std::get_if<pgoutput::keepalive>(&*env)) {
-      // Between transactions everything up to the server's position has been handed on.
-      if (!in_transaction && k->wal_end > confirmed) confirmed = k->wal_end;
+      // The keepalive's position is where the walsender has READ the WAL, which can be inside a
+      // transaction whose Begin it has not sent yet: confirming it loses that transaction on a
+      // reconnect (the contract test caught exactly that). Only commits are confirmed.
       if (k->reply_requested && confirmed != 0) send_status(false);
       continue;
     }
