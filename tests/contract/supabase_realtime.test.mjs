@@ -275,3 +275,55 @@ test('a broken replication connection loses no change', async () => {
     .catch((e) => { throw new Error(`${e.message}; got ${r.events.map((x) => x.new.body)}`); });
   assert.deepEqual([...new Set(r.events.map((e) => e.new.body))], bodies, 'in commit order');
 });
+
+// Raw Phoenix vsn 2.0.0 sockets (the protocol supabase-js speaks), lighter than 1,000 clients.
+function rawSubscriber(token, topic, changes) {
+  return new Promise((resolve, reject) => {
+    const url = `${substrate.apiUrl.replace('http', 'ws')}/realtime/v1/websocket?apikey=${substrate.apiKeys().anon}&vsn=2.0.0`;
+    const ws = new WebSocket(url);
+    const sub = { ws, rows: [], joined: false };
+    ws.on('error', reject);
+    ws.on('open', () => {
+      ws.send(JSON.stringify(['1', '1', topic, 'phx_join',
+        { config: { broadcast: { ack: false, self: false }, presence: { key: '', enabled: false }, postgres_changes: changes, private: false },
+          access_token: token }]));
+    });
+    ws.on('message', (data) => {
+      const [, , , event, payload] = JSON.parse(data.toString());
+      if (event === 'phx_reply' && !sub.joined) {
+        if (payload.status !== 'ok') reject(new Error(JSON.stringify(payload)));
+        sub.joined = true;
+        resolve(sub);
+      } else if (event === 'postgres_changes') {
+        sub.rows.push(payload.data.record.body);
+      }
+    });
+  });
+}
+
+test('1,000 concurrent subscribers each get exactly the rows they may see', async () => {
+  const users = Array.from({ length: 1000 }, () => crypto.randomUUID());
+  const subs = [];
+  for (let i = 0; i < users.length; i += 100) {
+    subs.push(...await Promise.all(users.slice(i, i + 100).map((u, j) => {
+      // Half filter on their own rows, half rely on row-level security alone.
+      const binding = { event: 'INSERT', schema: 'public', table: 'rt_notes' };
+      if ((i + j) % 2 === 0) binding.filter = `user_id=eq.${u}`;
+      return rawSubscriber(userToken(u), `realtime:many-${i + j}`, [binding]);
+    })));
+  }
+  // 20 rows for 10 of the users (two each), written in one transaction and one by one.
+  const owners = users.slice(0, 10);
+  psql(db, `insert into public.rt_notes (user_id, body) select u::uuid, 'bulk ' || u from unnest(array[${owners.map((u) => `'${u}'`).join(',')}]) u`);
+  for (const u of owners) insert(u, `single ${u}`);
+  try {
+    await waitFor(() => subs.slice(0, 10).every((s) => s.rows.length === 2), 30_000, 'each owner\'s two rows');
+    await sleep(500);
+    subs.forEach((s, i) => {
+      const expected = i < 10 ? [`bulk ${users[i]}`, `single ${users[i]}`] : [];
+      assert.deepEqual(s.rows, expected, `subscriber ${i}`);
+    });
+  } finally {
+    for (const s of subs) s.ws.close();
+  }
+});
