@@ -1,6 +1,9 @@
 #include "realtime/hub.h"
 
 #include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "realtime/logger.h"
 
@@ -41,62 +44,82 @@ void hub::broadcast(std::uint64_t connection, const std::string& topic, const js
   }
 }
 
-std::size_t hub::deliver(const change& c, const visibility_check& check) {
-  const auto& rel = c.table->rel;
+std::size_t hub::deliver(const std::vector<change>& changes, const visibility_check& check) {
   struct target {
     entry e;
     std::vector<std::int64_t> ids;
     std::size_t group = 0;
   };
-  std::vector<target> targets;
+  struct pending {
+    const change* c = nullptr;
+    std::vector<target> targets;
+    std::size_t item = 0;  // index into items
+  };
+  std::vector<pending> work;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [k, e] : channels_) {
-      std::vector<std::int64_t> ids;
-      for (const auto& b : e.ch->bindings) {
-        if (!binding_wants(b, rel.schema, rel.name, c.type)) continue;
-        // DELETE bypasses filters (4.8): the deleted row's other columns are unknown.
-        if (b.where && c.type != "DELETE") {
-          const auto& f = *b.where;
-          std::string_view type_name;
-          for (std::size_t i = 0; i < rel.columns.size(); ++i) {
-            if (rel.columns[i].name == f.column) type_name = c.table->type_names[i];
+    for (const auto& c : changes) {
+      const auto& rel = c.table->rel;
+      pending p{&c, {}, 0};
+      for (const auto& [k, e] : channels_) {
+        std::vector<std::int64_t> ids;
+        for (const auto& b : e.ch->bindings) {
+          if (!binding_wants(b, rel.schema, rel.name, c.type)) continue;
+          // DELETE bypasses filters (4.8): the deleted row's other columns are unknown.
+          if (b.where && c.type != "DELETE") {
+            const auto& f = *b.where;
+            std::string_view type_name;
+            for (std::size_t i = 0; i < rel.columns.size(); ++i) {
+              if (rel.columns[i].name == f.column) type_name = c.table->type_names[i];
+            }
+            if (!filter_matches(f, column_text(c, f.column), type_name)) continue;
           }
-          if (!filter_matches(f, column_text(c, f.column), type_name)) continue;
+          if (std::find(ids.begin(), ids.end(), b.id) == ids.end()) ids.push_back(b.id);
         }
-        if (std::find(ids.begin(), ids.end(), b.id) == ids.end()) ids.push_back(b.id);
+        if (!ids.empty()) p.targets.push_back(target{e, std::move(ids), 0});
       }
-      if (!ids.empty()) targets.push_back(target{e, std::move(ids), 0});
+      if (!p.targets.empty()) work.push_back(std::move(p));
     }
   }
-  if (targets.empty()) return 0;
+  if (work.empty()) return 0;
 
-  // Distinct (role, claims): the check is per group, all groups in one query.
-  std::map<subscriber_claims, std::size_t> group_of;
-  std::vector<subscriber_claims> groups;
-  for (auto& t : targets) {
-    subscriber_claims sc{t.e.ch->role, t.e.ch->claims.dump()};
-    auto [it, inserted] = group_of.emplace(sc, groups.size());
-    if (inserted) groups.push_back(std::move(sc));
-    t.group = it->second;
+  // Per change, the distinct (role, claims) of its subscribers; all changes in one check.
+  std::vector<check_item> items;
+  for (auto& p : work) {
+    std::map<subscriber_claims, std::size_t> group_of;
+    check_item item{p.c, {}};
+    for (auto& t : p.targets) {
+      subscriber_claims sc{t.e.ch->role, t.e.ch->claims.dump()};
+      auto [it, inserted] = group_of.emplace(sc, item.subscribers.size());
+      if (inserted) item.subscribers.push_back(std::move(sc));
+      t.group = it->second;
+    }
+    p.item = items.size();
+    items.push_back(std::move(item));
   }
-  const auto verdicts = check(c, groups);
-  if (verdicts.size() != groups.size()) {
-    realtime_log.warn("the visibility check answered {} verdicts for {} subscribers; change not delivered",
-                      verdicts.size(), groups.size());
-    return 0;
+  const auto verdicts = check(items);
+  if (verdicts.size() != items.size()) {
+    throw std::runtime_error(
+        fmt::format("the visibility check answered for {} changes of {}", verdicts.size(), items.size()));
   }
-  std::vector<std::optional<json>> data(groups.size());
   std::size_t sent = 0;
-  for (const auto& t : targets) {
-    const auto& v = verdicts[t.group];
-    // DELETE skips RLS (4.8 step 1): every subscriber of the table may learn the key.
-    if (!v.visible && c.type != "DELETE") continue;
-    auto& d = data[t.group];
-    if (!d) d = change_data(c, v.selectable);
-    const frame f{std::nullopt, std::nullopt, t.e.ch->topic, "postgres_changes", json{{"ids", t.ids}, {"data", *d}}};
-    t.e.peer->send_text(encode_frame(f, t.e.version));
-    ++sent;
+  for (const auto& p : work) {
+    const auto& v = verdicts[p.item];
+    if (v.size() != items[p.item].subscribers.size()) {
+      throw std::runtime_error(fmt::format("the visibility check answered for {} subscribers of {}", v.size(),
+                                           items[p.item].subscribers.size()));
+    }
+    std::vector<std::optional<json>> data(v.size());
+    for (const auto& t : p.targets) {
+      const auto& verdict = v[t.group];
+      // DELETE skips RLS (4.8 step 1): every subscriber of the table may learn the key.
+      if (!verdict.visible && p.c->type != "DELETE") continue;
+      auto& d = data[t.group];
+      if (!d) d = change_data(*p.c, verdict.selectable);
+      const frame f{std::nullopt, std::nullopt, t.e.ch->topic, "postgres_changes", json{{"ids", t.ids}, {"data", *d}}};
+      t.e.peer->send_text(encode_frame(f, t.e.version));
+      ++sent;
+    }
   }
   return sent;
 }

@@ -37,9 +37,15 @@ struct visibility {
   bool visible = false;
   std::vector<std::string> selectable;  // columns the role may SELECT, attribute order
 };
-// Decides, in one query, whether the changed row is visible to each subscriber (same order);
-// throws or returns fewer verdicts on failure (nothing is delivered then).
-using visibility_check = std::function<std::vector<visibility>(const change&, const std::vector<subscriber_claims>&)>;
+// The subscribers one change must be checked for.
+struct check_item {
+  const change* c = nullptr;
+  std::vector<subscriber_claims> subscribers;
+};
+// Decides, in ONE query for the whole batch, whether each changed row is visible to each of its
+// subscribers: result[i][j] for items[i].subscribers[j]. Throws on failure (nothing of the batch
+// is delivered then; the source reconnects and PostgreSQL resends it).
+using visibility_check = std::function<std::vector<std::vector<visibility>>(const std::vector<check_item>&)>;
 
 class hub {
 public:
@@ -60,10 +66,10 @@ public:
   // if `self`).
   void broadcast(std::uint64_t connection, const std::string& topic, const nlohmann::json& payload, bool self);
 
-  // Delivers one committed change: bindings matched (event, table, filter), the row checked for
-  // all matching subscribers at once with `check`, then one message per channel. Returns the
-  // number of messages queued.
-  std::size_t deliver(const change& c, const visibility_check& check);
+  // Delivers committed changes in commit order: bindings matched (event, table, filter), every
+  // changed row checked for all its matching subscribers with one `check` call, then one message
+  // per channel and change. Returns the number of messages queued.
+  std::size_t deliver(const std::vector<change>& changes, const visibility_check& check);
 
   // Ends channels whose token expired by `now_s` (system error + phx_close, 4.4).
   void expire(std::int64_t now_s);

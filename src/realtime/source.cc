@@ -184,7 +184,11 @@ void source::impl::stream(source& self) {
   realtime_log.info("streaming changes", {{"slot", o.slot_name}, {"publication", o.publication}});
 
   std::map<std::uint32_t, std::shared_ptr<const table_info>> tables;
-  std::vector<change> pending;
+  std::vector<change> pending;  // of the transaction being received
+  std::vector<change> ready;    // of committed transactions, not yet delivered
+  pgoutput::lsn ready_lsn = 0;  // end of the last committed transaction in `ready`
+  std::uint64_t ready_transactions = 0;
+  constexpr std::size_t batch_changes_max = 1000;
   std::int64_t commit_time_us = 0;
   std::uint32_t xid = 0;
   pgoutput::lsn confirmed = 0;
@@ -199,42 +203,65 @@ void source::impl::stream(source& self) {
     last_status = std::chrono::steady_clock::now();
   };
 
-  visibility_check check = [&](const change& c, const std::vector<subscriber_claims>& subscribers) {
-    std::vector<std::string> key_columns, key_values, roles, claims;
-    for (const auto& k : row_key(c)) {
-      key_columns.push_back(k.column);
-      key_values.push_back(k.text);
-    }
-    for (const auto& s : subscribers) {
-      roles.push_back(s.role);
-      claims.push_back(s.claims_json);
+  // One statement for every subscriber of every change of the batch (migrations/0007).
+  auto run_check = [&](const std::vector<check_item>& items) -> result<std::vector<std::vector<visibility>>> {
+    json arg = json::array();
+    for (const auto& item : items) {
+      json key = json::object();
+      for (const auto& k : row_key(*item.c)) key[k.column] = k.text;
+      json subs = json::array();
+      for (const auto& sc : item.subscribers) subs.push_back(json::array({sc.role, sc.claims_json}));
+      arg.push_back(json{{"xid", item.c->xid}, {"rel", item.c->table->rel.oid}, {"key", key}, {"subs", subs}});
     }
     auto r = check_conn.exec(
-        "select idx, visible, selectable from substrate.realtime_visibility($1::bigint, $2::oid::regclass, "
-        "$3::text[], $4::text[], $5::text[], $6::text[]) order by idx",
-        {std::to_string(c.xid), std::to_string(c.table->rel.oid), array_literal(key_columns), array_literal(key_values),
-         array_literal(roles), array_literal(claims)});
-    std::vector<visibility> out;
-    if (!r) {
-      // A dead connection is a reason to reconnect (the change is resent); an error of the query
-      // itself (e.g. the table was dropped since) hides the change from everyone.
-      if (!check_conn.exec("select 1")) throw std::runtime_error(r.error().message());
-      realtime_log.warn("the visibility check of a change on {}.{} failed: {}", c.table->rel.schema, c.table->rel.name,
-                        r.error().message());
-      return std::vector<visibility>(subscribers.size());
-    }
+        "select item, sub, visible, selectable from substrate.realtime_visibility($1::jsonb) order by item, sub",
+        {arg.dump()});
+    if (!r) return tl::unexpected(r.error());
+    std::vector<std::vector<visibility>> out(items.size());
     for (int row = 0; row < r->rows(); ++row) {
+      const auto item = std::stoul(r->value(row, 0)) - 1;
+      if (item >= out.size()) continue;
       visibility v;
-      v.visible = r->value(row, 1) == "t";
-      json cols = json::parse(r->value(row, 2), nullptr, false);
+      v.visible = r->value(row, 2) == "t";
+      json cols = json::parse(r->value(row, 3), nullptr, false);
       if (cols.is_array()) {
         for (const auto& col : cols) {
           if (col.is_string()) v.selectable.push_back(col.get<std::string>());
         }
       }
-      out.push_back(std::move(v));
+      out[item].push_back(std::move(v));
     }
     return out;
+  };
+  visibility_check check = [&](const std::vector<check_item>& items) {
+    auto all = run_check(items);
+    if (all) return std::move(*all);
+    // A dead connection is a reason to reconnect (the batch is resent); an error of the query
+    // itself (e.g. a table dropped since) hides the failing change from everyone, checked alone.
+    if (!check_conn.exec("select 1")) throw std::runtime_error(all.error().message());
+    std::vector<std::vector<visibility>> out;
+    for (const auto& item : items) {
+      auto one = run_check({item});
+      if (one) {
+        out.push_back(std::move(one->front()));
+        continue;
+      }
+      realtime_log.warn("the visibility check of a change on {}.{} failed: {}", item.c->table->rel.schema,
+                        item.c->table->rel.name, one.error().message());
+      out.emplace_back(item.subscribers.size());
+    }
+    return out;
+  };
+
+  auto deliver_ready = [&] {
+    if (ready_transactions == 0) return;
+    if (!ready.empty()) self.hub_.deliver(ready, check);
+    ready.clear();
+    self.transactions_ += ready_transactions;
+    ready_transactions = 0;
+    // Handed to the hub: only now may PostgreSQL forget these changes.
+    confirmed = std::max(confirmed, ready_lsn);
+    send_status(false);
   };
 
   auto load_table = [&](pgoutput::relation rel) {
@@ -281,12 +308,13 @@ void source::impl::stream(source& self) {
       pending.push_back(
           change{table_of(del->relation_oid), "DELETE", {}, del->old_tuple, del->old_is_key_only, commit_time_us, xid});
     } else if (const auto* c = std::get_if<pgoutput::commit>(&m)) {
-      for (const auto& ch : pending) self.hub_.deliver(ch, check);
+      // Committed: queued for the next batch (delivered when the stream has nothing more to
+      // read right now, or at batch_changes_max).
+      for (auto& ch : pending) ready.push_back(std::move(ch));
       pending.clear();
-      ++self.transactions_;
-      // Handed to the hub: only now may PostgreSQL forget these changes.
-      confirmed = std::max(confirmed, c->end_lsn);
-      send_status(false);
+      ready_lsn = c->end_lsn;
+      ++ready_transactions;
+      if (ready.size() >= batch_changes_max) deliver_ready();
     }
   };
 
@@ -294,6 +322,7 @@ void source::impl::stream(source& self) {
     char* raw = nullptr;
     const int n = PQgetCopyData(repl.get(), &raw, 1);
     if (n == 0) {
+      deliver_ready();  // nothing more to read right now: the batch is complete
       pollfd fd{PQsocket(repl.get()), POLLIN, 0};
       ::poll(&fd, 1, 200);
       if (PQconsumeInput(repl.get()) == 0) {
@@ -329,6 +358,7 @@ void source::impl::stream(source& self) {
     if (!m) throw std::runtime_error(m.error().message());
     handle(*m);
   }
+  deliver_ready();
   if (confirmed != 0) send_status(false);
 }
 

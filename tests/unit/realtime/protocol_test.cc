@@ -325,17 +325,20 @@ TEST(RealtimeHub, DeliversToMatchingVisibleChannelsWithOneCheckPerChange) {
   b->sent.clear();
 
   int checks = 0;
-  visibility_check check = [&](const change&, const std::vector<subscriber_claims>& subs) {
+  visibility_check check = [&](const std::vector<check_item>& items) {
     ++checks;
-    std::vector<visibility> out;
-    for (const auto& s : subs) {
-      // Row-level security stand-in: only the owner sees the row.
-      const bool owner = json::parse(s.claims_json)["sub"] == "u1";
-      out.push_back({owner, {"id", "user_id", "meta", "done", "at"}});
+    std::vector<std::vector<visibility>> out;
+    for (const auto& item : items) {
+      out.emplace_back();
+      for (const auto& s : item.subscribers) {
+        // Row-level security stand-in: only u1 sees rows.
+        const bool owner = json::parse(s.claims_json)["sub"] == "u1";
+        out.back().push_back({owner, {"id", "user_id", "meta", "done", "at"}});
+      }
     }
     return out;
   };
-  EXPECT_EQ(h.deliver(change{notes_table(true), "INSERT", row("7", "u1"), std::nullopt, true, 0}, check), 1U);
+  EXPECT_EQ(h.deliver({change{notes_table(true), "INSERT", row("7", "u1"), std::nullopt, true, 0}}, check), 1U);
   EXPECT_EQ(checks, 1);
   ASSERT_EQ(a->sent.size(), 1U);
   EXPECT_TRUE(b->sent.empty());
@@ -344,17 +347,32 @@ TEST(RealtimeHub, DeliversToMatchingVisibleChannelsWithOneCheckPerChange) {
   EXPECT_EQ(a->sent[0][4]["data"]["record"]["user_id"], "u1");
 
   // The filter keeps u2's row from a; RLS (the stand-in) from b.
-  EXPECT_EQ(h.deliver(change{notes_table(true), "INSERT", row("8", "u2"), std::nullopt, true, 0}, check), 0U);
+  EXPECT_EQ(h.deliver({change{notes_table(true), "INSERT", row("8", "u2"), std::nullopt, true, 0}}, check), 0U);
   // DELETE skips filters and RLS: b (event *) gets it, a (INSERT only) does not.
-  EXPECT_EQ(h.deliver(change{notes_table(true), "DELETE", {}, row("7", "u1"), false, 0}, check), 1U);
+  EXPECT_EQ(h.deliver({change{notes_table(true), "DELETE", {}, row("7", "u1"), false, 0}}, check), 1U);
   ASSERT_EQ(b->sent.size(), 1U);
   EXPECT_EQ(b->sent[0][4]["data"]["old_record"], (json{{"id", 7}}));
 
+  // Several changes (a batch of transactions) are checked in one call and delivered in order.
+  checks = 0;
+  a->sent.clear();
+  b->sent.clear();
+  EXPECT_EQ(h.deliver({change{notes_table(true), "INSERT", row("9", "u1"), std::nullopt, true, 0},
+                       change{notes_table(true), "INSERT", row("10", "u2"), std::nullopt, true, 0},
+                       change{notes_table(true), "INSERT", row("11", "u1"), std::nullopt, true, 0}},
+                      check),
+            2U);
+  EXPECT_EQ(checks, 1);
+  ASSERT_EQ(a->sent.size(), 2U);
+  EXPECT_EQ(a->sent[0][4]["data"]["record"]["id"], 9);
+  EXPECT_EQ(a->sent[1][4]["data"]["record"]["id"], 11);
+  EXPECT_TRUE(b->sent.empty());  // the stand-in RLS hides everything from b
+
   // Broadcast reaches the other socket on the topic, not the sender (self false).
   h.broadcast(1, "realtime:n", json{{"type", "broadcast"}, {"event", "e"}, {"payload", 1}}, false);
-  EXPECT_EQ(a->sent.size(), 1U);
-  ASSERT_EQ(b->sent.size(), 2U);
-  EXPECT_EQ(b->sent[1][3], "broadcast");
+  EXPECT_EQ(a->sent.size(), 2U);
+  ASSERT_EQ(b->sent.size(), 1U);
+  EXPECT_EQ(b->sent[0][3], "broadcast");
 
   // Token expiry ends both channels.
   h.expire(now + 61);
