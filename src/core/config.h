@@ -116,6 +116,51 @@ struct api_config {
   std::vector<std::string> cors_origins{"*"};
 };
 
+// The web app (issue 9): the built web/dist served on web.port with /config.json.
+struct web_config {
+  bool enabled = true;
+  std::string listen_address = "127.0.0.1";
+  std::int64_t port = 3000;
+  std::string root;         // empty: the source tree's web/dist (where `make build` puts it)
+  std::string gateway_url;  // what the app calls for events; empty: http://127.0.0.1:8080
+};
+
+// The platform's producer side (src/bus): where services produce and which registry they use.
+struct bus_config {
+  std::string kafka_bootstrap;    // empty: registry.kafka_bootstrap, else the built-in broker
+  std::string registry_url;       // empty: the built-in registry (registry.listen_address:port)
+  std::string registry_username;  // HTTP basic auth towards the registry; empty: none
+  std::string registry_password;
+  // SASL towards the cluster; empty mechanism: registry.kafka_sasl_* (the platform's Kafka user).
+  std::string kafka_sasl_mechanism;
+  std::string kafka_sasl_username;
+  std::string kafka_sasl_password;
+  std::int64_t delivery_timeout_ms = 30'000;
+  std::int64_t registry_timeout_ms = 10'000;
+};
+
+// The transactional outbox relay (substrate.outbox -> Kafka), docs/decisions/0003-outbox-relay.md.
+struct outbox_config {
+  bool enabled = true;
+  std::int64_t batch_size = 500;
+  std::int64_t poll_interval_ms = 50;
+  std::int64_t lock_retry_ms = 1'000;
+  std::int64_t retry_backoff_ms = 1'000;
+// The PostgREST-compatible data API (/rest/v1, src/rest).
+struct rest_config {
+  bool enabled = true;
+  // libpq URL of the login role REST uses (a PostgREST `authenticator`: LOGIN NOINHERIT, member of
+  // anon, authenticated and service_role). Empty: the managed cluster's authenticator over its
+  // unix socket, or database.url on an external database.
+  std::string database_url;
+  std::vector<std::string> schemas{"public"};
+  std::int64_t pool_size = 10;
+  std::int64_t pool_timeout_ms = 5000;
+  // Bounds on hostile query strings: items of one in.(...) list, or=/and= nesting depth.
+  std::int64_t in_list_max = 1000;
+  std::int64_t logic_depth_max = 8;
+};
+
 struct listener_config {
   std::string listen_address = "127.0.0.1";
   std::int64_t port = 0;
@@ -135,6 +180,10 @@ struct config {
   registry_config registry;
   provision_config provision;
   api_config api;
+  web_config web;
+  bus_config bus;
+  outbox_config outbox;
+  rest_config rest;
   http_config http;
   std::int64_t blocking_threads = 4;
 };

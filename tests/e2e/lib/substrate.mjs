@@ -45,8 +45,9 @@ export function run(args, { env = {} } = {}) {
 export class Substrate {
   // `command` is the role to run: 'up' (everything) or 'broker' (the Kafka broker alone).
   // `registryPort` (the schema registry of 'up' and 'registry') defaults to a free port in start().
-  // `apiPort` (the Supabase-compatible API of 'up') defaults to a free port in start().
-  constructor({ dataDir, adminPort, databasePort, kafkaPort, registryPort, apiPort, settings = [], env = {}, command = 'up' }) {
+  // `apiPort` and `webPort` (the Supabase-compatible API and the web app of 'up') default to free
+  // ports in start().
+  constructor({ dataDir, adminPort, databasePort, kafkaPort, registryPort, apiPort, webPort, settings = [], env = {}, command = 'up' }) {
     this.dataDir = dataDir;
     this.adminPort = adminPort;
     this.databasePort = databasePort;
@@ -60,6 +61,8 @@ export class Substrate {
     this.registryUrl = registryPort ? `http://127.0.0.1:${registryPort}` : undefined;
     if (apiPort) args.push('--set', `api.port=${apiPort}`);
     this.apiUrl = apiPort ? `http://127.0.0.1:${apiPort}` : undefined;
+    if (webPort) args.push('--set', `web.port=${webPort}`);
+    this.webUrl = webPort ? `http://127.0.0.1:${webPort}` : undefined;
     for (const s of settings) args.push('--set', s);
     this.stdout = '';
     this.stderr = '';
@@ -78,6 +81,7 @@ export class Substrate {
       kafkaPort: await freePort(),
       registryPort: await freePort(),
       apiPort: options.command === undefined || options.command === 'up' ? await freePort() : undefined,
+      webPort: options.command === undefined || options.command === 'up' ? await freePort() : undefined,
       ...options,
     });
     await s.waitReady();
