@@ -56,6 +56,7 @@ bench: build
 	bench/startup/run $(BUILD_DIR)/substrate
 	bench/kafka/run $(BUILD_DIR)
 	bench/avro/run $(BUILD_DIR)
+	bench/realtime/run $(BUILD_DIR)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
