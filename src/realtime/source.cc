@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <stdexcept>
@@ -270,7 +271,10 @@ void source::impl::stream(source& self) {
     auto r =
         must(check_conn.exec("select (select relrowsecurity from pg_class where oid = $1::oid), "
                              "(select coalesce(json_agg(t.typname order by u.n), '[]') "
-                             "from unnest($2::oid[]) with ordinality u(oid, n) left join pg_type t on t.oid = u.oid)",
+                             "from unnest($2::oid[]) with ordinality u(oid, n) left join pg_type t on t.oid = u.oid), "
+                             "(select coalesce(json_agg(a.attname), '[]') from pg_index i join pg_attribute a "
+                             "on a.attrelid = i.indrelid and a.attnum = any(i.indkey) "
+                             "where i.indrelid = $1::oid and i.indisprimary)",
                              {std::to_string(rel.oid), array_literal(oids)}),
              "reading a published table's column types");
     auto info = std::make_shared<table_info>();
@@ -280,6 +284,15 @@ void source::impl::stream(source& self) {
       info->type_names.push_back(types.is_array() && i < types.size() && types[i].is_string()
                                      ? types[i].get<std::string>()
                                      : std::string("unknown"));
+    }
+    // The key of a row is its primary key when there is one: with REPLICA IDENTITY FULL (as
+    // user_notifications has) pgoutput marks every column as key, and a NULL column would make
+    // the row uncheckable (and a DELETE's old_record must still be the primary key only).
+    const json primary_key = json::parse(r.value(0, 2), nullptr, false);
+    if (primary_key.is_array() && !primary_key.empty()) {
+      for (auto& col : rel.columns) {
+        col.key = std::find(primary_key.begin(), primary_key.end(), json(col.name)) != primary_key.end();
+      }
     }
     info->rel = std::move(rel);
     tables[info->rel.oid] = info;

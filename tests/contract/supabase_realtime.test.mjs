@@ -327,3 +327,26 @@ test('1,000 concurrent subscribers each get exactly the rows they may see', asyn
     for (const s of subs) s.ws.close();
   }
 });
+
+test('user_notifications: B never receives A\'s identity events or A\'s direct messages to someone else', async () => {
+  const userC = crypto.randomUUID();
+  const subscribers = {};
+  for (const [name, user] of [['a', userA], ['b', userB], ['c', userC]]) {
+    const c = await asUser(user);
+    subscribers[name] = collect(c, `notifications-${name}`, { event: 'INSERT', schema: 'public', table: 'user_notifications' });
+    assert.equal((await subscribe(subscribers[name].channel)).status, 'SUBSCRIBED');
+  }
+  const now = new Date().toISOString();
+  const row = (user, type, visibility, recipient) =>
+    `('${user}', '${type}', '{}', '${now}', '${visibility}', ${recipient ? `'${recipient}'` : 'null'})`;
+  psql(db, `insert into public.user_notifications (user_id, event_type, payload, event_time, visibility, recipient_id) values
+    ${row(userA, 'identity.signup', 'private')},
+    ${row(userA, 'user.message', 'direct', userC)},
+    ${row(userB, 'user.message', 'broadcast')}`);
+  const seen = (name) => subscribers[name].events.map((e) => `${e.new.user_id === userA ? 'A' : 'B'}:${e.new.event_type}:${e.new.visibility}`);
+  await waitFor(() => seen('a').length === 3 && seen('b').length === 1 && seen('c').length === 2, 5000, 'the notifications');
+  await sleep(300);
+  assert.deepEqual(seen('a'), ['A:identity.signup:private', 'A:user.message:direct', 'B:user.message:broadcast']);
+  assert.deepEqual(seen('b'), ['B:user.message:broadcast'], 'B sees only the broadcast');
+  assert.deepEqual(seen('c'), ['A:user.message:direct', 'B:user.message:broadcast']);
+});
