@@ -57,6 +57,7 @@ bench: build
 	bench/kafka/run $(BUILD_DIR)
 	bench/avro/run $(BUILD_DIR)
 	bench/auth/run $(BUILD_DIR)
+	bench/realtime/run $(BUILD_DIR)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

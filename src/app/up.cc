@@ -29,6 +29,9 @@
 #include "net/io_pool.h"
 #include "net/observability.h"
 #include "rest/service.h"
+#include "realtime/hub.h"
+#include "realtime/routes.h"
+#include "realtime/source.h"
 
 namespace substrate::app {
 namespace {
@@ -175,6 +178,24 @@ int run_up(const core::config& cfg) {
     app_log.error("start-up failed: {}", e.what());
     exit_code = 1;
   }
+  // Realtime (issue 8): postgres_changes at /realtime/v1/websocket. Its replication slot exists
+  // before the listener accepts joins; it stops after the listener.
+  std::unique_ptr<realtime::hub> realtime_hub;
+  std::unique_ptr<realtime::source> realtime_source;
+  try {
+    if (exit_code == 0 && api) {
+      realtime_hub = std::make_unique<realtime::hub>(api->keys().jwt_secret);
+      realtime::add_routes(api->routes(), *realtime_hub);
+      realtime_source = std::make_unique<realtime::source>(
+          realtime::source_options{.conninfo = conninfo,
+                                   .connect_timeout_ms = static_cast<int>(cfg.database.connect_timeout_ms)},
+          *realtime_hub);
+      realtime_source->start();
+    }
+  } catch (const std::exception& e) {
+    app_log.error("start-up failed: {}", e.what());
+    exit_code = 1;
+  }
   try {
     if (exit_code == 0 && cfg.kafka.enabled) kafka = std::make_unique<kafka_role>(pool, cfg, lock->path(), metrics);
   } catch (const std::exception& e) {
@@ -298,6 +319,7 @@ int run_up(const core::config& cfg) {
   if (web) web->stop();
   if (api) api->stop();
   if (outbox) outbox->stop();
+  if (realtime_source) realtime_source->stop();
   if (registry) registry->stop();
   if (kafka) kafka->stop();
   admin.stop();

@@ -300,12 +300,15 @@ asio::awaitable<void> http_server::impl::run_websocket(beast::tcp_stream stream,
   for (;;) {
     co_await session->stream().async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
+    const auto data = buffer.cdata();
     if (!session->stream().got_text()) {
-      session->close(static_cast<std::uint16_t>(websocket::close_code::bad_payload), "only text frames are supported");
+      if (!handler->on_binary(std::string_view(static_cast<const char*>(data.data()), data.size()))) {
+        session->close(static_cast<std::uint16_t>(websocket::close_code::bad_payload),
+                       "only text frames are supported");
+      }
       buffer.consume(buffer.size());
       continue;
     }
-    const auto data = buffer.cdata();
     handler->on_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
     buffer.consume(buffer.size());
   }

@@ -32,6 +32,9 @@ public:
   virtual ~websocket_handler() = default;
   virtual void on_open(std::shared_ptr<websocket_peer> peer) = 0;
   virtual void on_text(std::string_view message) = 0;
+  // A binary message; false (the default) closes the connection with 1007 "only text frames are
+  // supported". Realtime's vsn 2.0.0 clients send broadcasts as binary frames.
+  virtual bool on_binary(std::string_view /*message*/) { return false; }
   // Called once when the connection ends for any reason; the peer must not be used afterwards.
   virtual void on_close() = 0;
 };

@@ -30,6 +30,12 @@ public:
     }
     peer_->send_text("echo:" + std::string(message));
   }
+  // Binary frames are accepted when they start with 'B' (else refused: the connection closes).
+  bool on_binary(std::string_view message) override {
+    if (!message.starts_with('B')) return false;
+    peer_->send_text("binary:" + std::string(message));
+    return true;
+  }
   void on_close() override {
     peer_.reset();
     ++closed_;
@@ -75,6 +81,20 @@ TEST_F(websocket_test, upgrade_then_text_frames_both_ways) {
   EXPECT_EQ(read_text(ws), "echo:one");
   EXPECT_EQ(read_text(ws), "echo:two");
   ws.close(websocket::close_code::normal);
+}
+
+TEST_F(websocket_test, binary_frames_reach_the_handler_or_close_the_connection) {
+  auto ws = connect("/ws?token=good");
+  EXPECT_EQ(read_text(ws), "welcome");
+  ws.binary(true);
+  ws.write(asio::buffer(std::string("Bytes")));
+  EXPECT_EQ(read_text(ws), "binary:Bytes");
+  ws.write(asio::buffer(std::string("refused")));
+  beast::flat_buffer buffer;
+  beast::error_code ec;
+  ws.read(buffer, ec);
+  EXPECT_EQ(ec, websocket::error::closed);
+  EXPECT_EQ(ws.reason().code, websocket::close_code::bad_payload);
 }
 
 TEST_F(websocket_test, refused_upgrade_gets_the_factorys_status) {
