@@ -3,18 +3,21 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
 
 #include <fmt/format.h>
 
+#include "app/api_role.h"
 #include "app/data_dir.h"
 #include "app/kafka_role.h"
 #include "app/logger.h"
 #include "app/registry_role.h"
 #include "app/signals.h"
 #include "app/version.h"
+#include "app/web_role.h"
 #include "core/metrics.h"
 #include "db/connection.h"
 #include "db/managed_postgres.h"
@@ -113,8 +116,24 @@ int run_up(const core::config& cfg) {
                }});
   }
   int exit_code = 0;
+  // The Supabase-compatible API (issue 5): services add their routes to api->routes() before
+  // it starts.
+  std::unique_ptr<api_role> api;
+  // The web app (issue 9), started once the API's URL is known.
+  std::unique_ptr<web_role> web;
   try {
-    if (cfg.kafka.enabled) kafka = std::make_unique<kafka_role>(pool, cfg, lock->path(), metrics);
+    if (cfg.api.enabled) {
+      const auto now_s =
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      api = std::make_unique<api_role>(pool, cfg, load_project_keys(lock->path(), cfg.api.jwt_secret, now_s),
+                                       http_metrics);
+    }
+  } catch (const std::exception& e) {
+    app_log.error("start-up failed: {}", e.what());
+    exit_code = 1;
+  }
+  try {
+    if (exit_code == 0 && cfg.kafka.enabled) kafka = std::make_unique<kafka_role>(pool, cfg, lock->path(), metrics);
   } catch (const std::exception& e) {
     app_log.error("start-up failed: the Kafka broker cannot open {}: {}", lock->path(), e.what());
     exit_code = 1;
@@ -123,6 +142,16 @@ int run_up(const core::config& cfg) {
   pool.start();
   try {
     if (exit_code == 0) admin.start();
+    if (exit_code == 0 && api) api->start();
+    if (exit_code == 0 && api && cfg.web.enabled) {
+      web = std::make_unique<web_role>(
+          pool, cfg,
+          web_app_settings{api->public_url(), api->keys().anon_key,
+                           cfg.web.gateway_url.empty() ? "http://127.0.0.1:8080" : cfg.web.gateway_url},
+          http_metrics);
+      web->start();
+      if (!web->built()) app_log.warn("the web app is not built (no files in {}): run `make build`", web->root());
+    }
     if (exit_code == 0 && kafka) kafka->start();
     if (exit_code == 0 && cfg.registry.enabled) {
       if (kafka && cfg.registry.kafka_bootstrap.empty() && cfg.kafka.sasl.enabled &&
@@ -154,6 +183,12 @@ int run_up(const core::config& cfg) {
     env += "DATABASE_URL=" + shell_quote(database_url) + "\n";
     if (kafka) env += "KAFKA_BROKERS=" + shell_quote(kafka->address()) + "\n";
     if (registry) env += "SCHEMA_REGISTRY_URL=" + shell_quote(registry->url()) + "\n";
+    if (api) {
+      env += "SUPABASE_URL=" + shell_quote(api->public_url()) + "\n";
+      env += "SUPABASE_ANON_KEY=" + shell_quote(api->keys().anon_key) + "\n";
+      env += "SUPABASE_SERVICE_ROLE_KEY=" + shell_quote(api->keys().service_role_key) + "\n";
+    }
+    if (web) env += "WEB_URL=" + shell_quote(web->url()) + "\n";
     if (postgres) {
       env += "PGHOST=" + shell_quote(cfg.database.listen_address) + "\nPGPORT=" + std::to_string(cfg.database.port) +
              "\nPGUSER=postgres\nPGDATABASE=postgres\n";
@@ -174,6 +209,14 @@ int run_up(const core::config& cfg) {
         banner += fmt::format("  registry   {}  (schemas in {} on {})\n", registry->url(), cfg.registry.topic,
                               registry->bootstrap());
       }
+      if (api) {
+        banner += fmt::format("  api        {}  (/auth/v1 /rest/v1 /realtime/v1)\n", api->public_url());
+        banner += fmt::format("  anon key   {}\n", api->keys().anon_key);
+        banner += fmt::format("  service    {}  (service_role: bypasses RLS, keep it secret)\n",
+                              api->keys().service_role_key);
+      }
+      if (web)
+        banner += fmt::format("  web app    {}{}\n", web->url(), web->built() ? "" : "  (not built: make build)");
       banner +=
           fmt::format("  postgres   {}{}\n", redact_password(database_url), postgres ? "  (managed)" : "  (external)");
       banner += fmt::format("  env file   {}  (source it: URLs and keys)\n", env_path);
@@ -201,6 +244,8 @@ int run_up(const core::config& cfg) {
   // The broker first: it wakes parked fetches and produces and syncs, so the listeners' drain
   // does not wait out long-polls.
   registry_serving = nullptr;
+  if (web) web->stop();
+  if (api) api->stop();
   if (registry) registry->stop();
   if (kafka) kafka->stop();
   admin.stop();

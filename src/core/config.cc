@@ -253,6 +253,44 @@ std::vector<property> make_properties() {
       [](config & c) -> auto& { return c.kafka.authorization.super_users; }));
 
   p.push_back(boolean(
+      "api.enabled", "Serve the Supabase-compatible API (/auth/v1, /rest/v1, /realtime/v1) in `substrate up`.",
+      [](config & c) -> auto& { return c.api.enabled; }));
+  p.push_back(string(
+      "api.listen_address", "Address of the Supabase-compatible API listener.",
+      [](config & c) -> auto& { return c.api.listen_address; }));
+  p.push_back(integer(
+      "api.port", "Port of the Supabase-compatible API; 0 picks a free port.", 0, port_max,
+      [](config & c) -> auto& { return c.api.port; }));
+  p.push_back(string(
+      "api.public_url",
+      "URL clients reach the API at (issuer of user tokens is <public_url>/auth/v1); empty: "
+      "http://<listen_address>:<port>.",
+      [](config & c) -> auto& { return c.api.public_url; }));
+  p.push_back(string(
+      "api.jwt_secret",
+      "HS256 project secret, at least 32 bytes; empty: generated on first start in <data_dir>/secrets/jwt-secret.",
+      [](config & c) -> auto& { return c.api.jwt_secret; }, true));
+  p.push_back(string_list(
+      "api.cors_origins", "Origins allowed to call the API from a browser (comma-separated, or *).",
+      [](config & c) -> auto& { return c.api.cors_origins; }));
+
+  p.push_back(boolean(
+      "web.enabled", "Serve the web app (web/dist) and its /config.json in `substrate up`.",
+      [](config & c) -> auto& { return c.web.enabled; }));
+  p.push_back(string(
+      "web.listen_address", "Address of the web app's HTTP listener.",
+      [](config & c) -> auto& { return c.web.listen_address; }));
+  p.push_back(integer(
+      "web.port", "Port of the web app; 0 picks a free port.", 0, port_max,
+      [](config & c) -> auto& { return c.web.port; }));
+  p.push_back(string(
+      "web.root", "Directory of the built web app; empty: web/dist of the source tree substrate was built from.",
+      [](config & c) -> auto& { return c.web.root; }));
+  p.push_back(string(
+      "web.gateway_url", "The gateway URL the web app sends events to; empty: http://127.0.0.1:8080.",
+      [](config & c) -> auto& { return c.web.gateway_url; }));
+
+  p.push_back(boolean(
       "registry.enabled", "Run the schema registry in `substrate up`.",
       [](config & c) -> auto& { return c.registry.enabled; }));
   p.push_back(string(
@@ -453,6 +491,13 @@ config load_config(const config_sources& sources) {
   }
   if (result.data_dir.empty()) fail("configuration", "data_dir", "must not be empty");
   if (result.registry.topic.empty()) fail("configuration", "registry.topic", "must not be empty");
+  if (!result.api.jwt_secret.empty() && result.api.jwt_secret.size() < 32) {
+    fail("configuration", "api.jwt_secret", "must be at least 32 bytes (HS256 needs a key as long as its hash)");
+  }
+  if (const auto& url = result.api.public_url;
+      !url.empty() && !url.starts_with("http://") && !url.starts_with("https://")) {
+    fail("configuration", "api.public_url", "must start with http:// or https://");
+  }
   if (const auto& m = result.registry.kafka_sasl_mechanism; !m.empty() && m != "PLAIN" && m != "SCRAM-SHA-256") {
     fail("configuration", "registry.kafka_sasl_mechanism",
          fmt::format("'{}': expected PLAIN, SCRAM-SHA-256 or empty", m));

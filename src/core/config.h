@@ -102,6 +102,29 @@ struct provision_config {
   std::vector<std::string> overrides;  // "topic=partitions[/cleanup.policy]"
 };
 
+// The Supabase-compatible API listener (/auth/v1, /rest/v1, /realtime/v1; issue 5).
+struct api_config {
+  bool enabled = true;
+  std::string listen_address = "127.0.0.1";
+  std::int64_t port = 54321;
+  // The URL clients use (supabase-js `createClient(url, key)`); the `iss` of user tokens is
+  // <public_url>/auth/v1. Empty: http://<listen_address>:<port>.
+  std::string public_url;
+  // The HS256 project secret (>= 32 bytes). Empty: generated on first start and kept in
+  // <data_dir>/secrets/jwt-secret. Set it to share tokens with other instances or a real Supabase.
+  std::string jwt_secret;
+  std::vector<std::string> cors_origins{"*"};
+};
+
+// The web app (issue 9): the built web/dist served on web.port with /config.json.
+struct web_config {
+  bool enabled = true;
+  std::string listen_address = "127.0.0.1";
+  std::int64_t port = 3000;
+  std::string root;         // empty: the source tree's web/dist (where `make build` puts it)
+  std::string gateway_url;  // what the app calls for events; empty: http://127.0.0.1:8080
+};
+
 struct listener_config {
   std::string listen_address = "127.0.0.1";
   std::int64_t port = 0;
@@ -120,6 +143,8 @@ struct config {
   kafka_config kafka;
   registry_config registry;
   provision_config provision;
+  api_config api;
+  web_config web;
   http_config http;
   std::int64_t blocking_threads = 4;
 };

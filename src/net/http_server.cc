@@ -403,7 +403,12 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
       if (match.websocket && upgrade) {
         request = from_beast(http::request<http::string_body>(beast_request), remote_address);
         request.path_params = match.params;
-        auto accepted = (*match.websocket)(request);
+        websocket_accept accepted;
+        if (auto refused = routes->guard() ? routes->guard()(request) : std::nullopt) {
+          accepted = std::move(*refused);
+        } else {
+          accepted = (*match.websocket)(request);
+        }
         if (auto* handler = std::get_if<std::unique_ptr<websocket_handler>>(&accepted)) {
           count_request(shard, "GET", 101);
           co_await run_websocket(beast::tcp_stream(std::move(socket)), std::move(beast_request), std::move(*handler),
@@ -451,7 +456,11 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
       } else {
         bool failed = false;
         try {
-          response = co_await (*match.handler)(request);
+          if (auto refused = routes->guard() ? routes->guard()(request) : std::nullopt) {
+            response = std::move(*refused);
+          } else {
+            response = co_await (*match.handler)(request);
+          }
         } catch (const std::exception& e) {
           http_log.error("handler failed on listener {} for {} {}: {}", options.name, request.method, request.path,
                          e.what());
@@ -467,7 +476,8 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
             std::find(limits.cors_origins.begin(), limits.cors_origins.end(), "*") != limits.cors_origins.end();
         response.set_header("Access-Control-Allow-Origin", any ? "*" : std::string(*origin));
         if (!any) response.set_header("Vary", "Origin");
-        response.set_header("Access-Control-Expose-Headers", "Content-Range, Content-Location, X-Total-Count, ETag");
+        response.set_header("Access-Control-Expose-Headers",
+                            "Content-Range, Content-Location, X-Total-Count, ETag, Link, X-Supabase-Api-Version");
       }
 
       const bool keep_alive = keep_alive_requested && !shard.draining;

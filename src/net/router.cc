@@ -49,6 +49,11 @@ router& router::add(std::string method, std::string pattern, http_handler handle
   return *this;
 }
 
+router& router::set_guard(request_guard guard) {
+  guard_ = std::move(guard);
+  return *this;
+}
+
 router& router::add_websocket(std::string pattern, websocket_factory factory) {
   routes_.push_back({"GET", parse_pattern(pattern), {}, std::move(factory)});
   return *this;

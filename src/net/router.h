@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -21,12 +22,18 @@
 namespace substrate::net {
 
 using http_handler = std::function<boost::asio::awaitable<http_response>(http_request&)>;
+// Runs before every matched route of a listener (HTTP and WebSocket) on the connection's shard;
+// a response refuses the request with it, nothing lets it through. It must not block.
+using request_guard = std::function<std::optional<http_response>(const http_request&)>;
 
 class router {
 public:
   // Throws std::invalid_argument on a malformed pattern (a start-up programming error).
   router& add(std::string method, std::string pattern, http_handler handler);
   router& add_websocket(std::string pattern, websocket_factory factory);
+  // One guard per router (the Supabase listener's API-key check); replaces any previous one.
+  router& set_guard(request_guard guard);
+  [[nodiscard]] const request_guard& guard() const { return guard_; }
 
   struct match {
     const http_handler* handler = nullptr;         // set for an HTTP route
@@ -53,6 +60,7 @@ private:
                           std::map<std::string, std::string>& params, bool& bad_encoding);
 
   std::vector<route> routes_;
+  request_guard guard_;
 };
 
 }  // namespace substrate::net

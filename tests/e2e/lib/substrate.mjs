@@ -45,7 +45,9 @@ export function run(args, { env = {} } = {}) {
 export class Substrate {
   // `command` is the role to run: 'up' (everything) or 'broker' (the Kafka broker alone).
   // `registryPort` (the schema registry of 'up' and 'registry') defaults to a free port in start().
-  constructor({ dataDir, adminPort, databasePort, kafkaPort, registryPort, settings = [], env = {}, command = 'up' }) {
+  // `apiPort` and `webPort` (the Supabase-compatible API and the web app of 'up') default to free
+  // ports in start().
+  constructor({ dataDir, adminPort, databasePort, kafkaPort, registryPort, apiPort, webPort, settings = [], env = {}, command = 'up' }) {
     this.dataDir = dataDir;
     this.adminPort = adminPort;
     this.databasePort = databasePort;
@@ -57,6 +59,10 @@ export class Substrate {
     if (kafkaPort) args.push('--set', `kafka.port=${kafkaPort}`);
     if (registryPort) args.push('--set', `registry.port=${registryPort}`);
     this.registryUrl = registryPort ? `http://127.0.0.1:${registryPort}` : undefined;
+    if (apiPort) args.push('--set', `api.port=${apiPort}`);
+    this.apiUrl = apiPort ? `http://127.0.0.1:${apiPort}` : undefined;
+    if (webPort) args.push('--set', `web.port=${webPort}`);
+    this.webUrl = webPort ? `http://127.0.0.1:${webPort}` : undefined;
     for (const s of settings) args.push('--set', s);
     this.stdout = '';
     this.stderr = '';
@@ -74,6 +80,8 @@ export class Substrate {
       databasePort: await freePort(),
       kafkaPort: await freePort(),
       registryPort: await freePort(),
+      apiPort: options.command === undefined || options.command === 'up' ? await freePort() : undefined,
+      webPort: options.command === undefined || options.command === 'up' ? await freePort() : undefined,
       ...options,
     });
     await s.waitReady();
@@ -123,6 +131,12 @@ export class Substrate {
       if (m) out[m[1]] = m[2].replace(/^'(.*)'$/, '$1');
     }
     return out;
+  }
+
+  // The project's API keys as `up` wrote them to substrate.env.
+  apiKeys() {
+    const env = this.env();
+    return { anon: env.SUPABASE_ANON_KEY, serviceRole: env.SUPABASE_SERVICE_ROLE_KEY, url: env.SUPABASE_URL };
   }
 
   postmasterPid() {
