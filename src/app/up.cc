@@ -14,6 +14,7 @@
 #include "app/data_dir.h"
 #include "app/kafka_role.h"
 #include "app/logger.h"
+#include "app/processors_role.h"
 #include "app/registry_role.h"
 #include "app/signals.h"
 #include "app/version.h"
@@ -119,6 +120,8 @@ int run_up(const core::config& cfg) {
   // The Supabase-compatible API (issue 5): services add their routes to api->routes() before
   // it starts.
   std::unique_ptr<api_role> api;
+  // The stream processors (issue 7), started once the registry and provisioning are done.
+  std::unique_ptr<processors_role> processors;
   // The web app (issue 9), started once the API's URL is known.
   std::unique_ptr<web_role> web;
   try {
@@ -169,6 +172,21 @@ int run_up(const core::config& cfg) {
       registry->start();
       if (cfg.provision.enabled) provision(cfg, registry->bootstrap(), registry->registry());
     }
+    if (exit_code == 0 && cfg.processors.enabled) {
+      // The processors decode through the in-process registry; without SASL they need no broker
+      // user (and no ACLs).
+      if (!registry) throw std::runtime_error("the stream processors need the schema registry: set registry.enabled");
+      if (kafka && cfg.processors.kafka_bootstrap.empty() && cfg.kafka.sasl.enabled &&
+          cfg.processors.kafka_sasl_mechanism.empty()) {
+        throw std::runtime_error(
+            "kafka.sasl.enabled: the stream processors need a broker user (substrate kafka user add ...) in "
+            "processors.kafka_sasl_mechanism/_username/_password, or processors.enabled=false");
+      }
+      processors =
+          std::make_unique<processors_role>(cfg, processors_bootstrap(cfg, kafka ? kafka->address() : ""), conninfo,
+                                            metrics, std::vector<std::string>{}, &registry->registry());
+      processors->start();
+    }
   } catch (const std::exception& e) {
     app_log.error("start-up failed: {}", e.what());
     exit_code = 1;
@@ -215,6 +233,7 @@ int run_up(const core::config& cfg) {
         banner += fmt::format("  service    {}  (service_role: bypasses RLS, keep it secret)\n",
                               api->keys().service_role_key);
       }
+      if (processors) banner += fmt::format("  processors {}\n", processors->summary());
       if (web)
         banner += fmt::format("  web app    {}{}\n", web->url(), web->built() ? "" : "  (not built: make build)");
       banner +=
@@ -244,6 +263,7 @@ int run_up(const core::config& cfg) {
   // The broker first: it wakes parked fetches and produces and syncs, so the listeners' drain
   // does not wait out long-polls.
   registry_serving = nullptr;
+  if (processors) processors->stop();
   if (web) web->stop();
   if (api) api->stop();
   if (registry) registry->stop();

@@ -24,6 +24,11 @@ failure_kind classify(const error& e, const db::connection* conn) {
     if (state == "40001" || state == "40P01") return failure_kind::transient;
     const std::string_view klass = std::string_view(state).substr(0, 2);
     if (klass == "08" || klass == "57" || klass == "53" || klass == "58") return failure_kind::transient;
+    // A missing table, column, function or schema, or a missing grant, is the deployment's fault,
+    // not the record's: wait for the operator (or a migration) rather than dead-letter everything.
+    if (state == "42P01" || state == "42703" || state == "42883" || state == "3F000" || state == "42501") {
+      return failure_kind::transient;
+    }
   }
   return failure_kind::permanent;
 }

@@ -50,8 +50,9 @@ enum class failure_kind : std::uint8_t { permanent, transient };
 
 // How the runtime treats an error: stream::errc::unavailable, db connection failures and the
 // SQLSTATEs of serialization failure (40001), deadlock (40P01), connection errors (08xxx),
-// operator intervention (57xxx) and insufficient resources (53xxx) are transient; everything else
-// is permanent for the record.
+// operator intervention (57xxx), insufficient resources (53xxx), system errors (58xxx) and a
+// schema the deployment lacks (42P01 undefined table, 42703 column, 42883 function, 3F000 schema,
+// 42501 privilege) are transient; everything else is permanent for the record.
 [[nodiscard]] failure_kind classify(const error& e, const db::connection* conn);
 
 struct input_record {
