@@ -366,6 +366,52 @@ std::vector<property> make_properties() {
       "Per-topic settings: topic=partitions or topic=partitions/policy (delete, compact, compact+delete).",
       [](config & c) -> auto& { return c.provision.overrides; }));
 
+  p.push_back(string(
+      "bus.kafka_bootstrap",
+      "Kafka bootstrap servers the services produce to; empty: registry.kafka_bootstrap, else the built-in broker.",
+      [](config & c) -> auto& { return c.bus.kafka_bootstrap; }));
+  p.push_back(string(
+      "bus.registry_url", "Schema registry the services use (http://host:port); empty: the built-in registry.",
+      [](config & c) -> auto& { return c.bus.registry_url; }));
+  p.push_back(string(
+      "bus.registry_username", "HTTP basic auth user towards the schema registry; empty: none.",
+      [](config & c) -> auto& { return c.bus.registry_username; }));
+  p.push_back(string(
+      "bus.registry_password", "That user's password.", [](config & c) -> auto& { return c.bus.registry_password; },
+      true));
+  p.push_back(string(
+      "bus.kafka_sasl_mechanism",
+      "SASL mechanism of the services' Kafka clients: SCRAM-SHA-256, PLAIN, or empty for registry.kafka_sasl_*.",
+      [](config & c) -> auto& { return c.bus.kafka_sasl_mechanism; }));
+  p.push_back(string(
+      "bus.kafka_sasl_username", "SASL user of the services' Kafka clients.",
+      [](config & c) -> auto& { return c.bus.kafka_sasl_username; }));
+  p.push_back(string(
+      "bus.kafka_sasl_password", "That user's password.", [](config & c) -> auto& { return c.bus.kafka_sasl_password; },
+      true));
+  p.push_back(integer(
+      "bus.delivery_timeout_ms",
+      "How long a produced record may wait for the broker's acknowledgement before it fails (broker unavailable).", 100,
+      hour_ms, [](config & c) -> auto& { return c.bus.delivery_timeout_ms; }));
+  p.push_back(integer(
+      "bus.registry_timeout_ms", "Deadline of each schema registry request.", 100, hour_ms,
+      [](config & c) -> auto& { return c.bus.registry_timeout_ms; }));
+  p.push_back(boolean(
+      "outbox.enabled", "Relay substrate.outbox rows to Kafka in `substrate up` (one active relay per database).",
+      [](config & c) -> auto& { return c.outbox.enabled; }));
+  p.push_back(integer(
+      "outbox.batch_size", "Outbox rows read, produced and deleted per round.", 1, 100'000,
+      [](config & c) -> auto& { return c.outbox.batch_size; }));
+  p.push_back(integer(
+      "outbox.poll_interval_ms", "How often an idle relay looks for new rows (the added latency at most).", 1, 60'000,
+      [](config & c) -> auto& { return c.outbox.poll_interval_ms; }));
+  p.push_back(integer(
+      "outbox.lock_retry_ms", "How often a standby relay tries to take over the database's relay lock.", 10, hour_ms,
+      [](config & c) -> auto& { return c.outbox.lock_retry_ms; }));
+  p.push_back(integer(
+      "outbox.retry_backoff_ms", "Pause after a failed round (broker, registry or database down) before retrying.", 10,
+      hour_ms, [](config & c) -> auto& { return c.outbox.retry_backoff_ms; }));
+
   p.push_back(integer(
       "http.shards", "I/O threads shared by every listener; 0 is one per core.", 0, 256,
       [](config & c) -> auto& { return c.http.shards; }));
@@ -542,6 +588,12 @@ config load_config(const config_sources& sources) {
       policy != "delete" && policy != "compact" && policy != "compact,delete" && policy != "delete,compact") {
     fail("configuration", "provision.cleanup_policy",
          fmt::format("'{}': expected delete, compact or compact,delete", policy));
+  }
+  if (const auto& m = result.bus.kafka_sasl_mechanism; !m.empty() && m != "PLAIN" && m != "SCRAM-SHA-256") {
+    fail("configuration", "bus.kafka_sasl_mechanism", fmt::format("'{}': expected PLAIN, SCRAM-SHA-256 or empty", m));
+  }
+  if (const auto& url = result.bus.registry_url; !url.empty() && url.rfind("http://", 0) != 0) {
+    fail("configuration", "bus.registry_url", fmt::format("'{}': expected an http:// URL", url));
   }
   if (result.kafka.sasl.enabled && result.kafka.sasl.mechanisms.empty()) {
     fail("configuration", "kafka.sasl.mechanisms", "must name at least one mechanism when SASL is enabled");

@@ -141,6 +141,29 @@ struct web_config {
   std::string gateway_url;  // what the app calls for events; empty: http://127.0.0.1:8080
 };
 
+// The platform's producer side (src/bus): where services produce and which registry they use.
+struct bus_config {
+  std::string kafka_bootstrap;    // empty: registry.kafka_bootstrap, else the built-in broker
+  std::string registry_url;       // empty: the built-in registry (registry.listen_address:port)
+  std::string registry_username;  // HTTP basic auth towards the registry; empty: none
+  std::string registry_password;
+  // SASL towards the cluster; empty mechanism: registry.kafka_sasl_* (the platform's Kafka user).
+  std::string kafka_sasl_mechanism;
+  std::string kafka_sasl_username;
+  std::string kafka_sasl_password;
+  std::int64_t delivery_timeout_ms = 30'000;
+  std::int64_t registry_timeout_ms = 10'000;
+};
+
+// The transactional outbox relay (substrate.outbox -> Kafka), docs/decisions/0003-outbox-relay.md.
+struct outbox_config {
+  bool enabled = true;
+  std::int64_t batch_size = 500;
+  std::int64_t poll_interval_ms = 50;
+  std::int64_t lock_retry_ms = 1'000;
+  std::int64_t retry_backoff_ms = 1'000;
+};
+
 struct listener_config {
   std::string listen_address = "127.0.0.1";
   std::int64_t port = 0;
@@ -162,6 +185,8 @@ struct config {
   processors_config processors;
   api_config api;
   web_config web;
+  bus_config bus;
+  outbox_config outbox;
   http_config http;
   std::int64_t blocking_threads = 4;
 };
