@@ -119,6 +119,10 @@ void processors_role::start() {
     options.decode = i.decoder->as_decoder();
     options.batch_records_max = static_cast<std::size_t>(i.cfg.processors.batch_records_max);
     options.retry_backoff_max_ms = static_cast<int>(i.cfg.processors.retry_backoff_max_ms);
+    const auto session_ms = i.cfg.processors.session_timeout_ms;
+    options.consumer_properties = {
+        {"session.timeout.ms", std::to_string(session_ms)},
+        {"heartbeat.interval.ms", std::to_string(std::max<std::int64_t>(session_ms / 10, 100))}};
     i.running.push_back(std::make_unique<stream::processor>(d, std::move(options), i.probe));
     i.running.back()->start();
   }

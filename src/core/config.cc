@@ -348,6 +348,10 @@ std::vector<property> make_properties() {
       "processors.retry_backoff_max_ms", "Longest wait between retries of a transient failure (database, registry).",
       10, hour_ms, [](config & c) -> auto& { return c.processors.retry_backoff_max_ms; }));
   p.push_back(integer(
+      "processors.session_timeout_ms",
+      "Consumer-group session timeout: after a crash, the member's partitions move to the others after this long.",
+      1000, 300'000, [](config & c) -> auto& { return c.processors.session_timeout_ms; }));
+  p.push_back(integer(
       "processors.unknown_schema_retry_ms",
       "How long a schema id the registry does not know is retried before the record is dead-lettered.", 0, hour_ms,
       [](config & c) -> auto& { return c.processors.unknown_schema_retry_ms; }));

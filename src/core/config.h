@@ -113,6 +113,8 @@ struct processors_config {
   std::string kafka_sasl_password;
   std::int64_t batch_records_max = 500;
   std::int64_t retry_backoff_max_ms = 5000;
+  // A member that stops heartbeating (a crash) loses its partitions to the others after this.
+  std::int64_t session_timeout_ms = 10'000;
   // How long a schema id missing from the registry is retried (the registry may not have read it
   // yet) before the record counts as undecodable and is dead-lettered.
   std::int64_t unknown_schema_retry_ms = 30'000;
