@@ -49,6 +49,10 @@ int events_produce(const core::config& cfg, const events_options& options) {
     producer_options.client_id = "substrate-events";
     producer_options.delivery_timeout_ms = cfg.bus.delivery_timeout_ms;
     bus::producer producer(producer_options);
+    if (auto ready = producer.prepare({options.topic}, cfg.bus.delivery_timeout_ms); !ready) {
+      std::fprintf(stderr, "substrate: %s\n", ready.error().message().c_str());
+      return 1;
+    }
 
     int status = 0;
     std::deque<in_flight> pending;

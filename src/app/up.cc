@@ -14,6 +14,7 @@
 #include "app/data_dir.h"
 #include "app/kafka_role.h"
 #include "app/logger.h"
+#include "app/outbox_role.h"
 #include "app/processors_role.h"
 #include "app/registry_role.h"
 #include "app/signals.h"
@@ -26,6 +27,7 @@
 #include "net/http_server.h"
 #include "net/io_pool.h"
 #include "net/observability.h"
+#include "rest/service.h"
 
 namespace substrate::app {
 namespace {
@@ -108,6 +110,7 @@ int run_up(const core::config& cfg) {
   // The schema registry, on the built-in broker unless registry.kafka_bootstrap names another
   // cluster; created here so that /readyz can name it, started once the broker listens.
   std::unique_ptr<registry_role> registry;
+  std::unique_ptr<outbox_role> outbox;  // after the API (its writers), before the registry and the broker
   std::atomic<const registry_role*> registry_serving{nullptr};  // read by /readyz on the blocking pool
   if (cfg.registry.enabled) {
     ready.add({"schema_registry", [&registry_serving]() -> std::optional<std::string> {
@@ -124,12 +127,40 @@ int run_up(const core::config& cfg) {
   std::unique_ptr<processors_role> processors;
   // The web app (issue 9), started once the API's URL is known.
   std::unique_ptr<web_role> web;
+  std::unique_ptr<rest::service> rest_service;
   try {
     if (cfg.api.enabled) {
       const auto now_s =
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       api = std::make_unique<api_role>(pool, cfg, load_project_keys(lock->path(), cfg.api.jwt_secret, now_s),
                                        http_metrics);
+    }
+    // REST (/rest/v1): logs in as the authenticator role, which can only become anon,
+    // authenticated or service_role (managed cluster: over the unix socket, trusted locally).
+    if (api && cfg.rest.enabled) {
+      std::string rest_conninfo = cfg.rest.database_url;
+      if (rest_conninfo.empty() && postgres) {
+        rest_conninfo = conninfo + " user=authenticator application_name=substrate-rest";
+      } else if (rest_conninfo.empty()) {
+        rest_conninfo = conninfo;
+        app_log.warn(
+            "rest.database_url is empty: REST connects with database.url; set it to an authenticator login role "
+            "(LOGIN NOINHERIT, member of anon, authenticated and service_role)");
+      }
+      rest::service_options options;
+      options.jwt_secret = api->keys().jwt_secret;
+      options.schemas = cfg.rest.schemas;
+      options.pool = {rest_conninfo, static_cast<std::size_t>(cfg.rest.pool_size),
+                      static_cast<int>(cfg.rest.pool_timeout_ms), static_cast<int>(cfg.database.connect_timeout_ms),
+                      "set timezone = 'UTC'"};
+      options.limits.in_list_max = static_cast<std::size_t>(cfg.rest.in_list_max);
+      options.limits.logic_depth_max = static_cast<std::size_t>(cfg.rest.logic_depth_max);
+      rest_service = std::make_unique<rest::service>(pool, std::move(options));
+      if (auto loaded = rest_service->load_schema(); !loaded) {
+        throw std::runtime_error("REST cannot read the schema: " + loaded.error().message());
+      }
+      rest_service->start_listener(rest_conninfo);
+      rest::add_routes(api->routes(), *rest_service);
     }
   } catch (const std::exception& e) {
     app_log.error("start-up failed: {}", e.what());
@@ -171,6 +202,14 @@ int run_up(const core::config& cfg) {
                                                  http_metrics);
       registry->start();
       if (cfg.provision.enabled) provision(cfg, registry->bootstrap(), registry->registry());
+    }
+    // The outbox relay (bus/outbox_relay.h): substrate.outbox -> Kafka, once the database, the
+    // broker and the registry are there and the topics are provisioned.
+    if (exit_code == 0 && cfg.outbox.enabled && (registry || !cfg.bus.registry_url.empty()) &&
+        (kafka || !cfg.bus.kafka_bootstrap.empty() || !cfg.registry.kafka_bootstrap.empty())) {
+      outbox = std::make_unique<outbox_role>(cfg, conninfo, kafka ? kafka->address() : "",
+                                             registry ? registry->url() : "", metrics);
+      outbox->start();
     }
     if (exit_code == 0 && cfg.processors.enabled) {
       // The processors decode through the in-process registry; without SASL they need no broker
@@ -266,6 +305,7 @@ int run_up(const core::config& cfg) {
   if (processors) processors->stop();
   if (web) web->stop();
   if (api) api->stop();
+  if (outbox) outbox->stop();
   if (registry) registry->stop();
   if (kafka) kafka->stop();
   admin.stop();

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <future>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -42,6 +44,8 @@ struct producer::impl {
   std::thread poller;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> outstanding{0};
+  std::mutex topics_mutex;
+  std::map<std::string, rd_kafka_topic_t*, std::less<>> topics;  // kept known to librdkafka by prepare()
 
   error to_error(rd_kafka_resp_err_t err, std::string_view topic, std::int32_t partition) const {
     const std::string where = partition >= 0 ? fmt::format("{}/{}", topic, partition) : std::string(topic);
@@ -119,10 +123,12 @@ producer::~producer() {
   if (!impl_->handle) return;
   rd_kafka_flush(impl_->handle, static_cast<int>(impl_->options.close_timeout_ms));
   impl_->stopping = true;
+  rd_kafka_yield(impl_->handle);  // wakes the poll thread out of rd_kafka_poll
   impl_->poller.join();
   // Whatever is left fails (callbacks get broker_unavailable), rather than vanishing silently.
   rd_kafka_purge(impl_->handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   rd_kafka_poll(impl_->handle, 0);
+  for (auto& [name, topic] : impl_->topics) rd_kafka_topic_destroy(topic);
   if (const auto left = rd_kafka_outq_len(impl_->handle); left > 0) {
     bus_log.warn("kafka producer closed with {} records unacknowledged", left);
   }
@@ -167,6 +173,28 @@ result<delivery> producer::produce_sync(std::string_view topic, const std::optio
       produce(topic, key, value, headers, [promise](result<delivery> r) { promise->set_value(std::move(r)); });
   if (!enqueued) return tl::unexpected(enqueued.error());
   return future.get();
+}
+
+result<void> producer::prepare(const std::vector<std::string>& topics, std::int64_t timeout_ms) {
+  for (const auto& name : topics) {
+    rd_kafka_topic_t* topic = nullptr;
+    {
+      std::lock_guard lock(impl_->topics_mutex);
+      auto& slot = impl_->topics[name];
+      if (!slot) slot = rd_kafka_topic_new(impl_->handle, name.c_str(), nullptr);
+      topic = slot;
+    }
+    const rd_kafka_metadata_t* metadata = nullptr;
+    const auto err = rd_kafka_metadata(impl_->handle, 0, topic, &metadata, static_cast<int>(timeout_ms));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return tl::unexpected(impl_->to_error(err, name, -1));
+    rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; i < metadata->topic_cnt; ++i) {
+      if (name == metadata->topics[i].topic) topic_err = metadata->topics[i].err;
+    }
+    rd_kafka_metadata_destroy(metadata);
+    if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR) return tl::unexpected(impl_->to_error(topic_err, name, -1));
+  }
+  return {};
 }
 
 result<void> producer::flush(std::int64_t timeout_ms) {

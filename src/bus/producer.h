@@ -69,6 +69,12 @@ public:
   [[nodiscard]] result<delivery> produce_sync(std::string_view topic, const std::optional<std::string>& key,
                                               std::string_view value, const std::vector<record_header>& headers = {});
 
+  // Learns the partitions and leaders of `topics` now (blocking, up to timeout_ms each). Without
+  // it, librdkafka 2.0 asks for a topic it has not seen since connecting only at its next
+  // 1-second metadata scan, so the first record of each topic waits up to a second. Call it at
+  // start-up with the topics a service writes; unknown topics are produce_rejected.
+  [[nodiscard]] result<void> prepare(const std::vector<std::string>& topics, std::int64_t timeout_ms);
+
   // Waits until every enqueued record has its callback done; timed_out when some are left.
   [[nodiscard]] result<void> flush(std::int64_t timeout_ms);
 

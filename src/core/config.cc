@@ -289,6 +289,28 @@ std::vector<property> make_properties() {
   p.push_back(string(
       "web.gateway_url", "The gateway URL the web app sends events to; empty: http://127.0.0.1:8080.",
       [](config & c) -> auto& { return c.web.gateway_url; }));
+      "rest.enabled", "Serve the PostgREST-compatible data API (/rest/v1) on the api listener.",
+      [](config & c) -> auto& { return c.rest.enabled; }));
+  p.push_back(string(
+      "rest.database_url",
+      "libpq URL of the authenticator login role REST connects as; empty: the managed cluster's "
+      "authenticator, or database.url on an external database.",
+      [](config & c) -> auto& { return c.rest.database_url; }, true));
+  p.push_back(string_list(
+      "rest.schemas", "Schemas exposed through /rest/v1 (the first is the default profile).",
+      [](config & c) -> auto& { return c.rest.schemas; }));
+  p.push_back(integer(
+      "rest.pool_size", "PostgreSQL connections of the REST pool.", 1, 1000,
+      [](config & c) -> auto& { return c.rest.pool_size; }));
+  p.push_back(integer(
+      "rest.pool_timeout_ms", "How long a request waits for a free connection before 504.", 1, 600000,
+      [](config & c) -> auto& { return c.rest.pool_timeout_ms; }));
+  p.push_back(integer(
+      "rest.in_list_max", "Most items of one in.(...) filter list.", 1, 1000000,
+      [](config & c) -> auto& { return c.rest.in_list_max; }));
+  p.push_back(integer(
+      "rest.logic_depth_max", "Deepest nesting of or=(...) / and=(...) filters.", 1, 64,
+      [](config & c) -> auto& { return c.rest.logic_depth_max; }));
 
   p.push_back(boolean(
       "registry.enabled", "Run the schema registry in `substrate up`.",

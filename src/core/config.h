@@ -164,6 +164,19 @@ struct outbox_config {
   std::int64_t poll_interval_ms = 50;
   std::int64_t lock_retry_ms = 1'000;
   std::int64_t retry_backoff_ms = 1'000;
+// The PostgREST-compatible data API (/rest/v1, src/rest).
+struct rest_config {
+  bool enabled = true;
+  // libpq URL of the login role REST uses (a PostgREST `authenticator`: LOGIN NOINHERIT, member of
+  // anon, authenticated and service_role). Empty: the managed cluster's authenticator over its
+  // unix socket, or database.url on an external database.
+  std::string database_url;
+  std::vector<std::string> schemas{"public"};
+  std::int64_t pool_size = 10;
+  std::int64_t pool_timeout_ms = 5000;
+  // Bounds on hostile query strings: items of one in.(...) list, or=/and= nesting depth.
+  std::int64_t in_list_max = 1000;
+  std::int64_t logic_depth_max = 8;
 };
 
 struct listener_config {
@@ -189,6 +202,7 @@ struct config {
   web_config web;
   bus_config bus;
   outbox_config outbox;
+  rest_config rest;
   http_config http;
   std::int64_t blocking_threads = 4;
 };

@@ -1,6 +1,9 @@
 #include "db/connection.h"
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cstdlib>
 
 #include <libpq-fe.h>
 
@@ -21,6 +24,8 @@ const std::error_category& db_category() {
           return "the database has a migration this binary does not know";
         case errc::migration_failed:
           return "a migration failed";
+        case errc::pool_timeout:
+          return "the connection pool is exhausted";
       }
       return "database error";
     }
@@ -42,6 +47,11 @@ bool query_result::is_null(int row, int column) const {
 std::string query_result::value(int row, int column) const {
   return std::string(PQgetvalue(raw_.get(), row, column),
                      static_cast<std::size_t>(PQgetlength(raw_.get(), row, column)));
+}
+
+long query_result::affected_rows() const {
+  const char* text = PQcmdTuples(raw_.get());
+  return text && *text ? std::strtol(text, nullptr, 10) : 0;
 }
 
 void connection::closer::operator()(pg_conn* raw) const {
@@ -102,6 +112,151 @@ result<query_result> connection::exec(const std::string& sql, const std::vector<
 
 bool connection::is_open() const {
   return raw_ && PQstatus(raw_.get()) == CONNECTION_OK;
+}
+
+std::optional<query_result> connection::exec_params(const std::string& sql,
+                                                    const std::vector<std::optional<std::string>>& params,
+                                                    server_error& error) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  pg_result* raw = PQexecParams(raw_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                                nullptr, nullptr, 0);
+  const auto status = PQresultStatus(raw);
+  if (raw && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) return query_result(raw);
+  const auto field = [raw](int code) -> std::string {
+    const char* text = raw ? PQresultErrorField(raw, code) : nullptr;
+    return text ? std::string(text) : std::string();
+  };
+  error.sqlstate = field(PG_DIAG_SQLSTATE);
+  error.message = field(PG_DIAG_MESSAGE_PRIMARY);
+  error.detail = field(PG_DIAG_MESSAGE_DETAIL);
+  error.hint = field(PG_DIAG_MESSAGE_HINT);
+  if (error.message.empty()) {
+    error.message = PQerrorMessage(raw_.get());
+    while (!error.message.empty() && (error.message.back() == '\n' || error.message.back() == ' ')) {
+      error.message.pop_back();
+    }
+  }
+  PQclear(raw);
+  return std::nullopt;
+}
+
+namespace {
+
+void fill_error(pg_conn* conn, pg_result* raw, server_error& error) {
+  const auto field = [raw](int code) -> std::string {
+    const char* text = raw ? PQresultErrorField(raw, code) : nullptr;
+    return text ? std::string(text) : std::string();
+  };
+  error.sqlstate = field(PG_DIAG_SQLSTATE);
+  error.message = field(PG_DIAG_MESSAGE_PRIMARY);
+  error.detail = field(PG_DIAG_MESSAGE_DETAIL);
+  error.hint = field(PG_DIAG_MESSAGE_HINT);
+  if (error.message.empty()) {
+    error.message = PQerrorMessage(conn);
+    while (!error.message.empty() && (error.message.back() == '\n' || error.message.back() == ' ')) {
+      error.message.pop_back();
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<std::vector<query_result>> connection::exec_pipeline(const std::vector<pipelined>& statements,
+                                                                   server_error& error) {
+  pg_conn* conn = raw_.get();
+  if (PQenterPipelineMode(conn) != 1) {
+    fill_error(conn, nullptr, error);
+    return std::nullopt;
+  }
+  bool sent = true;
+  for (const auto& statement : statements) {
+    std::vector<const char*> values;
+    values.reserve(statement.params.size());
+    for (const auto& p : statement.params) values.push_back(p ? p->c_str() : nullptr);
+    if (PQsendQueryParams(conn, statement.sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                          nullptr, 0) != 1) {
+      sent = false;
+      break;
+    }
+  }
+  if (!sent || PQpipelineSync(conn) != 1) {
+    fill_error(conn, nullptr, error);
+    // The connection's pipeline state is unknown: the caller discards it (broken() may be false).
+    PQexitPipelineMode(conn);
+    error.sqlstate.clear();
+    return std::nullopt;
+  }
+  std::vector<query_result> results;
+  bool failed = false;
+  bool lost = false;
+  // One result (then NULL) per statement, then the sync marker.
+  for (std::size_t i = 0; i < statements.size() && !lost; ++i) {
+    pg_result* raw = PQgetResult(conn);
+    if (raw == nullptr) {
+      lost = true;
+      break;
+    }
+    const auto status = PQresultStatus(raw);
+    if (!failed && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) {
+      results.emplace_back(raw);
+    } else {
+      if (!failed && status != PGRES_PIPELINE_ABORTED) {
+        fill_error(conn, raw, error);
+        error.statement = static_cast<int>(i);
+      }
+      failed = true;
+      PQclear(raw);
+    }
+    while (pg_result* extra = PQgetResult(conn)) PQclear(extra);  // the NULL ending this statement
+  }
+  for (;;) {
+    pg_result* raw = PQgetResult(conn);
+    if (raw == nullptr) {
+      lost = true;  // no sync marker: the connection's state is unknown
+      break;
+    }
+    const bool sync = PQresultStatus(raw) == PGRES_PIPELINE_SYNC;
+    PQclear(raw);
+    if (sync) break;
+  }
+  PQexitPipelineMode(conn);
+  if (lost) {
+    if (!failed) fill_error(conn, nullptr, error);
+    error.sqlstate.clear();
+    return std::nullopt;
+  }
+  if (failed) return std::nullopt;
+  return results;
+}
+
+result<std::vector<std::string>> connection::wait_notifications(int timeout_ms) {
+  pg_conn* conn = raw_.get();
+  std::vector<std::string> payloads;
+  const auto drain = [&] {
+    while (PGnotify* n = PQnotifies(conn)) {
+      payloads.emplace_back(n->extra ? n->extra : "");
+      PQfreemem(n);
+    }
+  };
+  drain();
+  if (!payloads.empty()) return payloads;
+  pollfd fd{PQsocket(conn), POLLIN, 0};
+  if (fd.fd < 0) return make_error(errc::connection_failed, "the connection is closed");
+  const int ready = ::poll(&fd, 1, timeout_ms);
+  if (ready < 0) return payloads;  // EINTR: the caller waits again
+  if (ready > 0 && PQconsumeInput(conn) != 1) {
+    std::string why = PQerrorMessage(conn);
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    return make_error(errc::connection_failed, why);
+  }
+  drain();
+  return payloads;
+}
+
+bool connection::broken() const {
+  return PQstatus(raw_.get()) != CONNECTION_OK;
 }
 
 std::optional<std::string> ping(const std::string& conninfo, int connect_timeout_ms) {

@@ -23,9 +23,20 @@ public:
   [[nodiscard]] int columns() const;
   [[nodiscard]] bool is_null(int row, int column) const;
   [[nodiscard]] std::string value(int row, int column) const;
+  // Rows an INSERT/UPDATE/DELETE affected (PQcmdTuples); 0 for other commands.
+  [[nodiscard]] long affected_rows() const;
 
 private:
   std::shared_ptr<pg_result> raw_;
+};
+
+// A failed statement as PostgreSQL reported it (the fields the data API passes on to clients).
+struct server_error {
+  std::string sqlstate;  // five characters; empty when the connection itself failed
+  std::string message;
+  std::string detail;
+  std::string hint;
+  int statement = -1;  // exec_pipeline: the index of the statement that failed
 };
 
 class connection {
@@ -48,6 +59,26 @@ public:
   [[nodiscard]] const std::string& last_sqlstate() const { return last_sqlstate_; }
   // Whether the connection is still usable (false after the server went away).
   [[nodiscard]] bool is_open() const;
+  // Like exec with parameters, but a failure keeps PostgreSQL's SQLSTATE, detail and hint.
+  // Parameters are sent with unknown type (0): the server infers each from its use.
+  [[nodiscard]] std::optional<query_result> exec_params(const std::string& sql,
+                                                        const std::vector<std::optional<std::string>>& params,
+                                                        server_error& error);
+  // Sends every statement at once (libpq pipeline mode: one round trip) and returns each one's
+  // result. On the first failure `error` is filled and nullopt returned; later statements were
+  // not run. An explicit transaction begun in the pipeline stays open (aborted) after a failure:
+  // the caller rolls it back.
+  struct pipelined {
+    std::string sql;
+    std::vector<std::optional<std::string>> params;
+  };
+  [[nodiscard]] std::optional<std::vector<query_result>> exec_pipeline(const std::vector<pipelined>& statements,
+                                                                       server_error& error);
+  // On a connection that ran LISTEN: waits up to `timeout_ms` for notifications and returns
+  // their payloads (none on timeout). An error when the connection broke.
+  [[nodiscard]] result<std::vector<std::string>> wait_notifications(int timeout_ms);
+  // True once libpq reports the connection broken (the server went away).
+  [[nodiscard]] bool broken() const;
 
 private:
   explicit connection(pg_conn* raw) : raw_(raw) {}

@@ -12,6 +12,7 @@ enum class errc {
   migration_changed,
   migration_unknown,
   migration_failed,
+  pool_timeout,
 };
 
 const std::error_category& db_category();

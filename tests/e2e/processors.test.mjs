@@ -50,8 +50,15 @@ describe('stream processors', () => {
         '2 credit.signup_bonus 2026-02-26T10:00:00Z');
       assert.equal(psql(url, 'select string_agg(event_type || \' \' || payload, \',\' order by id) from public.user_notifications'),
         'identity.signup {"email":"a@x.io"},credit.balance_changed {"amount":2,"reason":"signup_bonus"}');
-      assert.equal(psql(url, "select payload->>'event_type' || ' ' || (payload->>'event_id') from substrate.outbox where topic = 'internal.platform.unified.events'"),
-        `SIGNUP ${alice}_2026-02-26T10:00:00Z`);
+      // The unified event went through the outbox and its relay to the topic, as Avro.
+      const consumed = spawnSync(binary, ['events', 'consume', '--topic', 'internal.platform.unified.events', '--from-beginning',
+        '--count', '1', '--timeout-ms', '20000', '--bootstrap', s.kafkaBrokers, '--registry', s.registryUrl],
+      { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(consumed.status, 0, consumed.stderr);
+      const unified = JSON.parse(consumed.stdout.trim().split('\n')[0]);
+      assert.equal(unified.event_type, 'SIGNUP');
+      assert.equal(unified.event_id, `${alice}_2026-02-26T10:00:00Z`);
+      assert.equal(unified.device_id, null);
       const metrics = await (await fetch(`${s.adminUrl}/metrics`)).text();
       assert.match(metrics, /substrate_stream_records_in_total\{processor="identity-signup"\} 1/);
     } finally {

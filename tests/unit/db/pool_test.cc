@@ -1,0 +1,131 @@
+// db::pool against a real PostgreSQL: the bound, the acquire timeout, reuse, discarding, and a
+// fresh connection after the server restarted under idle ones.
+#include "db/pool.h"
+
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "postgres_fixture.h"
+
+namespace substrate::db {
+namespace {
+
+class pool_test : public postgres_fixture {
+protected:
+  pool_options options(std::size_t size, int timeout_ms) {
+    return pool_options{postgres().conninfo(), size, timeout_ms, 5000, "set timezone = 'UTC'"};
+  }
+  static std::string backend_pid(pool::lease& lease) {
+    auto r = lease->exec("select pg_backend_pid()");
+    EXPECT_TRUE(r);
+    return r ? r->value(0, 0) : "";
+  }
+  // One cluster (initdb takes seconds) for the checks that need no restart.
+  void reuses_connections_and_runs_on_connect();
+  void bounds_connections_and_times_out();
+  void discarded_connections_are_replaced();
+  void exec_params_reports_sqlstate_detail_and_hint();
+};
+
+void pool_test::reuses_connections_and_runs_on_connect() {
+  pool p(options(2, 1000));
+  std::string first;
+  {
+    auto lease = p.acquire();
+    ASSERT_TRUE(lease) << lease.error().message();
+    first = backend_pid(*lease);
+    EXPECT_EQ((*lease)->exec("show timezone")->value(0, 0), "UTC");
+  }
+  EXPECT_EQ(p.idle(), 1u);
+  auto again = p.acquire();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(backend_pid(*again), first);
+}
+
+void pool_test::bounds_connections_and_times_out() {
+  pool p(options(2, 200));
+  auto a = p.acquire();
+  auto b = p.acquire();
+  ASSERT_TRUE(a && b);
+  const auto start = std::chrono::steady_clock::now();
+  auto c = p.acquire();
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, errc::pool_timeout);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(150));
+  // A lease returned meanwhile wakes a waiter.
+  std::thread releaser([lease = std::move(*a)]() mutable {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto gone = std::move(lease);
+  });
+  auto d = p.acquire();
+  releaser.join();
+  EXPECT_TRUE(d) << "the waiter got the released connection";
+}
+
+void pool_test::discarded_connections_are_replaced() {
+  pool p(options(1, 1000));
+  std::string first;
+  {
+    auto lease = p.acquire();
+    ASSERT_TRUE(lease);
+    first = backend_pid(*lease);
+    lease->discard();
+  }
+  EXPECT_EQ(p.idle(), 0u);
+  auto lease = p.acquire();
+  ASSERT_TRUE(lease);
+  EXPECT_NE(backend_pid(*lease), first);
+}
+
+TEST_F(pool_test, reconnects_after_the_server_restarts) {
+  pool p(options(1, 1000));
+  {
+    auto lease = p.acquire();
+    ASSERT_TRUE(lease);
+    ASSERT_TRUE((*lease)->exec("select 1"));
+  }
+  restart();
+  {
+    // The idle connection is dead; the first statement on it fails and marks it broken.
+    auto lease = p.acquire();
+    ASSERT_TRUE(lease);
+    server_error error;
+    if (!(*lease)->exec_params("select 1", {}, error)) {
+      EXPECT_TRUE(error.sqlstate.empty() || error.sqlstate.starts_with("57") || error.sqlstate.starts_with("08"));
+      lease->discard();
+    }
+  }
+  auto lease = p.acquire();
+  ASSERT_TRUE(lease) << lease.error().message();
+  EXPECT_TRUE((*lease)->exec("select 1"));
+}
+
+void pool_test::exec_params_reports_sqlstate_detail_and_hint() {
+  pool p(options(1, 1000));
+  auto lease = p.acquire();
+  ASSERT_TRUE(lease);
+  server_error error;
+  EXPECT_FALSE((*lease)->exec_params("select $1::int", {std::string("x")}, error));
+  EXPECT_EQ(error.sqlstate, "22P02");
+  EXPECT_FALSE((*lease)->exec_params(
+      "do $$ begin raise exception 'boom' using detail = 'd', hint = 'h', errcode = 'PT409'; end $$", {}, error));
+  EXPECT_EQ(error.sqlstate, "PT409");
+  EXPECT_EQ(error.message, "boom");
+  EXPECT_EQ(error.detail, "d");
+  EXPECT_EQ(error.hint, "h");
+  auto inserted = (*lease)->exec_params("create temp table t as select 1 as x union all select 2", {}, error);
+  ASSERT_TRUE(inserted);
+  EXPECT_EQ(inserted->affected_rows(), 2);
+}
+
+TEST_F(pool_test, leases_bounds_discards_and_errors) {
+  reuses_connections_and_runs_on_connect();
+  bounds_connections_and_times_out();
+  discarded_connections_are_replaced();
+  exec_params_reports_sqlstate_detail_and_hint();
+}
+
+}  // namespace
+}  // namespace substrate::db
