@@ -289,6 +289,7 @@ std::vector<property> make_properties() {
   p.push_back(string(
       "web.gateway_url", "The gateway URL the web app sends events to; empty: http://127.0.0.1:8080.",
       [](config & c) -> auto& { return c.web.gateway_url; }));
+  p.push_back(boolean(
       "rest.enabled", "Serve the PostgREST-compatible data API (/rest/v1) on the api listener.",
       [](config & c) -> auto& { return c.rest.enabled; }));
   p.push_back(string(

@@ -164,6 +164,8 @@ struct outbox_config {
   std::int64_t poll_interval_ms = 50;
   std::int64_t lock_retry_ms = 1'000;
   std::int64_t retry_backoff_ms = 1'000;
+};
+
 // The PostgREST-compatible data API (/rest/v1, src/rest).
 struct rest_config {
   bool enabled = true;
