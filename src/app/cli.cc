@@ -12,6 +12,7 @@
 #include "app/events_command.h"
 #include "app/kafka_admin.h"
 #include "app/logger.h"
+#include "app/processors_role.h"
 #include "app/registry_command.h"
 #include "app/topics_command.h"
 #include "app/up.h"
@@ -77,6 +78,17 @@ int run_cli(int argc, char** argv, char** environment) {
       "registry",
       "Run the schema registry alone in the foreground, its schemas in a Kafka cluster (registry.kafka_bootstrap)");
   add_common_options(*registry, registry_options);
+
+  common_options processors_options;
+  std::vector<std::string> processors_only;
+  auto* processors = cli.add_subcommand(
+      "processors",
+      "Run the stream processors alone in the foreground against database.url and a Kafka cluster; several "
+      "instances share the partitions");
+  add_common_options(*processors, processors_options);
+  processors->add_option("--only", processors_only,
+                         "Run only these processors (identity-login, identity-signup, identity-signout, "
+                         "message-consumer, login-echo); repeatable");
 
   common_options provision_options;
   auto* provision = cli.add_subcommand(
@@ -235,6 +247,11 @@ int run_cli(int argc, char** argv, char** environment) {
       const auto cfg = load(registry_options, environment);
       core::configure_logging(cfg.log.level, cfg.log.format);
       return run_registry(cfg);
+    }
+    if (processors->parsed()) {
+      const auto cfg = load(processors_options, environment);
+      core::configure_logging(cfg.log.level, cfg.log.format);
+      return run_processors(cfg, processors_only);
     }
     if (provision->parsed()) {
       const auto cfg = load(provision_options, environment);

@@ -15,6 +15,7 @@
 #include "app/kafka_role.h"
 #include "app/logger.h"
 #include "app/outbox_role.h"
+#include "app/processors_role.h"
 #include "app/registry_role.h"
 #include "app/signals.h"
 #include "app/version.h"
@@ -128,6 +129,8 @@ int run_up(const core::config& cfg) {
   // it starts. The services outlive the listener (declared first, destroyed last).
   std::unique_ptr<auth::service> auth_service;
   std::unique_ptr<api_role> api;
+  // The stream processors (issue 7), started once the registry and provisioning are done.
+  std::unique_ptr<processors_role> processors;
   // The web app (issue 9), started once the API's URL is known.
   std::unique_ptr<web_role> web;
   std::unique_ptr<rest::service> rest_service;
@@ -241,6 +244,21 @@ int run_up(const core::config& cfg) {
                                              registry ? registry->url() : "", metrics);
       outbox->start();
     }
+    if (exit_code == 0 && cfg.processors.enabled) {
+      // The processors decode through the in-process registry; without SASL they need no broker
+      // user (and no ACLs).
+      if (!registry) throw std::runtime_error("the stream processors need the schema registry: set registry.enabled");
+      if (kafka && cfg.processors.kafka_bootstrap.empty() && cfg.kafka.sasl.enabled &&
+          cfg.processors.kafka_sasl_mechanism.empty()) {
+        throw std::runtime_error(
+            "kafka.sasl.enabled: the stream processors need a broker user (substrate kafka user add ...) in "
+            "processors.kafka_sasl_mechanism/_username/_password, or processors.enabled=false");
+      }
+      processors =
+          std::make_unique<processors_role>(cfg, processors_bootstrap(cfg, kafka ? kafka->address() : ""), conninfo,
+                                            metrics, std::vector<std::string>{}, &registry->registry());
+      processors->start();
+    }
   } catch (const std::exception& e) {
     app_log.error("start-up failed: {}", e.what());
     exit_code = 1;
@@ -287,6 +305,7 @@ int run_up(const core::config& cfg) {
         banner += fmt::format("  service    {}  (service_role: bypasses RLS, keep it secret)\n",
                               api->keys().service_role_key);
       }
+      if (processors) banner += fmt::format("  processors {}\n", processors->summary());
       if (web)
         banner += fmt::format("  web app    {}{}\n", web->url(), web->built() ? "" : "  (not built: make build)");
       banner +=
@@ -316,6 +335,7 @@ int run_up(const core::config& cfg) {
   // The broker first: it wakes parked fetches and produces and syncs, so the listeners' drain
   // does not wait out long-polls.
   registry_serving = nullptr;
+  if (processors) processors->stop();
   if (web) web->stop();
   if (api) api->stop();
   if (outbox) outbox->stop();

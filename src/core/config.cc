@@ -394,6 +394,37 @@ std::vector<property> make_properties() {
       "Require HTTP basic auth on the registry, checked against the users of `substrate kafka user add`.",
       [](config & c) -> auto& { return c.registry.basic_auth; }));
   p.push_back(boolean(
+      "processors.enabled", "Run the stream processors in `substrate up`.",
+      [](config & c) -> auto& { return c.processors.enabled; }));
+  p.push_back(string(
+      "processors.kafka_bootstrap",
+      "Kafka bootstrap servers (host:port,...) the processors consume from; empty: the built-in broker.",
+      [](config & c) -> auto& { return c.processors.kafka_bootstrap; }));
+  p.push_back(string(
+      "processors.kafka_sasl_mechanism",
+      "SASL mechanism of the processors towards their Kafka cluster: SCRAM-SHA-256, PLAIN, or empty for none.",
+      [](config & c) -> auto& { return c.processors.kafka_sasl_mechanism; }));
+  p.push_back(string(
+      "processors.kafka_sasl_username", "SASL user of the processors (contracts.md 0.5: flink-processor).",
+      [](config & c) -> auto& { return c.processors.kafka_sasl_username; }));
+  p.push_back(string(
+      "processors.kafka_sasl_password", "That user's password.",
+      [](config & c) -> auto& { return c.processors.kafka_sasl_password; }, true));
+  p.push_back(integer(
+      "processors.batch_records_max", "Records of one poll handled together (one transaction per partition).", 1,
+      100'000, [](config & c) -> auto& { return c.processors.batch_records_max; }));
+  p.push_back(integer(
+      "processors.retry_backoff_max_ms", "Longest wait between retries of a transient failure (database, registry).",
+      10, hour_ms, [](config & c) -> auto& { return c.processors.retry_backoff_max_ms; }));
+  p.push_back(integer(
+      "processors.session_timeout_ms",
+      "Consumer-group session timeout: after a crash, the member's partitions move to the others after this long.",
+      1000, 300'000, [](config & c) -> auto& { return c.processors.session_timeout_ms; }));
+  p.push_back(integer(
+      "processors.unknown_schema_retry_ms",
+      "How long a schema id the registry does not know is retried before the record is dead-lettered.", 0, hour_ms,
+      [](config & c) -> auto& { return c.processors.unknown_schema_retry_ms; }));
+  p.push_back(boolean(
       "provision.enabled", "At `substrate up`, create the platform's topics and register their schemas.",
       [](config & c) -> auto& { return c.provision.enabled; }));
   p.push_back(integer(
@@ -612,6 +643,12 @@ config load_config(const config_sources& sources) {
   if (const auto& url = result.api.public_url;
       !url.empty() && !url.starts_with("http://") && !url.starts_with("https://")) {
     fail("configuration", "api.public_url", "must start with http:// or https://");
+  }
+  if (const auto& m = result.processors.kafka_sasl_mechanism; !m.empty() && m != "PLAIN" && m != "SCRAM-SHA-256") {
+    fail("configuration", "processors.kafka_sasl_mechanism", "must be PLAIN, SCRAM-SHA-256 or empty");
+  }
+  if (!result.processors.kafka_sasl_mechanism.empty() && result.processors.kafka_sasl_username.empty()) {
+    fail("configuration", "processors.kafka_sasl_username", "must be set when processors.kafka_sasl_mechanism is");
   }
   if (const auto& m = result.registry.kafka_sasl_mechanism; !m.empty() && m != "PLAIN" && m != "SCRAM-SHA-256") {
     fail("configuration", "registry.kafka_sasl_mechanism",

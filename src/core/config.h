@@ -102,6 +102,24 @@ struct provision_config {
   std::vector<std::string> overrides;  // "topic=partitions[/cleanup.policy]"
 };
 
+// The stream processors (issue 7; src/stream, src/domains) in `substrate up` and `substrate
+// processors`.
+struct processors_config {
+  bool enabled = true;
+  std::string kafka_bootstrap;  // empty: the built-in broker (kafka.listen_address:kafka.port)
+  // SASL towards the cluster (SASL_PLAINTEXT); empty mechanism: no SASL.
+  std::string kafka_sasl_mechanism;
+  std::string kafka_sasl_username;
+  std::string kafka_sasl_password;
+  std::int64_t batch_records_max = 500;
+  std::int64_t retry_backoff_max_ms = 5000;
+  // A member that stops heartbeating (a crash) loses its partitions to the others after this.
+  std::int64_t session_timeout_ms = 10'000;
+  // How long a schema id missing from the registry is retried (the registry may not have read it
+  // yet) before the record counts as undecodable and is dead-lettered.
+  std::int64_t unknown_schema_retry_ms = 30'000;
+};
+
 // The Supabase-compatible API listener (/auth/v1, /rest/v1, /realtime/v1; issue 5).
 struct api_config {
   bool enabled = true;
@@ -207,6 +225,7 @@ struct config {
   kafka_config kafka;
   registry_config registry;
   provision_config provision;
+  processors_config processors;
   api_config api;
   auth_config auth;
   web_config web;

@@ -83,9 +83,11 @@ result<connection> connection::open(const std::string& conninfo, int connect_tim
 
 namespace {
 
-result<query_result> check(pg_conn* conn, pg_result* raw) {
+result<query_result> check(pg_conn* conn, pg_result* raw, std::string& sqlstate) {
   const auto status = PQresultStatus(raw);
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return query_result(raw);
+  const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+  sqlstate = state ? state : "";
   std::string why = raw ? PQresultErrorMessage(raw) : PQerrorMessage(conn);
   PQclear(raw);
   while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
@@ -95,15 +97,21 @@ result<query_result> check(pg_conn* conn, pg_result* raw) {
 }  // namespace
 
 result<query_result> connection::exec(const std::string& sql) {
-  return check(raw_.get(), PQexec(raw_.get(), sql.c_str()));
+  return check(raw_.get(), PQexec(raw_.get(), sql.c_str()), last_sqlstate_);
 }
 
 result<query_result> connection::exec(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  return check(raw_.get(), PQexecParams(raw_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                        values.data(), nullptr, nullptr, 0));
+  return check(raw_.get(),
+               PQexecParams(raw_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                            nullptr, 0),
+               last_sqlstate_);
+}
+
+bool connection::is_open() const {
+  return raw_ && PQstatus(raw_.get()) == CONNECTION_OK;
 }
 
 std::optional<query_result> connection::exec_params(const std::string& sql,

@@ -54,6 +54,11 @@ public:
   [[nodiscard]] result<query_result> exec(const std::string& sql,
                                           const std::vector<std::optional<std::string>>& params);
 
+  // The SQLSTATE of the last failed exec ("" when the failure had none, e.g. a lost connection),
+  // so callers can tell transient failures (40001, 40P01, 08xxx) from permanent ones.
+  [[nodiscard]] const std::string& last_sqlstate() const { return last_sqlstate_; }
+  // Whether the connection is still usable (false after the server went away).
+  [[nodiscard]] bool is_open() const;
   // Like exec with parameters, but a failure keeps PostgreSQL's SQLSTATE, detail and hint.
   // Parameters are sent with unknown type (0): the server infers each from its use.
   [[nodiscard]] std::optional<query_result> exec_params(const std::string& sql,
@@ -81,6 +86,7 @@ private:
     void operator()(pg_conn* raw) const;
   };
   std::unique_ptr<pg_conn, closer> raw_;
+  std::string last_sqlstate_;
 };
 
 // Appends connect_timeout (whole seconds, at least 1) to a conninfo string or URL.

@@ -44,10 +44,11 @@ export function run(args, { env = {} } = {}) {
 
 export class Substrate {
   // `command` is the role to run: 'up' (everything) or 'broker' (the Kafka broker alone).
+  // `extraArgs` are appended to the command line (e.g. ['--only', 'NAME'] of `processors`).
   // `registryPort` (the schema registry of 'up' and 'registry') defaults to a free port in start().
   // `apiPort` and `webPort` (the Supabase-compatible API and the web app of 'up') default to free
   // ports in start().
-  constructor({ dataDir, adminPort, databasePort, kafkaPort, registryPort, apiPort, webPort, settings = [], env = {}, command = 'up' }) {
+  constructor({ dataDir, adminPort, databasePort, kafkaPort, registryPort, apiPort, webPort, settings = [], env = {}, command = 'up', extraArgs = [] }) {
     this.dataDir = dataDir;
     this.adminPort = adminPort;
     this.databasePort = databasePort;
@@ -64,6 +65,7 @@ export class Substrate {
     if (webPort) args.push('--set', `web.port=${webPort}`);
     this.webUrl = webPort ? `http://127.0.0.1:${webPort}` : undefined;
     for (const s of settings) args.push('--set', s);
+    args.push(...extraArgs);
     this.stdout = '';
     this.stderr = '';
     this.child = spawn(binary, args, { env: cleanEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,0 +1,188 @@
+#include "domains/platform_processors.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "stream/errc.h"
+
+namespace substrate::domains {
+namespace {
+
+using json = nlohmann::ordered_json;
+using stream::effects;
+using stream::input_record;
+
+constexpr const char* unified_topic = "internal.platform.unified.events";
+constexpr const char* echo_topic = "internal.identity.login.echo";
+
+result<json> parse_value(const input_record& r) {
+  auto value = json::parse(r.json, nullptr, false);
+  if (value.is_discarded() || !value.is_object()) {
+    return make_error(stream::errc::invalid_record, "the decoded value is not a JSON object");
+  }
+  return value;
+}
+
+// A required, non-empty string field.
+result<std::string> required(const json& value, const char* field) {
+  const auto it = value.find(field);
+  if (it == value.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+    return make_error(stream::errc::invalid_record, fmt::format("field {} must be a non-empty string", field));
+  }
+  return it->get<std::string>();
+}
+
+// A nullable string field: the string or JSON null (absent counts as null).
+json nullable(const json& value, const char* field) {
+  const auto it = value.find(field);
+  if (it == value.end() || !it->is_string()) return nullptr;
+  return *it;
+}
+
+std::optional<std::string> optional_text(const json& v) {
+  if (v.is_null()) return std::nullopt;
+  return v.get<std::string>();
+}
+
+result<void> notify(effects& fx, const std::string& user_id, const std::string& event_type, const json& payload,
+                    const std::string& event_time, const std::string& visibility = "broadcast",
+                    const std::optional<std::string>& recipient_id = std::nullopt) {
+  auto inserted = fx.exec(
+      "insert into public.user_notifications (user_id, event_type, payload, event_time, visibility, recipient_id) "
+      "values ($1, $2, $3, $4, $5, $6)",
+      {user_id, event_type, payload.dump(), event_time, visibility, recipient_id});
+  if (!inserted) return tl::unexpected(inserted.error());
+  return {};
+}
+
+result<void> ledger(effects& fx, const std::string& user_id, int amount, const std::string& event_type,
+                    const std::string& description, const std::string& event_time) {
+  auto inserted = fx.exec(
+      "insert into public.credit_ledger (user_id, amount, event_type, description, event_time) "
+      "values ($1, $2, $3, $4, $5)",
+      {user_id, std::to_string(amount), event_type, description, event_time});
+  if (!inserted) return tl::unexpected(inserted.error());
+  return {};
+}
+
+result<void> unified(effects& fx, const std::string& type, const std::string& user_id, const std::string& time,
+                     const json& email, const json& device_id, const json& user_agent, const json& ip_address) {
+  json event = {{"event_id", user_id + "_" + time},
+                {"event_time", time},
+                {"event_type", type},
+                {"user_id", user_id},
+                {"email", email},
+                {"device_id", device_id},
+                {"user_agent", user_agent},
+                {"ip_address", ip_address}};
+  return fx.emit(unified_topic, std::nullopt, event.dump());
+}
+
+#define SUBSTRATE_TRY_ASSIGN(name, expr)                            \
+  auto name##_result = (expr);                                      \
+  if (!name##_result) return tl::unexpected(name##_result.error()); \
+  auto name = std::move(*name##_result)
+
+#define SUBSTRATE_TRY(expr)                                     \
+  do {                                                          \
+    auto try_result = (expr);                                   \
+    if (!try_result) return tl::unexpected(try_result.error()); \
+  } while (false)
+
+result<void> on_login(effects& fx, const input_record& r) {
+  SUBSTRATE_TRY_ASSIGN(value, parse_value(r));
+  SUBSTRATE_TRY_ASSIGN(user_id, required(value, "user_id"));
+  SUBSTRATE_TRY_ASSIGN(email, required(value, "email"));
+  SUBSTRATE_TRY_ASSIGN(time, required(value, "login_time"));
+  const json device_id = nullable(value, "device_id");
+  const json user_agent = nullable(value, "user_agent");
+  const json ip_address = nullable(value, "ip_address");
+  const json payload = {
+      {"email", email}, {"device_id", device_id}, {"user_agent", user_agent}, {"ip_address", ip_address}};
+  SUBSTRATE_TRY(notify(fx, user_id, "identity.login", payload, time));
+  return unified(fx, "LOGIN", user_id, time, email, device_id, user_agent, ip_address);
+}
+
+result<void> on_signup(effects& fx, const input_record& r) {
+  SUBSTRATE_TRY_ASSIGN(value, parse_value(r));
+  SUBSTRATE_TRY_ASSIGN(user_id, required(value, "user_id"));
+  SUBSTRATE_TRY_ASSIGN(email, required(value, "email"));
+  SUBSTRATE_TRY_ASSIGN(time, required(value, "signup_time"));
+  SUBSTRATE_TRY(notify(fx, user_id, "identity.signup", json{{"email", email}}, time));
+  SUBSTRATE_TRY(ledger(fx, user_id, 2, "credit.signup_bonus", "Welcome bonus: 2 credits", time));
+  SUBSTRATE_TRY(notify(fx, user_id, "credit.balance_changed", json{{"amount", 2}, {"reason", "signup_bonus"}}, time));
+  return unified(fx, "SIGNUP", user_id, time, email, nullptr, nullptr, nullptr);
+}
+
+result<void> on_signout(effects& fx, const input_record& r) {
+  SUBSTRATE_TRY_ASSIGN(value, parse_value(r));
+  SUBSTRATE_TRY_ASSIGN(user_id, required(value, "user_id"));
+  SUBSTRATE_TRY_ASSIGN(time, required(value, "signout_time"));
+  const json email = nullable(value, "email");
+  const json payload = {{"email", email},
+                        {"device_id", nullable(value, "device_id")},
+                        {"user_agent", nullable(value, "user_agent")},
+                        {"ip_address", nullable(value, "ip_address")}};
+  SUBSTRATE_TRY(notify(fx, user_id, "identity.signout", payload, time));
+  // contracts.md 4.3: the unified SIGNOUT carries no device fields.
+  return unified(fx, "SIGNOUT", user_id, time, email, nullptr, nullptr, nullptr);
+}
+
+result<void> on_message(effects& fx, const input_record& r) {
+  SUBSTRATE_TRY_ASSIGN(value, parse_value(r));
+  SUBSTRATE_TRY_ASSIGN(user_id, required(value, "user_id"));
+  SUBSTRATE_TRY_ASSIGN(time, required(value, "timestamp"));
+  const auto email = value.value("email", std::string());
+  const auto message = value.value("message", std::string());
+  // contracts.md 4.11: visibility as sent (no validation), broadcast when empty; recipient or null.
+  std::string visibility = value.contains("visibility") && value["visibility"].is_string()
+                               ? value["visibility"].get<std::string>()
+                               : std::string();
+  if (visibility.empty()) visibility = "broadcast";
+  std::optional<std::string> recipient = optional_text(nullable(value, "recipient_id"));
+  if (recipient && recipient->empty()) recipient.reset();
+  return notify(fx, user_id, "user.message", json{{"email", email}, {"message", message}}, time, visibility, recipient);
+}
+
+result<void> on_echo(effects& fx, const input_record& r) {
+  SUBSTRATE_TRY_ASSIGN(value, parse_value(r));
+  SUBSTRATE_TRY_ASSIGN(user_id, required(value, "user_id"));
+  SUBSTRATE_TRY_ASSIGN(email, required(value, "email"));
+  SUBSTRATE_TRY_ASSIGN(time, required(value, "login_time"));
+  const json echo = {{"user_id", user_id},
+                     {"email", email},
+                     {"login_time", time},
+                     {"device_id", nullable(value, "device_id")},
+                     {"user_agent", nullable(value, "user_agent")},
+                     {"ip_address", nullable(value, "ip_address")}};
+  return fx.emit(echo_topic, std::nullopt, echo.dump());
+}
+
+stream::processor_definition define(std::string name, std::string group, std::string topic,
+                                    stream::record_handler handler) {
+  stream::processor_definition d;
+  d.name = std::move(name);
+  d.group_id = std::move(group);
+  d.handlers.emplace(std::move(topic), std::move(handler));
+  return d;
+}
+
+}  // namespace
+
+std::vector<stream::processor_definition> platform_processors() {
+  std::vector<stream::processor_definition> out;
+  out.push_back(define("identity-login", "flink-login-consumer", "public.identity.login.events", on_login));
+  out.push_back(define("identity-signup", "flink-signup-consumer", "public.identity.signup.events", on_signup));
+  out.push_back(define("identity-signout", "flink-signout-consumer", "public.identity.signout.events", on_signout));
+  out.push_back(define("message-consumer", "go-message-consumer", "public.user.message.events", on_message));
+  out.push_back(define("login-echo", "pyflink-echo-consumer", "public.identity.login.events", on_echo));
+  return out;
+}
+
+std::vector<std::string> platform_processor_names() {
+  std::vector<std::string> out;
+  for (const auto& d : platform_processors()) out.push_back(d.name);
+  return out;
+}
+
+}  // namespace substrate::domains

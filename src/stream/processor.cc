@@ -1,0 +1,579 @@
+#include "stream/processor.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include "db/errc.h"
+#include "stream/errc.h"
+#include "stream/logger.h"
+
+namespace substrate::stream {
+
+failure_kind classify(const error& e, const db::connection* conn) {
+  if (e.code == errc::unavailable) return failure_kind::transient;
+  if (e.code == db::errc::connection_failed) return failure_kind::transient;
+  if (e.code == db::errc::query_failed && conn != nullptr) {
+    if (!conn->is_open()) return failure_kind::transient;
+    const std::string& state = conn->last_sqlstate();
+    if (state.empty()) return failure_kind::transient;  // no server answer: the connection broke
+    if (state == "40001" || state == "40P01") return failure_kind::transient;
+    const std::string_view klass = std::string_view(state).substr(0, 2);
+    if (klass == "08" || klass == "57" || klass == "53" || klass == "58") return failure_kind::transient;
+    // A missing table, column, function or schema, or a missing grant, is the deployment's fault,
+    // not the record's: wait for the operator (or a migration) rather than dead-letter everything.
+    if (state == "42P01" || state == "42703" || state == "42883" || state == "3F000" || state == "42501") {
+      return failure_kind::transient;
+    }
+  }
+  return failure_kind::permanent;
+}
+
+result<void> effects::emit(const std::string& topic, const std::optional<std::string>& key,
+                           const std::string& payload_json) {
+  auto inserted = conn_.exec("insert into substrate.outbox (topic, key, payload) values ($1, $2, $3::jsonb)",
+                             {topic, key, payload_json});
+  if (!inserted) return tl::unexpected(inserted.error());
+  ++emitted_;
+  return {};
+}
+
+result<void> effects::schedule(const std::string& key, std::chrono::system_clock::time_point fire_at,
+                               const std::string& payload_json) {
+  const auto fire_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(fire_at.time_since_epoch()).count();
+  auto upserted = conn_.exec(
+      "insert into substrate.stream_timers (processor, key, fire_at, payload) "
+      "values ($1, $2, to_timestamp($3::bigint / 1000.0), $4::jsonb) "
+      "on conflict (processor, key) do update set fire_at = excluded.fire_at, payload = excluded.payload, "
+      "attempts = 0, last_error = null",
+      {processor_, key, std::to_string(fire_at_ms), payload_json});
+  if (!upserted) return tl::unexpected(upserted.error());
+  return {};
+}
+
+result<void> effects::cancel(const std::string& key) {
+  auto deleted = conn_.exec("delete from substrate.stream_timers where processor = $1 and key = $2", {processor_, key});
+  if (!deleted) return tl::unexpected(deleted.error());
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct processor::pending {
+  std::unique_ptr<RdKafka::Message> message;
+  std::string json;
+  bool decoded = false;
+  bool dead = false;
+  bool dead_letter_sent = false;
+  std::string error;
+};
+
+struct processor::kafka : public RdKafka::RebalanceCb, public RdKafka::DeliveryReportCb {
+  processor* owner = nullptr;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer;
+  std::unique_ptr<RdKafka::Producer> producer;  // dead letters
+  std::set<std::pair<std::string, std::int32_t>> assigned;
+  int delivery_failures = 0;  // delivery reports run inside flush() on the consume thread
+  std::string delivery_error;
+
+  void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      std::vector<std::pair<std::string, std::int32_t>> list;
+      for (auto* p : partitions) list.emplace_back(p->topic(), p->partition());
+      std::vector<std::int64_t> offsets(list.size(), -1);
+      owner->on_assign(list, offsets);
+      for (std::size_t i = 0; i < partitions.size(); ++i) {
+        partitions[i]->set_offset(offsets[i] >= 0 ? offsets[i] : RdKafka::Topic::OFFSET_INVALID);
+        assigned.emplace(list[i]);
+      }
+      c->assign(partitions);
+    } else {
+      for (auto* p : partitions) assigned.erase({p->topic(), p->partition()});
+      c->unassign();
+    }
+    std::vector<std::string> names;
+    for (const auto& [topic, partition] : assigned) names.push_back(fmt::format("{}/{}", topic, partition));
+    std::lock_guard lock(owner->assignment_mutex_);
+    owner->assignment_ = std::move(names);
+  }
+
+  void dr_cb(RdKafka::Message& message) override {
+    if (message.err() != RdKafka::ERR_NO_ERROR) {
+      ++delivery_failures;
+      delivery_error = message.errstr();
+    }
+  }
+};
+
+namespace {
+
+std::unique_ptr<RdKafka::Conf> make_conf(const runtime_options& options) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string error;
+  auto set = [&](const std::string& key, const std::string& value) {
+    if (conf->set(key, value, error) != RdKafka::Conf::CONF_OK) {
+      throw std::runtime_error(fmt::format("stream: kafka property {}: {}", key, error));
+    }
+  };
+  set("bootstrap.servers", options.bootstrap);
+  for (const auto& [key, value] : options.kafka_properties) set(key, value);
+  return conf;
+}
+
+std::string default_dead_letter_topic(std::string_view topic) {
+  return fmt::format("{}.dlq", topic);
+}
+
+}  // namespace
+
+processor::processor(processor_definition definition, runtime_options options, probe& metrics)
+    : definition_(std::move(definition)),
+      options_(std::move(options)),
+      metrics_(metrics.for_processor(definition_.name)),
+      kafka_(std::make_unique<kafka>()) {
+  if (definition_.name.empty()) throw std::invalid_argument("stream: a processor needs a name");
+  if (definition_.group_id.empty()) definition_.group_id = definition_.name;
+  if (definition_.handlers.empty())
+    throw std::invalid_argument("stream: processor " + definition_.name + " has no input");
+  if (definition_.decode && !options_.decode) {
+    throw std::invalid_argument("stream: processor " + definition_.name + " decodes but no decoder is configured");
+  }
+  if (!options_.dead_letter_topic) options_.dead_letter_topic = default_dead_letter_topic;
+  kafka_->owner = this;
+}
+
+processor::~processor() {
+  stop();
+}
+
+std::vector<std::string> processor::assignment() const {
+  std::lock_guard lock(assignment_mutex_);
+  return assignment_;
+}
+
+void processor::start() {
+  if (running_.exchange(true)) return;
+  std::string error;
+  auto consumer_conf = make_conf(options_);
+  auto set = [&](RdKafka::Conf& conf, const std::string& key, const std::string& value) {
+    if (conf.set(key, value, error) != RdKafka::Conf::CONF_OK) {
+      throw std::runtime_error(fmt::format("stream: kafka property {}: {}", key, error));
+    }
+  };
+  set(*consumer_conf, "group.id", definition_.group_id);
+  set(*consumer_conf, "client.id", "substrate-" + definition_.name);
+  set(*consumer_conf, "enable.auto.commit", "false");
+  set(*consumer_conf, "enable.auto.offset.store", "false");
+  set(*consumer_conf, "auto.offset.reset", "earliest");
+  set(*consumer_conf, "enable.partition.eof", "false");
+  for (const auto& [key, value] : options_.consumer_properties) set(*consumer_conf, key, value);
+  if (consumer_conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(kafka_.get()), error) !=
+      RdKafka::Conf::CONF_OK) {
+    throw std::runtime_error("stream: rebalance_cb: " + error);
+  }
+  kafka_->consumer.reset(RdKafka::KafkaConsumer::create(consumer_conf.get(), error));
+  if (!kafka_->consumer) throw std::runtime_error("stream: cannot create consumer: " + error);
+
+  auto producer_conf = make_conf(options_);
+  set(*producer_conf, "client.id", "substrate-" + definition_.name + "-dlq");
+  set(*producer_conf, "enable.idempotence", "true");
+  set(*producer_conf, "acks", "all");
+  if (producer_conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(kafka_.get()), error) !=
+      RdKafka::Conf::CONF_OK) {
+    throw std::runtime_error("stream: dr_cb: " + error);
+  }
+  kafka_->producer.reset(RdKafka::Producer::create(producer_conf.get(), error));
+  if (!kafka_->producer) throw std::runtime_error("stream: cannot create producer: " + error);
+
+  std::vector<std::string> topics;
+  for (const auto& [topic, handler] : definition_.handlers) topics.push_back(topic);
+  if (auto err = kafka_->consumer->subscribe(topics); err != RdKafka::ERR_NO_ERROR) {
+    throw std::runtime_error("stream: subscribe: " + RdKafka::err2str(err));
+  }
+  stream_log.info("processor started", {{"processor", definition_.name}, {"group", definition_.group_id}});
+  consumer_thread_ = std::thread([this] { consume_loop(); });
+  if (definition_.on_timer) timer_thread_ = std::thread([this] { timer_loop(); });
+}
+
+void processor::stop() {
+  if (!running_.exchange(false)) return;
+  wake_.notify_all();
+  if (consumer_thread_.joinable()) consumer_thread_.join();
+  if (timer_thread_.joinable()) timer_thread_.join();
+  stream_log.info("processor stopped", {{"processor", definition_.name}});
+}
+
+bool processor::ensure_connection(std::optional<db::connection>& conn) {
+  if (conn && conn->is_open()) return true;
+  conn.reset();
+  auto opened = db::connection::open(options_.conninfo, options_.connect_timeout_ms);
+  if (!opened) {
+    stream_log.warn("database unavailable, retrying",
+                    {{"processor", definition_.name}, {"error", opened.error().message()}});
+    return false;
+  }
+  conn.emplace(std::move(*opened));
+  return true;
+}
+
+// Sleeps `delay_ms` (interrupted by stop) and doubles it up to the maximum. False when stopping.
+bool processor::backoff(int& delay_ms) {
+  std::unique_lock lock(wake_mutex_);
+  wake_.wait_for(lock, std::chrono::milliseconds(delay_ms), [this] { return !running_.load(); });
+  delay_ms = std::min(delay_ms * 2, options_.retry_backoff_max_ms);
+  return running_.load();
+}
+
+void processor::on_assign(const std::vector<std::pair<std::string, std::int32_t>>& partitions,
+                          std::vector<std::int64_t>& offsets) {
+  // The database is the source of truth for positions; when it cannot be read now, the committed
+  // Kafka offsets are used and the offsets table still skips what was already processed.
+  if (!ensure_connection(conn_)) return;
+  for (std::size_t i = 0; i < partitions.size(); ++i) {
+    auto row = conn_->exec(
+        "select next_offset from substrate.stream_offsets where processor = $1 and topic = $2 and partition = $3",
+        {definition_.name, partitions[i].first, std::to_string(partitions[i].second)});
+    if (!row) {
+      stream_log.warn("cannot read stored offsets, starting from the committed ones",
+                      {{"processor", definition_.name}, {"error", row.error().message()}});
+      return;
+    }
+    if (row->rows() == 1) offsets[i] = std::stoll(row->value(0, 0));
+  }
+  stream_log.info("partitions assigned", {{"processor", definition_.name}, {"count", partitions.size()}});
+}
+
+namespace {
+
+// The outcome of one attempt at a partition batch: done, or run again (a record was found to
+// be permanently failing and is now excluded).
+enum class attempt { done, again };
+
+}  // namespace
+
+result<void> processor::process_partition(std::vector<pending>& batch) {
+  auto& conn = *conn_;
+  const std::string topic = batch.front().message->topic_name();
+  const std::int32_t partition = batch.front().message->partition();
+  const std::string partition_text = std::to_string(partition);
+  auto rollback = [&] {
+    if (conn.is_open()) (void)conn.exec("rollback");
+  };
+  for (;;) {
+    const auto started = std::chrono::steady_clock::now();
+    if (auto begun = conn.exec("begin"); !begun) return tl::unexpected(begun.error());
+    auto row = conn.exec(
+        "insert into substrate.stream_offsets (processor, topic, partition, next_offset) values ($1, $2, $3, 0) "
+        "on conflict (processor, topic, partition) do update set next_offset = substrate.stream_offsets.next_offset "
+        "returning next_offset",
+        {definition_.name, topic, partition_text});
+    if (!row) {
+      auto e = row.error();
+      rollback();
+      return tl::unexpected(e);
+    }
+    const std::int64_t next_offset = std::stoll(row->value(0, 0));
+    std::uint64_t out = 0;
+    std::uint64_t processed = 0;
+    std::uint64_t skipped = 0;
+    attempt outcome = attempt::done;
+    for (auto& p : batch) {
+      const std::int64_t offset = p.message->offset();
+      if (offset < next_offset) {
+        ++skipped;
+        continue;
+      }
+      ++processed;
+      if (p.dead) continue;
+      if (definition_.decode && !p.decoded) {
+        auto json = options_.decode(
+            topic,
+            std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(p.message->payload()), p.message->len()));
+        if (!json) {
+          if (classify(json.error(), nullptr) == failure_kind::transient) {
+            rollback();
+            return tl::unexpected(json.error());
+          }
+          p.dead = true;
+          p.error = json.error().message();
+          metrics_.failed->increment();
+          continue;
+        }
+        p.json = std::move(*json);
+        p.decoded = true;
+      }
+      const auto handler = definition_.handlers.find(topic);
+      if (handler == definition_.handlers.end()) {
+        p.dead = true;
+        p.error = "no handler for topic " + topic;
+        metrics_.failed->increment();
+        continue;
+      }
+      input_record record;
+      record.topic = topic;
+      record.partition = partition;
+      record.offset = offset;
+      record.timestamp_ms = p.message->timestamp().timestamp;
+      if (p.message->key()) record.key = std::string_view(*p.message->key());
+      record.value =
+          std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(p.message->payload()), p.message->len());
+      record.json = p.json;
+      effects fx(conn, definition_.name);
+      auto handled = handler->second(fx, record);
+      if (!handled) {
+        const auto kind = classify(handled.error(), &conn);
+        rollback();
+        if (kind == failure_kind::transient) return tl::unexpected(handled.error());
+        p.dead = true;
+        p.error = handled.error().message();
+        metrics_.failed->increment();
+        outcome = attempt::again;
+        break;
+      }
+      out += fx.emitted();
+    }
+    if (outcome == attempt::again) continue;
+
+    // Dead letters are produced (and acknowledged) before the commit: a crash in between
+    // produces them again on redelivery (at-least-once for the dead-letter topic only).
+    int dead_letters = 0;
+    for (auto& p : batch) {
+      if (!p.dead || p.dead_letter_sent || p.message->offset() < next_offset) continue;
+      std::unique_ptr<RdKafka::Headers> headers(RdKafka::Headers::create());
+      headers->add("substrate.error", p.error);
+      headers->add("substrate.processor", definition_.name);
+      headers->add("substrate.source.topic", topic);
+      headers->add("substrate.source.partition", partition_text);
+      headers->add("substrate.source.offset", std::to_string(p.message->offset()));
+      const std::string* key = p.message->key();
+      auto err =
+          kafka_->producer->produce(options_.dead_letter_topic(topic), RdKafka::Topic::PARTITION_UA,
+                                    RdKafka::Producer::RK_MSG_COPY, p.message->payload(), p.message->len(),
+                                    key ? key->data() : nullptr, key ? key->size() : 0, 0, headers.get(), nullptr);
+      if (err != RdKafka::ERR_NO_ERROR) {
+        rollback();
+        return make_error(errc::unavailable, "dead-letter produce: " + RdKafka::err2str(err));
+      }
+      (void)headers.release();  // owned by librdkafka after a successful produce
+      ++dead_letters;
+    }
+    if (dead_letters > 0) {
+      kafka_->delivery_failures = 0;
+      const auto flushed = kafka_->producer->flush(30000);
+      if (flushed != RdKafka::ERR_NO_ERROR || kafka_->delivery_failures > 0) {
+        rollback();
+        return make_error(errc::unavailable,
+                          "dead-letter delivery: " +
+                              (kafka_->delivery_failures > 0 ? kafka_->delivery_error : RdKafka::err2str(flushed)));
+      }
+      for (auto& p : batch) {
+        if (p.dead && p.message->offset() >= next_offset) p.dead_letter_sent = true;
+      }
+      stream_log.warn(
+          "records dead-lettered",
+          {{"processor", definition_.name}, {"topic", topic}, {"partition", partition}, {"count", dead_letters}});
+    }
+
+    const std::int64_t last = batch.back().message->offset();
+    if (last >= next_offset) {
+      auto advanced = conn.exec(
+          "update substrate.stream_offsets set next_offset = $4, updated_at = now() "
+          "where processor = $1 and topic = $2 and partition = $3",
+          {definition_.name, topic, partition_text, std::to_string(last + 1)});
+      if (!advanced) {
+        auto e = advanced.error();
+        rollback();
+        return tl::unexpected(e);
+      }
+    }
+    if (auto committed = conn.exec("commit"); !committed) {
+      // A failed COMMIT may or may not have committed; either way a retry is safe (the offsets
+      // row tells which records are done).
+      auto e = committed.error();
+      rollback();
+      return tl::unexpected(e);
+    }
+    metrics_.in->increment(processed);
+    metrics_.skipped->increment(skipped);
+    metrics_.out->increment(out);
+    metrics_.dead_lettered->increment(static_cast<std::uint64_t>(dead_letters));
+    metrics_.latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return {};
+  }
+}
+
+void processor::consume_loop() {
+  auto& consumer = *kafka_->consumer;
+  while (running_) {
+    std::vector<std::unique_ptr<RdKafka::Message>> polled;
+    int timeout_ms = options_.poll_timeout_ms;
+    while (polled.size() < options_.batch_records_max) {
+      std::unique_ptr<RdKafka::Message> message(consumer.consume(timeout_ms));
+      timeout_ms = 0;
+      if (!message || message->err() == RdKafka::ERR__TIMED_OUT) break;
+      if (message->err() == RdKafka::ERR__PARTITION_EOF) continue;
+      if (message->err() != RdKafka::ERR_NO_ERROR) {
+        stream_log.warn("consumer error", {{"processor", definition_.name}, {"error", message->errstr()}});
+        break;
+      }
+      polled.push_back(std::move(message));
+    }
+    // Group by partition, keeping order; records of partitions revoked meanwhile are dropped
+    // (the new owner reads them again).
+    std::map<std::pair<std::string, std::int32_t>, std::vector<pending>> by_partition;
+    for (auto& message : polled) {
+      std::pair<std::string, std::int32_t> tp{message->topic_name(), message->partition()};
+      if (!kafka_->assigned.contains(tp)) continue;
+      pending p;
+      p.message = std::move(message);
+      by_partition[tp].push_back(std::move(p));
+    }
+    std::vector<RdKafka::TopicPartition*> commits;
+    for (auto& [tp, batch] : by_partition) {
+      int delay_ms = options_.retry_backoff_initial_ms;
+      bool done = false;
+      while (running_) {
+        if (!ensure_connection(conn_)) {
+          metrics_.retries->increment();
+          backoff(delay_ms);
+          continue;
+        }
+        auto processed = process_partition(batch);
+        if (processed) {
+          done = true;
+          break;
+        }
+        metrics_.retries->increment();
+        stream_log.warn("transient failure, retrying the batch", {{"processor", definition_.name},
+                                                                  {"topic", tp.first},
+                                                                  {"partition", tp.second},
+                                                                  {"error", processed.error().message()},
+                                                                  {"retry_in_ms", delay_ms}});
+        if (conn_ && !conn_->is_open()) conn_.reset();
+        backoff(delay_ms);
+      }
+      if (!done) break;
+      commits.push_back(RdKafka::TopicPartition::create(tp.first, tp.second, batch.back().message->offset() + 1));
+    }
+    if (!commits.empty()) {
+      // Asynchronous: the offsets table is the source of truth, the Kafka commit is for lag and tooling.
+      consumer.commitAsync(commits);
+      RdKafka::TopicPartition::destroy(commits);
+    }
+    // Lag: high watermark - position over the assigned partitions (cached watermarks, no request).
+    std::int64_t lag = 0;
+    std::vector<RdKafka::TopicPartition*> positions;
+    for (const auto& [topic, partition] : kafka_->assigned)
+      positions.push_back(RdKafka::TopicPartition::create(topic, partition));
+    if (!positions.empty() && consumer.position(positions) == RdKafka::ERR_NO_ERROR) {
+      for (auto* p : positions) {
+        std::int64_t low = 0;
+        std::int64_t high = 0;
+        if (p->offset() >= 0 &&
+            consumer.get_watermark_offsets(p->topic(), p->partition(), &low, &high) == RdKafka::ERR_NO_ERROR &&
+            high > p->offset()) {
+          lag += high - p->offset();
+        }
+      }
+    }
+    RdKafka::TopicPartition::destroy(positions);
+    metrics_.lag->set(static_cast<double>(lag));
+  }
+  // Leave the group: the revoke callback runs inside close().
+  consumer.close();
+  kafka_->producer->flush(5000);
+  conn_.reset();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers
+
+result<int> processor::fire_due_timers() {
+  auto& conn = *timer_conn_;
+  std::set<std::string> failed;
+  for (;;) {
+    if (auto begun = conn.exec("begin"); !begun) return tl::unexpected(begun.error());
+    auto due = conn.exec(
+        "select key, payload::text, (extract(epoch from fire_at) * 1000)::bigint from substrate.stream_timers "
+        "where processor = $1 and fire_at <= now() order by fire_at limit $2 for update skip locked",
+        {definition_.name, std::to_string(options_.timer_batch_max)});
+    if (!due) {
+      auto e = due.error();
+      (void)conn.exec("rollback");
+      return tl::unexpected(e);
+    }
+    int fired = 0;
+    bool again = false;
+    for (int row = 0; row < due->rows(); ++row) {
+      timer t{due->value(row, 0), due->value(row, 1), std::stoll(due->value(row, 2))};
+      if (failed.contains(t.key)) continue;
+      // Deleted first, so a handler may schedule the same key again (a periodic timer).
+      auto deleted =
+          conn.exec("delete from substrate.stream_timers where processor = $1 and key = $2", {definition_.name, t.key});
+      effects fx(conn, definition_.name);
+      auto handled = deleted ? definition_.on_timer(fx, t) : result<void>(tl::unexpected(deleted.error()));
+      if (!handled) {
+        const auto kind = classify(handled.error(), &conn);
+        const auto e = handled.error();
+        if (conn.is_open()) (void)conn.exec("rollback");
+        if (kind == failure_kind::transient) return tl::unexpected(e);
+        // Permanent: the timer stays, marked, and is tried again later with backoff.
+        failed.insert(t.key);
+        metrics_.failed->increment();
+        stream_log.error("timer handler failed, retrying it later",
+                         {{"processor", definition_.name}, {"timer", t.key}, {"error", e.message()}});
+        auto marked = conn.exec(
+            "update substrate.stream_timers set attempts = attempts + 1, last_error = $3, "
+            "fire_at = now() + least(interval '1 hour', interval '1 second' * power(2, least(attempts, 12))) "
+            "where processor = $1 and key = $2",
+            {definition_.name, t.key, e.message()});
+        if (!marked) return tl::unexpected(marked.error());
+        again = true;
+        break;
+      }
+      metrics_.out->increment(fx.emitted());
+      ++fired;
+    }
+    if (again) continue;
+    if (auto committed = conn.exec("commit"); !committed) {
+      auto e = committed.error();
+      if (conn.is_open()) (void)conn.exec("rollback");
+      return tl::unexpected(e);
+    }
+    metrics_.timers_fired->increment(static_cast<std::uint64_t>(fired));
+    return fired;
+  }
+}
+
+void processor::timer_loop() {
+  int delay_ms = options_.retry_backoff_initial_ms;
+  while (running_) {
+    if (!ensure_connection(timer_conn_)) {
+      metrics_.retries->increment();
+      backoff(delay_ms);
+      continue;
+    }
+    auto fired = fire_due_timers();
+    if (!fired) {
+      metrics_.retries->increment();
+      stream_log.warn("timer loop failed, retrying",
+                      {{"processor", definition_.name}, {"error", fired.error().message()}});
+      if (!timer_conn_->is_open()) timer_conn_.reset();
+      backoff(delay_ms);
+      continue;
+    }
+    delay_ms = options_.retry_backoff_initial_ms;
+    if (static_cast<std::size_t>(*fired) >= options_.timer_batch_max) continue;  // more may be due
+    std::unique_lock lock(wake_mutex_);
+    wake_.wait_for(lock, std::chrono::milliseconds(options_.timer_poll_interval_ms),
+                   [this] { return !running_.load(); });
+  }
+  timer_conn_.reset();
+}
+
+}  // namespace substrate::stream

@@ -1,0 +1,176 @@
+#pragma once
+// A stream processor: a named member of a Kafka consumer group (librdkafka) with one handler
+// per input topic, effectively-once (see README.md, "How a record is processed").
+//
+// For each poll the runtime groups the records by partition and runs each partition's records in
+// ONE PostgreSQL transaction that
+//   1. locks the partition's row in substrate.stream_offsets and skips records below its
+//      next_offset (already processed: a redelivery changes nothing),
+//   2. runs the handler of each record, which applies database effects and writes output records
+//      as rows of substrate.outbox (the bus relay produces them exactly once) through `effects`,
+//   3. advances next_offset past the batch,
+// and commits; only then is the offset committed to Kafka. A handler failure that is permanent
+// (failure_kind::permanent: decoding, validation, a constraint violation) rolls the transaction
+// back, the record goes to the dead-letter topic (value and key as read, with error headers) and
+// the batch is run again without it, so the partition moves on. Transient failures (database
+// unreachable, serialization failure, deadlock, registry unreachable) roll back and retry the
+// whole batch with exponential backoff, without committing anything.
+//
+// Durable timers: a handler calls effects::schedule/cancel inside its transaction; the timer
+// loop claims due timers (FOR UPDATE SKIP LOCKED), deletes each row and runs the timer handler in
+// one transaction, so a timer fires exactly once and survives restarts.
+//
+// Threading: start() creates two threads (the consume loop with its own database connection, and
+// the timer loop with its own); handlers run on them, one record at a time per thread. stop()
+// is idempotent, leaves the group (committing what is done) and joins. Not copyable or movable.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+#include "db/connection.h"
+#include "stream/decoder.h"
+#include "stream/probe.h"
+
+namespace substrate::stream {
+
+enum class failure_kind : std::uint8_t { permanent, transient };
+
+// How the runtime treats an error: stream::errc::unavailable, db connection failures and the
+// SQLSTATEs of serialization failure (40001), deadlock (40P01), connection errors (08xxx),
+// operator intervention (57xxx), insufficient resources (53xxx), system errors (58xxx) and a
+// schema the deployment lacks (42P01 undefined table, 42703 column, 42883 function, 3F000 schema,
+// 42501 privilege) are transient; everything else is permanent for the record.
+[[nodiscard]] failure_kind classify(const error& e, const db::connection* conn);
+
+struct input_record {
+  std::string_view topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::int64_t timestamp_ms = 0;
+  std::optional<std::string_view> key;
+  std::span<const std::uint8_t> value;
+  // The decoded value as JSON text ("" when the processor does not decode).
+  std::string_view json;
+};
+
+struct timer {
+  std::string key;
+  std::string payload;  // JSON text
+  std::int64_t fire_at_ms = 0;
+};
+
+// What a handler may do, all inside the current transaction.
+class effects {
+public:
+  effects(db::connection& conn, const std::string& processor) : conn_(conn), processor_(processor) {}
+
+  [[nodiscard]] db::connection& db() { return conn_; }
+  [[nodiscard]] result<db::query_result> exec(const std::string& sql,
+                                              const std::vector<std::optional<std::string>>& params) {
+    return conn_.exec(sql, params);
+  }
+  // An output record: a row of substrate.outbox (payload: plain JSON of the record for the topic's
+  // schema, contracts "Outbox"); the relay produces it after the commit.
+  [[nodiscard]] result<void> emit(const std::string& topic, const std::optional<std::string>& key,
+                                  const std::string& payload_json);
+  // Creates or replaces the processor's timer `key`.
+  [[nodiscard]] result<void> schedule(const std::string& key, std::chrono::system_clock::time_point fire_at,
+                                      const std::string& payload_json = "{}");
+  // Removes the timer `key` if it exists (not yet fired).
+  [[nodiscard]] result<void> cancel(const std::string& key);
+
+  [[nodiscard]] const std::string& processor() const { return processor_; }
+  [[nodiscard]] std::uint64_t emitted() const { return emitted_; }
+
+private:
+  db::connection& conn_;
+  const std::string& processor_;
+  std::uint64_t emitted_ = 0;
+};
+
+using record_handler = std::function<result<void>(effects&, const input_record&)>;
+using timer_handler = std::function<result<void>(effects&, const timer&)>;
+
+struct processor_definition {
+  std::string name;      // key of its offsets and timers, metrics label; stable across versions
+  std::string group_id;  // Kafka consumer group (contracts.md 0.6 where it names one)
+  std::map<std::string, record_handler> handlers;  // by input topic
+  timer_handler on_timer;                          // optional
+  bool decode = true;                              // decode values to JSON before the handler
+};
+
+struct runtime_options {
+  std::string bootstrap;
+  // Extra librdkafka properties for consumer and dead-letter producer (security.protocol, sasl.*).
+  std::map<std::string, std::string> kafka_properties;
+  // Extra properties of the consumer only (session.timeout.ms, max.poll.interval.ms ...).
+  std::map<std::string, std::string> consumer_properties;
+  std::string conninfo;
+  int connect_timeout_ms = 5000;
+  decoder decode;  // required when a definition decodes
+  std::size_t batch_records_max = 500;
+  int poll_timeout_ms = 100;
+  int retry_backoff_initial_ms = 100;
+  int retry_backoff_max_ms = 5000;
+  int timer_poll_interval_ms = 250;
+  std::size_t timer_batch_max = 100;
+  // The dead-letter topic of an input topic; default `<topic>.dlq`.
+  std::function<std::string(std::string_view topic)> dead_letter_topic;
+};
+
+class processor {
+public:
+  processor(processor_definition definition, runtime_options options, probe& metrics);
+  ~processor();
+  processor(const processor&) = delete;
+  processor& operator=(const processor&) = delete;
+
+  // Throws std::runtime_error when the consumer or producer cannot be created (bad properties).
+  void start();
+  void stop();
+
+  [[nodiscard]] const std::string& name() const { return definition_.name; }
+  // Partitions currently assigned to this member ("topic/partition"), for tests and status.
+  [[nodiscard]] std::vector<std::string> assignment() const;
+
+private:
+  struct kafka;
+  struct pending;
+  void consume_loop();
+  void timer_loop();
+  bool ensure_connection(std::optional<db::connection>& conn);
+  bool backoff(int& delay_ms);
+  result<void> process_partition(std::vector<pending>& batch);
+  void on_assign(const std::vector<std::pair<std::string, std::int32_t>>& partitions,
+                 std::vector<std::int64_t>& offsets);
+  result<int> fire_due_timers();
+
+  processor_definition definition_;
+  runtime_options options_;
+  probe::children metrics_;
+  std::unique_ptr<kafka> kafka_;
+  std::optional<db::connection> conn_;
+  std::optional<db::connection> timer_conn_;
+  std::atomic<bool> running_{false};
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  std::thread consumer_thread_;
+  std::thread timer_thread_;
+  mutable std::mutex assignment_mutex_;
+  std::vector<std::string> assignment_;
+};
+
+}  // namespace substrate::stream

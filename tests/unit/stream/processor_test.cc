@@ -1,0 +1,282 @@
+// The stream runtime against a real PostgreSQL and a real broker: effects exactly once under
+// redelivery, transient failures retried, poison records dead-lettered while later ones flow,
+// durable timers, and two members of one group sharing and handing over partitions.
+#include "stream/processor.h"
+
+#include <set>
+
+#include <gmock/gmock.h>
+#include <nlohmann/json.hpp>
+
+#include "avro/confluent.h"
+#include "avro/json_encoder.h"
+#include "stream/errc.h"
+#include "stream_fixture.h"
+
+namespace substrate::stream::testing {
+namespace {
+
+constexpr std::int32_t test_schema_id = 7;
+const std::string test_schema =
+    R"({"type":"record","name":"Test","fields":[{"name":"id","type":"string"},{"name":"n","type":"int"},)"
+    R"({"name":"note","type":["null","string"],"default":null}]})";
+
+std::string framed(const std::string& json) {
+  auto schema = avro::schema::parse(test_schema);
+  EXPECT_TRUE(schema);
+  std::string out;
+  avro::append_confluent_header(out, test_schema_id);
+  avro::json_encoder encoder;
+  auto encoded = encoder.encode(*schema, json, out);
+  EXPECT_TRUE(encoded) << encoded.error().message();
+  return out;
+}
+
+class processor_test : public stream_fixture {
+protected:
+  void SetUp() override {
+    stream_fixture::SetUp();
+    ASSERT_TRUE(
+        sql().exec("create table effects (id bigserial primary key, processor text, source text, "
+                   "record_id text, n int)"));
+  }
+
+  runtime_options options() {
+    runtime_options o;
+    o.bootstrap = broker_->bootstrap();
+    o.conninfo = postgres().conninfo();
+    o.decode = decoder_.as_decoder();
+    o.retry_backoff_initial_ms = 20;
+    o.retry_backoff_max_ms = 200;
+    o.timer_poll_interval_ms = 50;
+    o.consumer_properties = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}};
+    return o;
+  }
+
+  // Inserts one effects row per record and emits one output record per record.
+  processor_definition recording(const std::string& name, const std::string& group, const std::string& topic) {
+    processor_definition d;
+    d.name = name;
+    d.group_id = group;
+    d.handlers[topic] = [](effects& fx, const input_record& r) -> result<void> {
+      auto value = nlohmann::json::parse(r.json);
+      if (value["n"].get<int>() < 0) return make_error(errc::invalid_record, "n must not be negative");
+      auto inserted = fx.exec("insert into effects (processor, source, record_id, n) values ($1, $2, $3, $4)",
+                              {fx.processor(), fmt::format("{}/{}/{}", r.topic, r.partition, r.offset),
+                               value["id"].get<std::string>(), std::to_string(value["n"].get<int>())});
+      if (!inserted) return tl::unexpected(inserted.error());
+      return fx.emit("test.out", std::nullopt, nlohmann::json{{"id", value["id"]}}.dump());
+    };
+    return d;
+  }
+
+  void produce_numbered(const std::string& topic, int from, int to) {
+    auto producer = make_producer();
+    for (int i = from; i < to; ++i) {
+      produce(*producer, topic, i % partitions, framed(fmt::format(R"({{"id":"r{}","n":{}}})", i, i)));
+    }
+    flush(*producer);
+  }
+
+  core::metrics_registry registry_;
+  probe probe_{registry_};
+  schema_id_decoder decoder_{[](std::int32_t id) -> result<std::string> {
+    if (id == test_schema_id) return test_schema;
+    return make_error(errc::decode_failed, fmt::format("unknown schema id {}", id));
+  }};
+};
+
+TEST_F(processor_test, effects_and_outputs_happen_once_even_when_every_record_is_delivered_again) {
+  produce_numbered("test.in", 0, 200);
+  {
+    processor p(recording("counter", "group-a", "test.in"), options(), probe_);
+    p.start();
+    EXPECT_EQ(wait_for("select count(*) from effects", "200"), "200");
+    p.stop();
+  }
+  // A new group has no committed Kafka offsets: every record is delivered again. The offsets
+  // table recognises them, so nothing is applied twice.
+  produce_numbered("test.in", 200, 250);
+  {
+    processor p(recording("counter", "group-b", "test.in"), options(), probe_);
+    p.start();
+    EXPECT_EQ(wait_for("select count(*) from effects", "250"), "250");
+    std::this_thread::sleep_for(500ms);
+    p.stop();
+  }
+  EXPECT_EQ(scalar("select count(*) from effects"), "250");
+  EXPECT_EQ(scalar("select count(distinct record_id) from effects"), "250");
+  EXPECT_EQ(scalar("select count(*) from substrate.outbox where topic = 'test.out'"), "250");
+  EXPECT_EQ(scalar("select sum(next_offset) from substrate.stream_offsets where processor = 'counter'"), "250");
+  const auto children = probe_.for_processor("counter");
+  EXPECT_EQ(children.in->value(), 250u);
+  EXPECT_EQ(children.out->value(), 250u);
+}
+
+TEST_F(processor_test, transient_failures_are_retried_without_duplicating_effects) {
+  produce_numbered("test.in", 0, 20);
+  std::atomic<int> failures_left{5};
+  auto definition = recording("flaky", "flaky", "test.in");
+  auto inner = definition.handlers["test.in"];
+  definition.handlers["test.in"] = [&failures_left, inner](effects& fx, const input_record& r) -> result<void> {
+    // The effects are applied first, then the failure: the rollback must undo them.
+    auto applied = inner(fx, r);
+    if (!applied) return applied;
+    if (r.offset == 3 && failures_left.fetch_sub(1) > 0) return make_error(errc::unavailable, "registry down");
+    return {};
+  };
+  processor p(std::move(definition), options(), probe_);
+  p.start();
+  EXPECT_EQ(wait_for("select count(*) from effects", "20"), "20");
+  p.stop();
+  EXPECT_EQ(scalar("select count(distinct record_id) from effects"), "20");
+  EXPECT_EQ(scalar("select count(*) from substrate.outbox"), "20");
+  EXPECT_GE(probe_.for_processor("flaky").retries->value(), 5u);
+  EXPECT_EQ(probe_.for_processor("flaky").dead_lettered->value(), 0u);
+}
+
+TEST_F(processor_test, a_serialization_failure_of_the_database_is_retried) {
+  produce_numbered("test.in", 0, 10);
+  std::atomic<int> failures_left{2};
+  auto definition = recording("serial", "serial", "test.in");
+  auto inner = definition.handlers["test.in"];
+  definition.handlers["test.in"] = [&failures_left, inner](effects& fx, const input_record& r) -> result<void> {
+    if (r.offset == 1 && failures_left.fetch_sub(1) > 0) {
+      // A real SQLSTATE 40001 raised by the server.
+      auto raised = fx.exec("do $$ begin raise exception using errcode = 'serialization_failure'; end $$", {});
+      if (!raised) return tl::unexpected(raised.error());
+    }
+    return inner(fx, r);
+  };
+  processor p(std::move(definition), options(), probe_);
+  p.start();
+  EXPECT_EQ(wait_for("select count(*) from effects", "10"), "10");
+  p.stop();
+  EXPECT_EQ(scalar("select count(distinct record_id) from effects"), "10");
+  EXPECT_EQ(probe_.for_processor("serial").dead_lettered->value(), 0u);
+}
+
+TEST_F(processor_test, poison_records_go_to_the_dead_letter_topic_and_later_records_flow) {
+  auto producer = make_producer();
+  produce(*producer, "test.in", 0, framed(R"({"id":"a","n":1})"));
+  produce(*producer, "test.in", 0, "\x01garbage", "poison-key");               // bad framing
+  produce(*producer, "test.in", 0, framed(R"({"id":"neg","n":-5})"));          // fails validation
+  produce(*producer, "test.in", 0, std::string("\x00\x00\x00\x00\x63zz", 7));  // unknown schema id 99
+  produce(*producer, "test.in", 0, framed(R"({"id":"b","n":2})"));
+  flush(*producer);
+  processor p(recording("poison", "poison", "test.in"), options(), probe_);
+  p.start();
+  EXPECT_EQ(wait_for("select string_agg(record_id, ',' order by n) from effects", "a,b"), "a,b");
+  auto dead = read_topic("test.in.dlq", 3);
+  p.stop();
+  ASSERT_EQ(dead.size(), 3u);
+  std::set<std::string> offsets;
+  for (const auto& m : dead) {
+    offsets.insert(m.headers.at("substrate.source.offset"));
+    EXPECT_EQ(m.headers.at("substrate.source.topic"), "test.in");
+    EXPECT_EQ(m.headers.at("substrate.processor"), "poison");
+    if (m.key == "poison-key") {
+      EXPECT_EQ(m.value, "\x01garbage");
+      EXPECT_THAT(m.headers.at("substrate.error"), ::testing::HasSubstr("cannot decode"));
+    }
+  }
+  EXPECT_EQ(offsets, (std::set<std::string>{"1", "2", "3"}));
+  const auto children = probe_.for_processor("poison");
+  EXPECT_EQ(children.dead_lettered->value(), 3u);
+  EXPECT_EQ(children.failed->value(), 3u);
+  EXPECT_EQ(scalar("select next_offset from substrate.stream_offsets where processor = 'poison' and partition = 0"),
+            "5");
+}
+
+TEST_F(processor_test, timers_fire_once_after_a_restart_and_cancelled_ones_never) {
+  // Each record schedules timer "t-<id>" one second later; a record with n = 0 cancels "t-<note>".
+  auto definition = [](std::atomic<int>* fired_calls) {
+    processor_definition d;
+    d.name = "timers";
+    d.handlers["test.in"] = [](effects& fx, const input_record& r) -> result<void> {
+      auto value = nlohmann::json::parse(r.json);
+      if (value["n"].get<int>() == 0) return fx.cancel("t-" + value["note"].get<std::string>());
+      return fx.schedule("t-" + value["id"].get<std::string>(), std::chrono::system_clock::now() + 1500ms,
+                         nlohmann::json{{"id", value["id"]}}.dump());
+    };
+    d.on_timer = [fired_calls](effects& fx, const timer& t) -> result<void> {
+      ++*fired_calls;
+      auto inserted =
+          fx.exec("insert into effects (processor, source, record_id) values ('timers', 'timer', $1)", {t.key});
+      if (!inserted) return tl::unexpected(inserted.error());
+      return {};
+    };
+    return d;
+  };
+  auto producer = make_producer();
+  produce(*producer, "test.in", 0, framed(R"({"id":"x","n":1})"));
+  produce(*producer, "test.in", 0, framed(R"({"id":"y","n":1})"));
+  produce(*producer, "test.in", 0, framed(R"({"id":"z","n":1})"));
+  produce(*producer, "test.in", 0, framed(R"({"id":"c","n":0,"note":"y"})"));
+  flush(*producer);
+  std::atomic<int> fired{0};
+  {
+    processor p(definition(&fired), options(), probe_);
+    p.start();
+    EXPECT_EQ(wait_for("select string_agg(key, ',' order by key) from substrate.stream_timers", "t-x,t-z"), "t-x,t-z");
+    p.stop();
+  }
+  EXPECT_EQ(fired.load(), 0);  // stopped before they were due
+  std::this_thread::sleep_for(1600ms);
+  {
+    processor p(definition(&fired), options(), probe_);
+    p.start();
+    EXPECT_EQ(wait_for("select string_agg(record_id, ',' order by record_id) from effects", "t-x,t-z"), "t-x,t-z");
+    std::this_thread::sleep_for(500ms);
+    p.stop();
+  }
+  EXPECT_EQ(fired.load(), 2);
+  EXPECT_EQ(scalar("select count(*) from substrate.stream_timers"), "0");
+  EXPECT_EQ(scalar("select count(*) from effects"), "2");
+}
+
+TEST_F(processor_test, a_permanently_failing_timer_stays_and_is_marked) {
+  processor_definition d;
+  d.name = "bad-timer";
+  d.handlers["test.in"] = [](effects& fx, const input_record&) -> result<void> {
+    return fx.schedule("once", std::chrono::system_clock::now());
+  };
+  d.on_timer = [](effects&, const timer&) -> result<void> { return make_error(errc::invalid_record, "cannot"); };
+  auto producer = make_producer();
+  produce(*producer, "test.in", 0, framed(R"({"id":"x","n":1})"));
+  flush(*producer);
+  processor p(std::move(d), options(), probe_);
+  p.start();
+  EXPECT_EQ(wait_for("select attempts > 0 and last_error like '%cannot%' from substrate.stream_timers", "t"), "t");
+  p.stop();
+}
+
+TEST_F(processor_test, two_members_share_the_partitions_and_one_takes_over_from_the_other) {
+  produce_numbered("test.in", 0, 2);  // creates the topic
+  auto first = std::make_unique<processor>(recording("shared", "shared", "test.in"), options(), probe_);
+  processor second(recording("shared", "shared", "test.in"), options(), probe_);
+  first->start();
+  second.start();
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         (first->assignment().size() != 1 || second.assignment().size() != 1)) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(first->assignment().size(), 1u);
+  ASSERT_EQ(second.assignment().size(), 1u);
+  produce_numbered("test.in", 2, 300);
+  EXPECT_EQ(wait_for("select count(*) from effects", "300"), "300");
+  // Both members did part of the work.
+  EXPECT_EQ(scalar("select count(distinct split_part(source, '/', 2)) from effects"), "2");
+  first->stop();
+  first.reset();
+  produce_numbered("test.in", 300, 400);
+  EXPECT_EQ(wait_for("select count(*) from effects", "400"), "400");
+  EXPECT_EQ(second.assignment().size(), 2u);
+  second.stop();
+  EXPECT_EQ(scalar("select count(distinct record_id) from effects"), "400");
+  EXPECT_EQ(scalar("select count(*) from substrate.outbox"), "400");
+}
+
+}  // namespace
+}  // namespace substrate::stream::testing
