@@ -116,6 +116,34 @@ struct api_config {
   std::vector<std::string> cors_origins{"*"};
 };
 
+// The ingress gateway (issue 6; contracts.md 3.1): /api/v1/events, /webhooks, media intents.
+struct gateway_config {
+  bool enabled = true;
+  std::string listen_address = "127.0.0.1";
+  std::int64_t port = 8080;
+  // The routes file (contracts.md 3.1.6), followed with inotify; missing: every route 403.
+  std::string routes_file = "config/routes.yaml";
+  // Shared secret of X-Webhook-Secret; empty: every webhook is refused.
+  std::string webhook_secret;
+  // ES256/RS256 keys of a real Supabase project (besides HS256 with api.jwt_secret).
+  std::string jwks_url;
+  std::string jwks_file;
+  std::int64_t body_bytes_max = 1 << 20;
+  std::int64_t rate_limit_per_s = 100;  // per user; 0: off
+  std::int64_t rate_limit_burst = 200;
+  std::vector<std::string> media_types = {"image/jpeg", "image/png",  "image/gif", "image/webp", "video/mp4",
+                                          "video/webm", "audio/mpeg", "audio/wav", "audio/ogg"};
+  std::int64_t media_file_size_max = 100LL << 20;
+  // How long a record may wait for the broker's ack before the request answers 503.
+  std::int64_t produce_timeout_ms = 10'000;
+  // `substrate gateway` alone: where the broker and registry are (empty: kafka.* / registry.*).
+  std::string kafka_bootstrap;
+  std::string registry_url;
+  std::string kafka_sasl_mechanism;
+  std::string kafka_sasl_username;
+  std::string kafka_sasl_password;
+};
+
 struct listener_config {
   std::string listen_address = "127.0.0.1";
   std::int64_t port = 0;
@@ -135,6 +163,7 @@ struct config {
   registry_config registry;
   provision_config provision;
   api_config api;
+  gateway_config gateway;
   http_config http;
   std::int64_t blocking_threads = 4;
 };

@@ -195,7 +195,8 @@ token_verifier::token_verifier(std::string hs256_secret, std::vector<jwk> keys, 
 result<identity> token_verifier::verify(std::string_view token, std::int64_t now_s) const {
   auto decoded = auth::decode(token);
   if (!decoded) return unauthorized(decoded.error().message());
-  const auto& alg = decoded->header["alg"].get_ref<const std::string&>();
+  // A copy: `decoded` is replaced by the HS256 verification below.
+  const std::string alg = decoded->header["alg"].get<std::string>();
   const auth::verify_options options{.now_s = now_s, .leeway_s = leeway_s_};
   if (alg == "HS256") {
     if (secret_.empty()) return unauthorized("HS256 tokens are not accepted (no secret configured)");
