@@ -46,7 +46,8 @@ export class Substrate {
   // `command` is the role to run: 'up' (everything) or 'broker' (the Kafka broker alone).
   // `registryPort` (the schema registry of 'up' and 'registry') defaults to a free port in start().
   // `apiPort` (the Supabase-compatible API of 'up') defaults to a free port in start().
-  constructor({ dataDir, adminPort, databasePort, kafkaPort, registryPort, apiPort, settings = [], env = {}, command = 'up' }) {
+  // `gatewayPort` (the ingress gateway of 'up') defaults to a free port in start(), else 0 (any).
+  constructor({ dataDir, adminPort, databasePort, kafkaPort, registryPort, apiPort, gatewayPort, settings = [], env = {}, command = 'up' }) {
     this.dataDir = dataDir;
     this.adminPort = adminPort;
     this.databasePort = databasePort;
@@ -60,6 +61,8 @@ export class Substrate {
     this.registryUrl = registryPort ? `http://127.0.0.1:${registryPort}` : undefined;
     if (apiPort) args.push('--set', `api.port=${apiPort}`);
     this.apiUrl = apiPort ? `http://127.0.0.1:${apiPort}` : undefined;
+    if (command === 'up') args.push('--set', `gateway.port=${gatewayPort ?? 0}`);
+    this.gatewayUrl = gatewayPort ? `http://127.0.0.1:${gatewayPort}` : undefined;
     for (const s of settings) args.push('--set', s);
     this.stdout = '';
     this.stderr = '';
@@ -78,6 +81,7 @@ export class Substrate {
       kafkaPort: await freePort(),
       registryPort: await freePort(),
       apiPort: options.command === undefined || options.command === 'up' ? await freePort() : undefined,
+      gatewayPort: options.command === undefined || options.command === 'up' ? await freePort() : undefined,
       ...options,
     });
     await s.waitReady();
