@@ -23,6 +23,7 @@ deps:
 build: deps
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
+	@cd web && npm run build --silent -- --logLevel warn
 
 up: build
 	$(BUILD_DIR)/substrate up $(ARGS)

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "app/broker_command.h"
+#include "app/events_command.h"
 #include "app/kafka_admin.h"
 #include "app/logger.h"
 #include "app/registry_command.h"
@@ -162,6 +163,32 @@ int run_cli(int argc, char** argv, char** environment) {
   add_client_options(*topics_delete_command);
   topics_delete_command->add_option("names", topic_names, "Topic names")->required();
 
+  // substrate events produce|consume: JSON lines <-> Avro records of a topic (src/bus).
+  common_options events_common;
+  events_options events_spec;
+  std::string events_key;
+  auto* events = cli.add_subcommand("events", "Produce and consume a topic's records as JSON lines (Avro on the wire)");
+  events->require_subcommand(1);
+  auto add_events_options = [&](CLI::App& command) {
+    add_common_options(command, events_common);
+    command.add_option("--topic", events_spec.topic, "The topic")->required();
+    command.add_option("--bootstrap", events_spec.bootstrap, "Kafka host:port (default: bus.kafka_bootstrap)");
+    command.add_option("--registry", events_spec.registry_url, "Schema registry URL (default: bus.registry_url)");
+  };
+  auto* events_produce_command =
+      events->add_subcommand("produce", "Encode JSON lines from stdin with the topic's schema and produce them");
+  add_events_options(*events_produce_command);
+  events_produce_command->add_option("--key", events_key, "Key of every record (default: none)");
+  auto* events_consume_command =
+      events->add_subcommand("consume", "Print the topic's records decoded as JSON lines (no consumer group)");
+  add_events_options(*events_consume_command);
+  events_consume_command->add_flag("--from-beginning", events_spec.from_beginning,
+                                   "Start at each partition's first record (default: only new records)");
+  events_consume_command->add_option("--count", events_spec.count, "Stop after this many records")
+      ->check(CLI::NonNegativeNumber);
+  events_consume_command->add_option("--timeout-ms", events_spec.timeout_ms, "Stop after this long without a record")
+      ->check(CLI::NonNegativeNumber);
+
   auto* version_command = cli.add_subcommand("version", "Print the version");
 
   common_options config_options;
@@ -229,6 +256,15 @@ int run_cli(int argc, char** argv, char** environment) {
       if (acl_add->parsed()) return kafka_acl_add(cfg.data_dir, acl_spec);
       if (acl_list->parsed()) return kafka_acl_list(cfg.data_dir, acl_spec);
       if (acl_delete->parsed()) return kafka_acl_delete(cfg.data_dir, acl_spec);
+    }
+    if (events->parsed()) {
+      const auto cfg = load(events_common, environment);
+      core::configure_logging(cfg.log.level, cfg.log.format);
+      if (events_produce_command->parsed()) {
+        if (events_produce_command->count("--key") > 0) events_spec.key = events_key;
+        return events_produce(cfg, events_spec);
+      }
+      return events_consume(cfg, events_spec);
     }
     if (topics->parsed()) {
       if (topics_password_stdin || !topics_password_file.empty()) {

@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 #include <librdkafka/rdkafka.h>
 
+#include "bus/kafka_config.h"
 #include "schema/topic_admin.h"
 
 namespace substrate::app {
@@ -48,22 +49,20 @@ struct client {
 
 // A librdkafka handle for admin work, or an error sentence.
 std::optional<std::string> connect(const topics_options& o, client& c) {
+  bus::kafka_connection connection;
+  connection.bootstrap = o.bootstrap;
+  if (!o.sasl_user.empty()) {
+    connection.sasl_mechanism = o.sasl_mechanism.empty() ? "SCRAM-SHA-256" : o.sasl_mechanism;
+    connection.sasl_username = o.sasl_user;
+    connection.sasl_password = o.sasl_password;
+  }
+  rd_kafka_conf_t* conf = nullptr;
+  try {
+    conf = bus::make_conf(o.bootstrap, "substrate-topics", connection.settings());
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
   char error[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const char* key, const std::string& value) {
-    return rd_kafka_conf_set(conf, key, value.c_str(), error, sizeof error) == RD_KAFKA_CONF_OK;
-  };
-  bool ok = set("bootstrap.servers", o.bootstrap) && set("client.id", "substrate-topics") &&
-            set("log_level", "3");  // errors only: the answer is printed by us
-  if (ok && !o.sasl_user.empty()) {
-    ok = set("security.protocol", "SASL_PLAINTEXT") &&
-         set("sasl.mechanisms", o.sasl_mechanism.empty() ? "SCRAM-SHA-256" : o.sasl_mechanism) &&
-         set("sasl.username", o.sasl_user) && set("sasl.password", o.sasl_password);
-  }
-  if (!ok) {
-    rd_kafka_conf_destroy(conf);
-    return std::string(error);
-  }
   rd_kafka_conf_set_error_cb(conf, on_error);
   rd_kafka_conf_set_opaque(conf, c.errors.get());
   c.handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);  // takes conf on success

@@ -19,6 +19,7 @@
 #include "app/registry_role.h"
 #include "app/signals.h"
 #include "app/version.h"
+#include "app/web_role.h"
 #include "core/metrics.h"
 #include "db/connection.h"
 #include "db/managed_postgres.h"
@@ -124,6 +125,8 @@ int run_up(const core::config& cfg) {
   // The Supabase-compatible API (issue 5): services add their routes to api->routes() before
   // it starts.
   std::unique_ptr<api_role> api;
+  // The web app (issue 9), started once the API's URL is known.
+  std::unique_ptr<web_role> web;
   try {
     if (cfg.api.enabled) {
       const auto now_s =
@@ -146,6 +149,15 @@ int run_up(const core::config& cfg) {
   try {
     if (exit_code == 0) admin.start();
     if (exit_code == 0 && api) api->start();
+    if (exit_code == 0 && api && cfg.web.enabled) {
+      web = std::make_unique<web_role>(
+          pool, cfg,
+          web_app_settings{api->public_url(), api->keys().anon_key,
+                           cfg.web.gateway_url.empty() ? "http://127.0.0.1:8080" : cfg.web.gateway_url},
+          http_metrics);
+      web->start();
+      if (!web->built()) app_log.warn("the web app is not built (no files in {}): run `make build`", web->root());
+    }
     if (exit_code == 0 && kafka) kafka->start();
     if (exit_code == 0 && cfg.registry.enabled) {
       if (kafka && cfg.registry.kafka_bootstrap.empty() && cfg.kafka.sasl.enabled &&
@@ -195,6 +207,7 @@ int run_up(const core::config& cfg) {
       env += "SUPABASE_ANON_KEY=" + shell_quote(api->keys().anon_key) + "\n";
       env += "SUPABASE_SERVICE_ROLE_KEY=" + shell_quote(api->keys().service_role_key) + "\n";
     }
+    if (web) env += "WEB_URL=" + shell_quote(web->url()) + "\n";
     if (postgres) {
       env += "PGHOST=" + shell_quote(cfg.database.listen_address) + "\nPGPORT=" + std::to_string(cfg.database.port) +
              "\nPGUSER=postgres\nPGDATABASE=postgres\n";
@@ -225,6 +238,8 @@ int run_up(const core::config& cfg) {
         banner += fmt::format("  service    {}  (service_role: bypasses RLS, keep it secret)\n",
                               api->keys().service_role_key);
       }
+      if (web)
+        banner += fmt::format("  web app    {}{}\n", web->url(), web->built() ? "" : "  (not built: make build)");
       banner +=
           fmt::format("  postgres   {}{}\n", redact_password(database_url), postgres ? "  (managed)" : "  (external)");
       banner += fmt::format("  env file   {}  (source it: URLs and keys)\n", env_path);
@@ -255,6 +270,7 @@ int run_up(const core::config& cfg) {
   if (gateway) gateway->stop();
   gateway.reset();
   gateway_sink.reset();
+  if (web) web->stop();
   if (api) api->stop();
   if (registry) registry->stop();
   if (kafka) kafka->stop();

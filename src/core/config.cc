@@ -275,6 +275,22 @@ std::vector<property> make_properties() {
       [](config & c) -> auto& { return c.api.cors_origins; }));
 
   p.push_back(boolean(
+      "web.enabled", "Serve the web app (web/dist) and its /config.json in `substrate up`.",
+      [](config & c) -> auto& { return c.web.enabled; }));
+  p.push_back(string(
+      "web.listen_address", "Address of the web app's HTTP listener.",
+      [](config & c) -> auto& { return c.web.listen_address; }));
+  p.push_back(integer(
+      "web.port", "Port of the web app; 0 picks a free port.", 0, port_max,
+      [](config & c) -> auto& { return c.web.port; }));
+  p.push_back(string(
+      "web.root", "Directory of the built web app; empty: web/dist of the source tree substrate was built from.",
+      [](config & c) -> auto& { return c.web.root; }));
+  p.push_back(string(
+      "web.gateway_url", "The gateway URL the web app sends events to; empty: http://127.0.0.1:8080.",
+      [](config & c) -> auto& { return c.web.gateway_url; }));
+
+  p.push_back(boolean(
       "registry.enabled", "Run the schema registry in `substrate up`.",
       [](config & c) -> auto& { return c.registry.enabled; }));
   p.push_back(string(
@@ -364,20 +380,50 @@ std::vector<property> make_properties() {
       "gateway.produce_timeout_ms", "How long an event may wait for the broker's ack before the request gets 503.", 100,
       hour_ms, [](config & c) -> auto& { return c.gateway.produce_timeout_ms; }));
   p.push_back(string(
-      "gateway.kafka_bootstrap", "`substrate gateway`: Kafka bootstrap servers; empty: kafka.listen_address:port.",
-      [](config & c) -> auto& { return c.gateway.kafka_bootstrap; }));
+      "bus.kafka_bootstrap",
+      "Kafka bootstrap servers the services produce to; empty: registry.kafka_bootstrap, else the built-in broker.",
+      [](config & c) -> auto& { return c.bus.kafka_bootstrap; }));
   p.push_back(string(
-      "gateway.registry_url", "`substrate gateway`: schema registry URL; empty: http://registry.listen_address:port.",
-      [](config & c) -> auto& { return c.gateway.registry_url; }));
+      "bus.registry_url", "Schema registry the services use (http://host:port); empty: the built-in registry.",
+      [](config & c) -> auto& { return c.bus.registry_url; }));
   p.push_back(string(
-      "gateway.kafka_sasl_mechanism", "SASL mechanism of the gateway's producer: SCRAM-SHA-256, PLAIN or empty.",
-      [](config & c) -> auto& { return c.gateway.kafka_sasl_mechanism; }));
+      "bus.registry_username", "HTTP basic auth user towards the schema registry; empty: none.",
+      [](config & c) -> auto& { return c.bus.registry_username; }));
   p.push_back(string(
-      "gateway.kafka_sasl_username", "SASL user of the gateway's producer (the reference's api-gateway).",
-      [](config & c) -> auto& { return c.gateway.kafka_sasl_username; }));
+      "bus.registry_password", "That user's password.", [](config & c) -> auto& { return c.bus.registry_password; },
+      true));
   p.push_back(string(
-      "gateway.kafka_sasl_password", "That user's password.",
-      [](config & c) -> auto& { return c.gateway.kafka_sasl_password; }, true));
+      "bus.kafka_sasl_mechanism",
+      "SASL mechanism of the services' Kafka clients: SCRAM-SHA-256, PLAIN, or empty for registry.kafka_sasl_*.",
+      [](config & c) -> auto& { return c.bus.kafka_sasl_mechanism; }));
+  p.push_back(string(
+      "bus.kafka_sasl_username", "SASL user of the services' Kafka clients.",
+      [](config & c) -> auto& { return c.bus.kafka_sasl_username; }));
+  p.push_back(string(
+      "bus.kafka_sasl_password", "That user's password.", [](config & c) -> auto& { return c.bus.kafka_sasl_password; },
+      true));
+  p.push_back(integer(
+      "bus.delivery_timeout_ms",
+      "How long a produced record may wait for the broker's acknowledgement before it fails (broker unavailable).", 100,
+      hour_ms, [](config & c) -> auto& { return c.bus.delivery_timeout_ms; }));
+  p.push_back(integer(
+      "bus.registry_timeout_ms", "Deadline of each schema registry request.", 100, hour_ms,
+      [](config & c) -> auto& { return c.bus.registry_timeout_ms; }));
+  p.push_back(boolean(
+      "outbox.enabled", "Relay substrate.outbox rows to Kafka in `substrate up` (one active relay per database).",
+      [](config & c) -> auto& { return c.outbox.enabled; }));
+  p.push_back(integer(
+      "outbox.batch_size", "Outbox rows read, produced and deleted per round.", 1, 100'000,
+      [](config & c) -> auto& { return c.outbox.batch_size; }));
+  p.push_back(integer(
+      "outbox.poll_interval_ms", "How often an idle relay looks for new rows (the added latency at most).", 1, 60'000,
+      [](config & c) -> auto& { return c.outbox.poll_interval_ms; }));
+  p.push_back(integer(
+      "outbox.lock_retry_ms", "How often a standby relay tries to take over the database's relay lock.", 10, hour_ms,
+      [](config & c) -> auto& { return c.outbox.lock_retry_ms; }));
+  p.push_back(integer(
+      "outbox.retry_backoff_ms", "Pause after a failed round (broker, registry or database down) before retrying.", 10,
+      hour_ms, [](config & c) -> auto& { return c.outbox.retry_backoff_ms; }));
 
   p.push_back(integer(
       "http.shards", "I/O threads shared by every listener; 0 is one per core.", 0, 256,
@@ -545,10 +591,6 @@ config load_config(const config_sources& sources) {
   if (!result.registry.kafka_sasl_mechanism.empty() && result.registry.kafka_sasl_username.empty()) {
     fail("configuration", "registry.kafka_sasl_username", "must be set when registry.kafka_sasl_mechanism is");
   }
-  if (const auto& m = result.gateway.kafka_sasl_mechanism; !m.empty() && m != "PLAIN" && m != "SCRAM-SHA-256") {
-    fail("configuration", "gateway.kafka_sasl_mechanism",
-         fmt::format("'{}': expected PLAIN, SCRAM-SHA-256 or empty", m));
-  }
   if (const auto& url = result.gateway.jwks_url; !url.empty() && !url.starts_with("http://")) {
     fail("configuration", "gateway.jwks_url", "must start with http:// (put an https JWKS in gateway.jwks_file)");
   }
@@ -556,6 +598,12 @@ config load_config(const config_sources& sources) {
       policy != "delete" && policy != "compact" && policy != "compact,delete" && policy != "delete,compact") {
     fail("configuration", "provision.cleanup_policy",
          fmt::format("'{}': expected delete, compact or compact,delete", policy));
+  }
+  if (const auto& m = result.bus.kafka_sasl_mechanism; !m.empty() && m != "PLAIN" && m != "SCRAM-SHA-256") {
+    fail("configuration", "bus.kafka_sasl_mechanism", fmt::format("'{}': expected PLAIN, SCRAM-SHA-256 or empty", m));
+  }
+  if (const auto& url = result.bus.registry_url; !url.empty() && url.rfind("http://", 0) != 0) {
+    fail("configuration", "bus.registry_url", fmt::format("'{}': expected an http:// URL", url));
   }
   if (result.kafka.sasl.enabled && result.kafka.sasl.mechanisms.empty()) {
     fail("configuration", "kafka.sasl.mechanisms", "must name at least one mechanism when SASL is enabled");

@@ -134,70 +134,98 @@ struct gateway_config {
   std::vector<std::string> media_types = {"image/jpeg", "image/png",  "image/gif", "image/webp", "video/mp4",
                                           "video/webm", "audio/mpeg", "audio/wav", "audio/ogg"};
   std::int64_t media_file_size_max = 100LL << 20;
-  // How long a record may wait for the broker's ack before the request answers 503.
+  // How long a record may wait for the broker's ack before the request answers 503 (the
+  // gateway's producer; where it connects and as whom is bus.*).
   std::int64_t produce_timeout_ms = 10'000;
-  // `substrate gateway` alone: where the broker and registry are (empty: kafka.* / registry.*).
-  std::string kafka_bootstrap;
-  std::string registry_url;
-  std::string kafka_sasl_mechanism;
-  std::string kafka_sasl_username;
-  std::string kafka_sasl_password;
-};
+  // The web app (issue 9): the built web/dist served on web.port with /config.json.
+  struct web_config {
+    bool enabled = true;
+    std::string listen_address = "127.0.0.1";
+    std::int64_t port = 3000;
+    std::string root;         // empty: the source tree's web/dist (where `make build` puts it)
+    std::string gateway_url;  // what the app calls for events; empty: http://127.0.0.1:8080
+  };
 
-struct listener_config {
-  std::string listen_address = "127.0.0.1";
-  std::int64_t port = 0;
-};
+  // The platform's producer side (src/bus): where services produce and which registry they use.
+  struct bus_config {
+    std::string kafka_bootstrap;    // empty: registry.kafka_bootstrap, else the built-in broker
+    std::string registry_url;       // empty: the built-in registry (registry.listen_address:port)
+    std::string registry_username;  // HTTP basic auth towards the registry; empty: none
+    std::string registry_password;
+    // SASL towards the cluster; empty mechanism: registry.kafka_sasl_* (the platform's Kafka user).
+    std::string kafka_sasl_mechanism;
+    std::string kafka_sasl_username;
+    std::string kafka_sasl_password;
+    std::int64_t delivery_timeout_ms = 30'000;
+    std::int64_t registry_timeout_ms = 10'000;
+  };
 
-struct log_config {
-  log_level level = log_level::info;
-  log_format format = log_format::json;
-};
+  // The transactional outbox relay (substrate.outbox -> Kafka), docs/decisions/0003-outbox-relay.md.
+  struct outbox_config {
+    bool enabled = true;
+    std::int64_t batch_size = 500;
+    std::int64_t poll_interval_ms = 50;
+    std::int64_t lock_retry_ms = 1'000;
+    std::int64_t retry_backoff_ms = 1'000;
+  };
 
-struct config {
-  std::string data_dir = "./var";
-  log_config log;
-  database_config database;
-  listener_config admin{"127.0.0.1", 9464};
-  kafka_config kafka;
-  registry_config registry;
-  provision_config provision;
-  api_config api;
-  gateway_config gateway;
-  http_config http;
-  std::int64_t blocking_threads = 4;
-};
+  struct listener_config {
+    std::string listen_address = "127.0.0.1";
+    std::int64_t port = 0;
+  };
 
-class config_error : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
+  struct log_config {
+    log_level level = log_level::info;
+    log_format format = log_format::json;
+  };
 
-// Where the configuration comes from, lowest precedence first.
-struct config_sources {
-  std::optional<std::string> file;                         // YAML file path
-  std::vector<std::string> environment;                    // "KEY=value" entries (environ)
-  std::vector<std::pair<std::string, std::string>> flags;  // dotted key -> value
-};
+  struct config {
+    std::string data_dir = "./var";
+    log_config log;
+    database_config database;
+    listener_config admin{"127.0.0.1", 9464};
+    kafka_config kafka;
+    registry_config registry;
+    provision_config provision;
+    api_config api;
+    gateway_config gateway;
+    web_config web;
+    bus_config bus;
+    outbox_config outbox;
+    http_config http;
+    std::int64_t blocking_threads = 4;
+  };
 
-// Loads and validates; throws config_error naming the offending key.
-[[nodiscard]] config load_config(const config_sources& sources);
+  class config_error : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+  };
 
-// Parses YAML text (the contents of a config file) on top of `base`; throws config_error.
-void apply_config_yaml(config& target, const std::string& yaml_text, const std::string& origin);
+  // Where the configuration comes from, lowest precedence first.
+  struct config_sources {
+    std::optional<std::string> file;                         // YAML file path
+    std::vector<std::string> environment;                    // "KEY=value" entries (environ)
+    std::vector<std::pair<std::string, std::string>> flags;  // dotted key -> value
+  };
 
-// The effective configuration as YAML, every key present, secrets masked as "********".
-[[nodiscard]] std::string render_config_yaml(const config& value);
+  // Loads and validates; throws config_error naming the offending key.
+  [[nodiscard]] config load_config(const config_sources& sources);
 
-struct property_doc {
-  std::string name;
-  std::string environment_name;
-  std::string doc;
-  std::string default_value;
-  std::string bounds;
-  bool secret = false;
-};
-// Every property, in declaration order, for `substrate config --describe` and the README.
-[[nodiscard]] std::vector<property_doc> describe_config();
+  // Parses YAML text (the contents of a config file) on top of `base`; throws config_error.
+  void apply_config_yaml(config& target, const std::string& yaml_text, const std::string& origin);
+
+  // The effective configuration as YAML, every key present, secrets masked as "********".
+  [[nodiscard]] std::string render_config_yaml(const config& value);
+
+  struct property_doc {
+    std::string name;
+    std::string environment_name;
+    std::string doc;
+    std::string default_value;
+    std::string bounds;
+    bool secret = false;
+  };
+  // Every property, in declaration order, for `substrate config --describe` and the README.
+  [[nodiscard]] std::vector<property_doc> describe_config();
 
 }  // namespace substrate::core

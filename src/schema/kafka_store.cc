@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
+#include "bus/kafka_config.h"
 #include "schema/logger.h"
 
 namespace substrate::schema {
@@ -40,31 +41,26 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
 }
 
 rd_kafka_t* make_client(rd_kafka_type_t type, const kafka_store_options& options, bool producer) {
-  char error[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const char* key, const std::string& value) {
-    if (rd_kafka_conf_set(conf, key, value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw std::runtime_error(fmt::format("schema registry: librdkafka {}: {}", key, error));
-    }
-  };
-  set("bootstrap.servers", options.bootstrap);
-  set("client.id", "substrate-schema-registry");
-  set("log_level", "3");
-  for (const auto& [key, value] : options.settings) set(key.c_str(), value);
+  bus::client_settings settings = options.settings;
   if (producer) {
-    set("acks", "all");
-    set("enable.idempotence", "true");
-    set("linger.ms", "0");
-    set("message.timeout.ms", std::to_string(options.timeout_ms));
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    settings.insert(settings.end(), {{"acks", "all"},
+                                     {"enable.idempotence", "true"},
+                                     {"linger.ms", "0"},
+                                     {"message.timeout.ms", std::to_string(options.timeout_ms)}});
   } else {
-    set("enable.partition.eof", "true");
-    // How long a fetch at the end of the topic waits for data; it bounds how long a write waits
-    // for its read-back when the broker does not answer a parked fetch early (the built-in
-    // broker measured ~100 ms per registration at 100). 10 ms costs ~100 tiny idle fetches/s.
-    set("fetch.wait.max.ms", "10");
+    settings.emplace_back("enable.partition.eof", "true");
+    // How long a fetch at the end of the topic waits for data. Brokers answer a parked fetch as
+    // soon as a write arrives, so this only bounds idle polling (librdkafka's default).
+    settings.emplace_back("fetch.wait.max.ms", "500");
   }
+  rd_kafka_conf_t* conf = nullptr;
+  try {
+    conf = bus::make_conf(options.bootstrap, "substrate-schema-registry", settings);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("schema registry: {}", e.what()));
+  }
+  if (producer) rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  char error[512];
   rd_kafka_t* handle = rd_kafka_new(type, conf, error, sizeof error);
   if (!handle) {
     rd_kafka_conf_destroy(conf);
@@ -184,7 +180,9 @@ std::optional<api_error> kafka_store::wait_applied(std::int64_t offset_end) {
 std::optional<api_error> kafka_store::catch_up() {
   std::int64_t low = 0;
   std::int64_t high = 0;
-  const auto err = rd_kafka_query_watermark_offsets(handles_->consumer, options_.topic.c_str(), 0, &low, &high,
+  // Asked on the producer's connection: on the consumer's, the answer would queue behind the
+  // parked fetch (a connection answers in request order), costing up to fetch.wait.max.ms.
+  const auto err = rd_kafka_query_watermark_offsets(handles_->producer, options_.topic.c_str(), 0, &low, &high,
                                                     static_cast<int>(options_.timeout_ms));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return api_error{50001, fmt::format("Error reading the end of {} from {}: {}", options_.topic, options_.bootstrap,

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
+#include "bus/kafka_config.h"
+
 namespace substrate::schema {
 namespace {
 
@@ -23,15 +25,7 @@ create_report create_topics(const std::string& bootstrap, const std::vector<topi
   create_report report;
   if (topics.empty()) return report;
   char error[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  client_settings all = {{"bootstrap.servers", bootstrap}, {"client.id", "substrate-provision"}, {"log_level", "3"}};
-  all.insert(all.end(), settings.begin(), settings.end());
-  for (const auto& [key, value] : all) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw std::runtime_error(fmt::format("librdkafka {}: {}", key, error));
-    }
-  }
+  rd_kafka_conf_t* conf = bus::make_conf(bootstrap, "substrate-provision", settings);
   client_ptr client;
   client.p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
   if (!client.p) {

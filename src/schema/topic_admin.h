@@ -1,17 +1,19 @@
 #pragma once
 // Topic creation through librdkafka's admin API, for the registry's own topic and for
-// provisioning. Works against any Kafka cluster. (When src/bus/ exists, this moves there.)
+// provisioning. Works against any Kafka cluster.
 
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "bus/kafka_config.h"
+
 namespace substrate::schema {
 
 // librdkafka properties beyond bootstrap.servers (security.protocol, sasl.*), applied to every
-// client the registry and provisioning create.
-using client_settings = std::vector<std::pair<std::string, std::string>>;
+// client the registry and provisioning create (bus/kafka_config.h builds the configuration).
+using client_settings = bus::client_settings;
 
 struct topic_spec {
   std::string name;

@@ -45,9 +45,10 @@ export function run(args, { env = {} } = {}) {
 export class Substrate {
   // `command` is the role to run: 'up' (everything) or 'broker' (the Kafka broker alone).
   // `registryPort` (the schema registry of 'up' and 'registry') defaults to a free port in start().
-  // `apiPort` (the Supabase-compatible API of 'up') defaults to a free port in start().
+  // `apiPort` and `webPort` (the Supabase-compatible API and the web app of 'up') default to free
+  // ports in start().
   // `gatewayPort` (the ingress gateway of 'up') defaults to a free port in start(), else 0 (any).
-  constructor({ dataDir, adminPort, databasePort, kafkaPort, registryPort, apiPort, gatewayPort, settings = [], env = {}, command = 'up' }) {
+  constructor({ dataDir, adminPort, databasePort, kafkaPort, registryPort, apiPort, webPort, gatewayPort, settings = [], env = {}, command = 'up' }) {
     this.dataDir = dataDir;
     this.adminPort = adminPort;
     this.databasePort = databasePort;
@@ -63,6 +64,8 @@ export class Substrate {
     this.apiUrl = apiPort ? `http://127.0.0.1:${apiPort}` : undefined;
     if (command === 'up') args.push('--set', `gateway.port=${gatewayPort ?? 0}`);
     this.gatewayUrl = gatewayPort ? `http://127.0.0.1:${gatewayPort}` : undefined;
+    if (webPort) args.push('--set', `web.port=${webPort}`);
+    this.webUrl = webPort ? `http://127.0.0.1:${webPort}` : undefined;
     for (const s of settings) args.push('--set', s);
     this.stdout = '';
     this.stderr = '';
@@ -82,6 +85,7 @@ export class Substrate {
       registryPort: await freePort(),
       apiPort: options.command === undefined || options.command === 'up' ? await freePort() : undefined,
       gatewayPort: options.command === undefined || options.command === 'up' ? await freePort() : undefined,
+      webPort: options.command === undefined || options.command === 'up' ? await freePort() : undefined,
       ...options,
     });
     await s.waitReady();

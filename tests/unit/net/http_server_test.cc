@@ -286,3 +286,36 @@ TEST_F(http_server_test, stop_finishes_in_flight_requests_and_refuses_new_ones) 
 
 }  // namespace
 }  // namespace substrate::testing
+
+namespace substrate::testing {
+namespace {
+
+// A router guard (the Supabase listener's API-key check) runs before every matched route and
+// can refuse it; unmatched paths still get 404.
+class guarded_server_test : public server_fixture {
+protected:
+  void SetUp() override { start_server(small_limits()); }
+  void add_extra_routes(net::router& routes) override {
+    routes.set_guard([](const net::http_request& r) -> std::optional<net::http_response> {
+      if (r.header("apikey") == std::optional<std::string_view>("good")) return std::nullopt;
+      return net::http_response::json(401, R"({"message":"No API key found in request"})");
+    });
+  }
+};
+
+TEST_F(guarded_server_test, the_guard_refuses_or_lets_through_before_the_handler) {
+  auto refused = request(port_, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_THAT(refused->body, ::testing::HasSubstr("No API key"));
+  auto allowed = request(port_, "POST /echo HTTP/1.1\r\nHost: t\r\napikey: good\r\nContent-Length: 3\r\n\r\nabc");
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->status, 200);
+  EXPECT_EQ(allowed->body, "abc");
+  auto missing = request(port_, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+}
+
+}  // namespace
+}  // namespace substrate::testing
