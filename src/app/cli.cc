@@ -10,6 +10,7 @@
 
 #include "app/broker_command.h"
 #include "app/events_command.h"
+#include "app/gateway_command.h"
 #include "app/kafka_admin.h"
 #include "app/logger.h"
 #include "app/registry_command.h"
@@ -77,6 +78,11 @@ int run_cli(int argc, char** argv, char** environment) {
       "registry",
       "Run the schema registry alone in the foreground, its schemas in a Kafka cluster (registry.kafka_bootstrap)");
   add_common_options(*registry, registry_options);
+
+  common_options gateway_options;
+  auto* gateway_command = cli.add_subcommand(
+      "gateway", "Run the ingress gateway alone in the foreground, producing to the cluster and registry of bus.*");
+  add_common_options(*gateway_command, gateway_options);
 
   common_options provision_options;
   auto* provision = cli.add_subcommand(
@@ -230,6 +236,11 @@ int run_cli(int argc, char** argv, char** environment) {
       const auto cfg = load(broker_options, environment);
       core::configure_logging(cfg.log.level, cfg.log.format);
       return run_broker(cfg);
+    }
+    if (gateway_command->parsed()) {
+      const auto cfg = load(gateway_options, environment);
+      core::configure_logging(cfg.log.level, cfg.log.format);
+      return run_gateway(cfg);
     }
     if (registry->parsed()) {
       const auto cfg = load(registry_options, environment);

@@ -11,6 +11,7 @@
 #include "gateway/routes.h"
 #include "gateway/service.h"
 #include "gateway/token_verifier.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/io_pool.h"
 #include "net/observability.h"
@@ -32,9 +33,31 @@ std::vector<gateway::jwk> load_jwks(const core::gateway_config& cfg) {
     app_log.info("gateway: JWKS keys loaded", {{"file", cfg.jwks_file}, {"keys", keys.size()}});
   }
   if (!cfg.jwks_url.empty()) {
-    // Needs the HTTP client of the bus library (net/http_client.h); see README "What remains".
-    app_log.warn("gateway.jwks_url is not fetched yet: ES256/RS256 tokens are verified only with gateway.jwks_file",
-                 {{"url", cfg.jwks_url}});
+    // Fetched once at start, as the reference does (contracts.md 3.1.2): a failure is a warning
+    // and tokens of those keys are refused until a restart.
+    const auto scheme_end = cfg.jwks_url.find("://");
+    const auto path_start = cfg.jwks_url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+    const std::string base = cfg.jwks_url.substr(0, path_start);
+    const std::string target = path_start == std::string::npos ? "/" : cfg.jwks_url.substr(path_start);
+    try {
+      net::http_client client(base, {.timeout_ms = 5'000, .response_bytes_max = 1 << 20, .keep_alive = false});
+      auto response = client.request("GET", target, {{"Accept", "application/json"}});
+      if (!response) {
+        app_log.warn("gateway: cannot fetch gateway.jwks_url; ES256/RS256 tokens of it are refused",
+                     {{"url", cfg.jwks_url}, {"error", response.error().message()}});
+      } else if (response->status != 200) {
+        app_log.warn("gateway: gateway.jwks_url did not answer 200; ES256/RS256 tokens of it are refused",
+                     {{"url", cfg.jwks_url}, {"status", response->status}});
+      } else if (auto parsed = gateway::parse_jwks(response->body); !parsed) {
+        app_log.warn("gateway: gateway.jwks_url is not a usable JWKS; ES256/RS256 tokens of it are refused",
+                     {{"url", cfg.jwks_url}, {"error", parsed.error().message()}});
+      } else {
+        app_log.info("gateway: JWKS keys fetched", {{"url", cfg.jwks_url}, {"keys", parsed->size()}});
+        for (auto& key : *parsed) keys.push_back(std::move(key));
+      }
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(fmt::format("gateway.jwks_url: {}", e.what()));
+    }
   }
   return keys;
 }
