@@ -10,6 +10,7 @@
 
 #include "app/broker_command.h"
 #include "app/events_command.h"
+#include "app/gateway_command.h"
 #include "app/kafka_admin.h"
 #include "app/logger.h"
 #include "app/processors_role.h"
@@ -89,6 +90,10 @@ int run_cli(int argc, char** argv, char** environment) {
   processors->add_option("--only", processors_only,
                          "Run only these processors (identity-login, identity-signup, identity-signout, "
                          "message-consumer, login-echo); repeatable");
+  common_options gateway_options;
+  auto* gateway_command = cli.add_subcommand(
+      "gateway", "Run the ingress gateway alone in the foreground, producing to the cluster and registry of bus.*");
+  add_common_options(*gateway_command, gateway_options);
 
   common_options provision_options;
   auto* provision = cli.add_subcommand(
@@ -242,6 +247,11 @@ int run_cli(int argc, char** argv, char** environment) {
       const auto cfg = load(broker_options, environment);
       core::configure_logging(cfg.log.level, cfg.log.format);
       return run_broker(cfg);
+    }
+    if (gateway_command->parsed()) {
+      const auto cfg = load(gateway_options, environment);
+      core::configure_logging(cfg.log.level, cfg.log.format);
+      return run_gateway(cfg);
     }
     if (registry->parsed()) {
       const auto cfg = load(registry_options, environment);

@@ -12,6 +12,8 @@
 
 #include "app/api_role.h"
 #include "app/data_dir.h"
+#include "app/gateway_role.h"
+#include "app/gateway_sink.h"
 #include "app/kafka_role.h"
 #include "app/logger.h"
 #include "app/outbox_role.h"
@@ -124,6 +126,10 @@ int run_up(const core::config& cfg) {
                  return serving->problem();
                }});
   }
+  // The ingress gateway (issue 6): started once the registry serves; its sink produces to the
+  // registry's cluster and is destroyed (flushed) after the listener stopped.
+  std::unique_ptr<gateway::event_sink> gateway_sink;
+  std::unique_ptr<gateway_role> gateway;
   int exit_code = 0;
   // The Supabase-compatible API (issue 5): services add their routes to api->routes() before
   // it starts. The services outlive the listener (declared first, destroyed last).
@@ -259,6 +265,18 @@ int run_up(const core::config& cfg) {
                                             metrics, std::vector<std::string>{}, &registry->registry());
       processors->start();
     }
+    if (exit_code == 0 && cfg.gateway.enabled) {
+      if (!registry)
+        throw std::runtime_error("gateway.enabled: the gateway needs the schema registry (registry.enabled)");
+      const auto now_s =
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      const std::string jwt_secret =
+          api ? api->keys().jwt_secret : load_project_keys(lock->path(), cfg.api.jwt_secret, now_s).jwt_secret;
+      gateway_sink =
+          make_local_gateway_sink(cfg, registry->bootstrap(), registry->registry(), registry_client_settings(cfg));
+      gateway = std::make_unique<gateway_role>(pool, cfg, jwt_secret, *gateway_sink, metrics, http_metrics);
+      gateway->start();
+    }
   } catch (const std::exception& e) {
     app_log.error("start-up failed: {}", e.what());
     exit_code = 1;
@@ -273,6 +291,7 @@ int run_up(const core::config& cfg) {
     env += "DATABASE_URL=" + shell_quote(database_url) + "\n";
     if (kafka) env += "KAFKA_BROKERS=" + shell_quote(kafka->address()) + "\n";
     if (registry) env += "SCHEMA_REGISTRY_URL=" + shell_quote(registry->url()) + "\n";
+    if (gateway) env += "GATEWAY_URL=" + shell_quote(gateway->url()) + "\n";
     if (api) {
       env += "SUPABASE_URL=" + shell_quote(api->public_url()) + "\n";
       env += "SUPABASE_ANON_KEY=" + shell_quote(api->keys().anon_key) + "\n";
@@ -298,6 +317,10 @@ int run_up(const core::config& cfg) {
       if (registry) {
         banner += fmt::format("  registry   {}  (schemas in {} on {})\n", registry->url(), cfg.registry.topic,
                               registry->bootstrap());
+      }
+      if (gateway) {
+        banner += fmt::format("  gateway    {}  (/api/v1/events /webhooks /api/v1/media routes: {})\n", gateway->url(),
+                              cfg.gateway.routes_file);
       }
       if (api) {
         banner += fmt::format("  api        {}  (/auth/v1 /rest/v1 /realtime/v1)\n", api->public_url());
@@ -336,6 +359,9 @@ int run_up(const core::config& cfg) {
   // does not wait out long-polls.
   registry_serving = nullptr;
   if (processors) processors->stop();
+  if (gateway) gateway->stop();
+  gateway.reset();
+  gateway_sink.reset();
   if (web) web->stop();
   if (api) api->stop();
   if (outbox) outbox->stop();

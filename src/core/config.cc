@@ -439,6 +439,46 @@ std::vector<property> make_properties() {
       "Per-topic settings: topic=partitions or topic=partitions/policy (delete, compact, compact+delete).",
       [](config & c) -> auto& { return c.provision.overrides; }));
 
+  p.push_back(boolean(
+      "gateway.enabled", "Serve the ingress gateway (/api/v1/events, /webhooks, media intents) in `substrate up`.",
+      [](config & c) -> auto& { return c.gateway.enabled; }));
+  p.push_back(string(
+      "gateway.listen_address", "Address of the gateway listener.",
+      [](config & c) -> auto& { return c.gateway.listen_address; }));
+  p.push_back(integer(
+      "gateway.port", "Port of the gateway; 0 picks a free port.", 0, port_max,
+      [](config & c) -> auto& { return c.gateway.port; }));
+  p.push_back(string(
+      "gateway.routes_file",
+      "The routes file (webhookRoutes / externalRoutes), reloaded on change; missing: every route answers 403.",
+      [](config & c) -> auto& { return c.gateway.routes_file; }));
+  p.push_back(string(
+      "gateway.webhook_secret", "The X-Webhook-Secret webhooks must send; empty: every webhook is refused (401).",
+      [](config & c) -> auto& { return c.gateway.webhook_secret; }, true));
+  p.push_back(string(
+      "gateway.jwks_url", "JWKS URL (http://) of ES256/RS256 keys accepted besides HS256, fetched at start.",
+      [](config & c) -> auto& { return c.gateway.jwks_url; }));
+  p.push_back(string(
+      "gateway.jwks_file", "JWKS file of ES256/RS256 keys accepted besides HS256, read at start.",
+      [](config & c) -> auto& { return c.gateway.jwks_file; }));
+  p.push_back(integer(
+      "gateway.body_bytes_max", "Largest event body accepted (larger: 413).", 1024, 64 << 20,
+      [](config & c) -> auto& { return c.gateway.body_bytes_max; }));
+  p.push_back(integer(
+      "gateway.rate_limit_per_s", "Requests per second per user (token bucket; beyond: 429); 0: no limit.", 0,
+      1'000'000, [](config & c) -> auto& { return c.gateway.rate_limit_per_s; }));
+  p.push_back(integer(
+      "gateway.rate_limit_burst", "Requests a user may send at once before the rate applies.", 1, 1'000'000,
+      [](config & c) -> auto& { return c.gateway.rate_limit_burst; }));
+  p.push_back(string_list(
+      "gateway.media_types", "Media types an upload intent may name (exact); empty: any type/subtype.",
+      [](config & c) -> auto& { return c.gateway.media_types; }));
+  p.push_back(integer(
+      "gateway.media_file_size_max", "Largest file_size an upload intent may announce, in bytes.", 1,
+      std::int64_t{1} << 40, [](config & c) -> auto& { return c.gateway.media_file_size_max; }));
+  p.push_back(integer(
+      "gateway.produce_timeout_ms", "How long an event may wait for the broker's ack before the request gets 503.", 100,
+      hour_ms, [](config & c) -> auto& { return c.gateway.produce_timeout_ms; }));
   p.push_back(string(
       "bus.kafka_bootstrap",
       "Kafka bootstrap servers the services produce to; empty: registry.kafka_bootstrap, else the built-in broker.",
@@ -656,6 +696,9 @@ config load_config(const config_sources& sources) {
   }
   if (!result.registry.kafka_sasl_mechanism.empty() && result.registry.kafka_sasl_username.empty()) {
     fail("configuration", "registry.kafka_sasl_username", "must be set when registry.kafka_sasl_mechanism is");
+  }
+  if (const auto& url = result.gateway.jwks_url; !url.empty() && !url.starts_with("http://")) {
+    fail("configuration", "gateway.jwks_url", "must start with http:// (put an https JWKS in gateway.jwks_file)");
   }
   if (const auto& policy = result.provision.cleanup_policy;
       policy != "delete" && policy != "compact" && policy != "compact,delete" && policy != "delete,compact") {

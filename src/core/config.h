@@ -160,6 +160,29 @@ struct auth_config {
   std::int64_t connections_max = 4;
 };
 
+// The ingress gateway (issue 6; contracts.md 3.1): /api/v1/events, /webhooks, media intents.
+struct gateway_config {
+  bool enabled = true;
+  std::string listen_address = "127.0.0.1";
+  std::int64_t port = 8080;
+  // The routes file (contracts.md 3.1.6), followed with inotify; missing: every route 403.
+  std::string routes_file = "config/routes.yaml";
+  // Shared secret of X-Webhook-Secret; empty: every webhook is refused.
+  std::string webhook_secret;
+  // ES256/RS256 keys of a real Supabase project (besides HS256 with api.jwt_secret).
+  std::string jwks_url;
+  std::string jwks_file;
+  std::int64_t body_bytes_max = 1 << 20;
+  std::int64_t rate_limit_per_s = 100;  // per user; 0: off
+  std::int64_t rate_limit_burst = 200;
+  std::vector<std::string> media_types = {"image/jpeg", "image/png",  "image/gif", "image/webp", "video/mp4",
+                                          "video/webm", "audio/mpeg", "audio/wav", "audio/ogg"};
+  std::int64_t media_file_size_max = 100LL << 20;
+  // How long a record may wait for the broker's ack before the request answers 503 (the
+  // gateway's producer; where it connects and as whom is bus.*).
+  std::int64_t produce_timeout_ms = 10'000;
+};
+
 // The web app (issue 9): the built web/dist served on web.port with /config.json.
 struct web_config {
   bool enabled = true;
@@ -227,6 +250,7 @@ struct config {
   provision_config provision;
   processors_config processors;
   api_config api;
+  gateway_config gateway;
   auth_config auth;
   web_config web;
   bus_config bus;

@@ -48,7 +48,8 @@ export class Substrate {
   // `registryPort` (the schema registry of 'up' and 'registry') defaults to a free port in start().
   // `apiPort` and `webPort` (the Supabase-compatible API and the web app of 'up') default to free
   // ports in start().
-  constructor({ dataDir, adminPort, databasePort, kafkaPort, registryPort, apiPort, webPort, settings = [], env = {}, command = 'up', extraArgs = [] }) {
+  // `gatewayPort` (the ingress gateway of 'up') defaults to a free port in start(), else 0 (any).
+  constructor({ dataDir, adminPort, databasePort, kafkaPort, registryPort, apiPort, webPort, gatewayPort, settings = [], env = {}, command = 'up', extraArgs = [] }) {
     this.dataDir = dataDir;
     this.adminPort = adminPort;
     this.databasePort = databasePort;
@@ -62,6 +63,8 @@ export class Substrate {
     this.registryUrl = registryPort ? `http://127.0.0.1:${registryPort}` : undefined;
     if (apiPort) args.push('--set', `api.port=${apiPort}`);
     this.apiUrl = apiPort ? `http://127.0.0.1:${apiPort}` : undefined;
+    if (command === 'up') args.push('--set', `gateway.port=${gatewayPort ?? 0}`);
+    this.gatewayUrl = gatewayPort ? `http://127.0.0.1:${gatewayPort}` : undefined;
     if (webPort) args.push('--set', `web.port=${webPort}`);
     this.webUrl = webPort ? `http://127.0.0.1:${webPort}` : undefined;
     for (const s of settings) args.push('--set', s);
@@ -83,6 +86,7 @@ export class Substrate {
       kafkaPort: await freePort(),
       registryPort: await freePort(),
       apiPort: options.command === undefined || options.command === 'up' ? await freePort() : undefined,
+      gatewayPort: options.command === undefined || options.command === 'up' ? await freePort() : undefined,
       webPort: options.command === undefined || options.command === 'up' ? await freePort() : undefined,
       ...options,
     });

@@ -1,0 +1,297 @@
+#include "gateway/service.h"
+
+#include <array>
+#include <chrono>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "avro/errc.h"
+#include "gateway/errc.h"
+#include "gateway/logger.h"
+#include "net/completion.h"
+#include "net/io_pool.h"
+
+namespace substrate::gateway {
+namespace {
+
+using boost::asio::awaitable;
+
+net::http_response fail(int status, std::string_view code, std::string_view message, std::string_view detail = {}) {
+  nlohmann::json body = {{"error", code},
+                         {"message", detail.empty() ? std::string(message) : fmt::format("{}: {}", message, detail)}};
+  return net::http_response::json(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::string lower(std::string text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return text;
+}
+
+// application/json, with parameters; a missing Content-Type is taken as JSON (curl --data-raw
+// from scripts, the reference never checked).
+bool json_content_type(const net::http_request& request) {
+  const auto type = request.header("Content-Type");
+  if (!type) return true;
+  std::string media = lower(std::string(type->substr(0, type->find(';'))));
+  while (!media.empty() && media.back() == ' ') media.pop_back();
+  while (!media.empty() && media.front() == ' ') media.erase(media.begin());
+  return media == "application/json" || media.ends_with("+json");
+}
+
+std::array<unsigned char, SHA256_DIGEST_LENGTH> digest(std::string_view text) {
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> out{};
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), out.data());
+  return out;
+}
+
+std::int64_t system_now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+std::int64_t steady_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct service::impl {
+  service_options options;
+  const token_verifier& verifier;
+  route_store& routes;
+  event_sink& sink;
+  boost::asio::thread_pool& blocking;
+  rate_limiter limiter;
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> webhook_digest{};
+  core::metric_family<core::counter>& requests;
+  core::metric_family<core::histogram>& latency;
+  core::metric_family<core::counter>& produce_failures;
+
+  impl(service_options o, const token_verifier& v, route_store& r, event_sink& s, core::metrics_registry& metrics,
+       boost::asio::thread_pool& b)
+      : options(std::move(o)),
+        verifier(v),
+        routes(r),
+        sink(s),
+        blocking(b),
+        limiter(options.rate_per_s, options.rate_burst),
+        requests(metrics.add_counter("substrate_gateway_requests_total", "Gateway requests by route and HTTP status.",
+                                     {"route", "status"})),
+        latency(metrics.add_histogram("substrate_gateway_request_duration_seconds",
+                                      "Gateway request latency (token check to broker ack) by route and status.",
+                                      core::latency_buckets_seconds(), {"route", "status"})),
+        produce_failures(metrics.add_counter("substrate_gateway_produce_failures_total",
+                                             "Events not accepted after encoding: broker unavailable or refused.",
+                                             {"reason"})) {
+    if (!options.now_s) options.now_s = system_now_s;
+    if (!options.now_ms) options.now_ms = steady_now_ms;
+    webhook_digest = digest(options.webhook_secret);
+  }
+
+  // Wraps a handler with the per-route request count and latency.
+  net::http_handler instrumented(std::string route, net::http_handler inner) {
+    return [this, route = std::move(route),
+            inner = std::move(inner)](net::http_request& request) -> awaitable<net::http_response> {
+      const auto start = std::chrono::steady_clock::now();
+      net::http_response response = co_await inner(request);
+      const std::string status = std::to_string(response.status);
+      requests.labels({route, status}).increment();
+      latency.labels({route, status})
+          .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      co_return response;
+    };
+  }
+
+  result<identity> authenticate(const net::http_request& request) const {
+    const auto token = bearer_token(request.header("Authorization"));
+    if (!token) return make_error(errc::unauthorized, "missing or invalid Bearer token");
+    return verifier.verify(*token, options.now_s());
+  }
+
+  std::optional<net::http_response> limited(std::string_view caller) {
+    if (auto wait_s = limiter.take(caller, options.now_ms())) {
+      auto response = fail(429, "rate_limited", "Too Many Requests", fmt::format("retry after {} s", *wait_s));
+      response.set_header("Retry-After", std::to_string(*wait_s));
+      return response;
+    }
+    return std::nullopt;
+  }
+
+  // encode on the blocking pool, produce, wait for the acknowledgement.
+  awaitable<net::http_response> publish(std::string topic, std::string json, std::string event_id,
+                                        nlohmann::json accepted) {
+    auto work = [this, topic, json = std::move(json)] { return sink.encode(topic, json); };
+    auto encoded = co_await net::run_blocking(blocking, std::move(work));
+    if (!encoded) {
+      const auto& e = encoded.error();
+      if (e.code.category() == avro::avro_category()) {
+        co_return fail(400, "schema_violation", "Internal schema formatting violation", e.context);
+      }
+      if (e.code == errc::unavailable) {
+        co_return fail(503, "registry_unavailable",
+                       fmt::format("Failed to resolve schema registry formatting for topic: {}", topic), e.message());
+      }
+      gateway_log.error("cannot encode for topic {}: {}", topic, e.message());
+      co_return fail(500, "internal_error",
+                     fmt::format("Failed to resolve schema registry formatting for topic: {}", topic), e.message());
+    }
+    std::string value = std::move(*encoded);
+    record_headers headers{{"event_id", event_id}};
+    auto start = [this, topic, value = std::move(value),
+                  headers = std::move(headers)](std::function<void(result<produced>)> done) mutable {
+      sink.produce(topic, std::move(value), std::move(headers), std::move(done));
+    };
+    auto acked = co_await net::await_callback<result<produced>>(std::move(start));
+    if (!acked) {
+      const auto& e = acked.error();
+      if (e.code == errc::unavailable) {
+        produce_failures.labels({"unavailable"}).increment();
+        co_return fail(503, "broker_unavailable", "Service Unavailable (the event was not stored)", e.message());
+      }
+      produce_failures.labels({"refused"}).increment();
+      gateway_log.error("produce to {} failed: {}", topic, e.message());
+      co_return fail(500, "produce_failed", "Internal server error (the event was not stored)", e.message());
+    }
+    accepted["topic"] = topic;
+    accepted["partition"] = acked->partition;
+    accepted["offset"] = acked->offset;
+    co_return net::http_response::json(202, accepted.dump());
+  }
+
+  awaitable<net::http_response> events(net::http_request& request) {
+    auto who = authenticate(request);
+    if (!who) co_return fail(401, "unauthorized", "Unauthorized (Invalid JWT Signature)", who.error().context);
+    if (who->subject.empty()) {
+      co_return fail(401, "unauthorized", "Unauthorized (Invalid JWT Signature)",
+                     "the token has no subject (sub): events need a user token");
+    }
+    const std::string key = lower(request.param("key"));
+    const auto table = routes.current();
+    const std::string* topic = table->external_topic(key);
+    if (!topic) co_return fail(403, "forbidden", "Forbidden (Topic mapping not found in allowlist)");
+    if (auto refused = limited(who->subject)) co_return std::move(*refused);
+    if (!json_content_type(request)) {
+      co_return fail(415, "unsupported_media_type", "Unsupported Media Type", "send Content-Type: application/json");
+    }
+    auto body = parse_body_object(request.body);
+    if (!body) co_return fail(400, "invalid_json", "Invalid JSON structure");
+    if (auto bound = bind_identity(*body, *who); !bound) {
+      co_return fail(401, "unauthorized", "Unauthorized (Invalid JWT Signature)", bound.error().context);
+    }
+    const std::string event_id = uuid_v4();
+    nlohmann::json accepted = {{"event_id", event_id}};
+    std::string json = body->dump();
+    co_return co_await publish(*topic, std::move(json), event_id, std::move(accepted));
+  }
+
+  awaitable<net::http_response> webhook(net::http_request& request) {
+    const auto secret = request.header("X-Webhook-Secret");
+    // Digests of equal length compared in constant time: neither the secret's bytes nor its
+    // length leak through timing.
+    const auto given = digest(secret.value_or(""));
+    if (options.webhook_secret.empty() || !secret ||
+        CRYPTO_memcmp(given.data(), webhook_digest.data(), given.size()) != 0) {
+      co_return fail(401, "unauthorized", "Unauthorized Webhook Connection");
+    }
+    const std::string key = lower(request.param("key"));
+    const auto table = routes.current();
+    const std::string* topic = table->webhook_topic(key);
+    if (!topic) co_return fail(403, "forbidden", "Forbidden (Topic mapping not found in allowlist)");
+    if (auto refused = limited("webhook:" + request.remote_address)) co_return std::move(*refused);
+    if (!json_content_type(request)) {
+      co_return fail(415, "unsupported_media_type", "Unsupported Media Type", "send Content-Type: application/json");
+    }
+    auto body = parse_body_object(request.body);
+    if (!body) co_return fail(400, "invalid_json", "Invalid JSON structure");
+    auto shaped = shape_webhook(std::move(*body), rfc3339_seconds(options.now_s()));
+    if (!shaped) co_return fail(400, "bad_request", "Bad request", shaped.error().context);
+    if (shaped->ignored) {
+      co_return net::http_response::json(200, nlohmann::json{{"ignored", true}, {"reason", shaped->reason}}.dump());
+    }
+    const std::string event_id = uuid_v4();
+    nlohmann::json accepted = {{"event_id", event_id}};
+    std::string json = shaped->record.dump();
+    co_return co_await publish(*topic, std::move(json), event_id, std::move(accepted));
+  }
+
+  enum class intent { upload, download, remove };
+
+  awaitable<net::http_response> media(net::http_request& request, intent kind) {
+    auto who = authenticate(request);
+    if (!who) co_return fail(401, "unauthorized", "Unauthorized", who.error().context);
+    if (who->subject.empty()) co_return fail(401, "unauthorized", "Unauthorized", "the token has no subject (sub)");
+    if (auto refused = limited(who->subject)) co_return std::move(*refused);
+    if (!json_content_type(request)) {
+      co_return fail(415, "unsupported_media_type", "Unsupported Media Type", "send Content-Type: application/json");
+    }
+    auto body = parse_body_object(request.body);
+    if (!body) co_return fail(400, "bad_request", "Bad request", body.error().context);
+    const std::string request_id = uuid_v4();
+    const std::string now = rfc3339_seconds(options.now_s());
+    auto event = kind == intent::upload ? upload_intent(*body, *who, options.media, request_id, now)
+                                        : path_intent(*body, *who, request_id, now);
+    if (!event) co_return fail(400, "bad_request", "Bad request", event.error().context);
+    const char* topic = kind == intent::upload     ? "internal.media.upload.intent"
+                        : kind == intent::download ? "internal.media.download.intent"
+                                                   : "internal.media.delete.intent";
+    nlohmann::json accepted = {{"request_id", request_id}};
+    std::string json = event->dump();
+    auto response = co_await publish(topic, std::move(json), request_id, std::move(accepted));
+    if (response.status == 400) {
+      // Our own record does not fit the schema: a server fault (contracts.md 3.1.7 step 6).
+      co_return fail(500, "internal_error", "Internal server error", "the intent does not fit its topic's schema");
+    }
+    co_return response;
+  }
+
+  awaitable<net::http_response> admin_routes(net::http_request& request) {
+    auto who = authenticate(request);
+    if (!who) co_return fail(401, "unauthorized", "Unauthorized", who.error().context);
+    if (who->role != "service_role") co_return fail(403, "forbidden", "Forbidden (service_role token required)");
+    const auto table = routes.current();
+    nlohmann::json body = {{"version", table->version},
+                           {"loaded_at_ms", table->loaded_at_ms},
+                           {"path", routes.path()},
+                           {"webhookRoutes", table->webhook},
+                           {"externalRoutes", table->external}};
+    if (auto last = routes.last_error()) body["last_error"] = *last;
+    co_return net::http_response::json(200, body.dump());
+  }
+};
+
+service::service(service_options options, const token_verifier& verifier, route_store& routes, event_sink& sink,
+                 core::metrics_registry& metrics, boost::asio::thread_pool& blocking)
+    : impl_(std::make_unique<impl>(std::move(options), verifier, routes, sink, metrics, blocking)) {
+  if (impl_->options.webhook_secret.empty()) {
+    gateway_log.warn("gateway.webhook_secret is empty: every POST /webhooks/{{key}} is refused with 401");
+  }
+}
+
+service::~service() = default;
+
+void service::add_routes(net::router& router) {
+  impl* self = impl_.get();
+  auto events = self->instrumented("events", [self](net::http_request& r) { return self->events(r); });
+  router.add("POST", "/api/v1/events/{key}", events);
+  router.add("POST", "/api/v1/events/{key}/{rest*}", events);
+  auto webhooks = self->instrumented("webhooks", [self](net::http_request& r) { return self->webhook(r); });
+  router.add("POST", "/webhooks/{key}", webhooks);
+  router.add("POST", "/webhooks/{key}/{rest*}", webhooks);
+  router.add("POST", "/api/v1/media/upload-intent", self->instrumented("upload_intent", [self](net::http_request& r) {
+    return self->media(r, impl::intent::upload);
+  }));
+  router.add("POST", "/api/v1/media/download-intent",
+             self->instrumented("download_intent",
+                                [self](net::http_request& r) { return self->media(r, impl::intent::download); }));
+  router.add("POST", "/api/v1/media/delete-intent", self->instrumented("delete_intent", [self](net::http_request& r) {
+    return self->media(r, impl::intent::remove);
+  }));
+  router.add("GET", "/admin/routes",
+             self->instrumented("admin_routes", [self](net::http_request& r) { return self->admin_routes(r); }));
+}
+
+}  // namespace substrate::gateway

@@ -1,0 +1,36 @@
+#pragma once
+// Awaiting a callback that another thread calls: librdkafka's delivery reports, for instance,
+// arrive on the producer's poll thread, and the coroutine that produced must resume on its own
+// shard. `start` receives a `std::function<void(T)>` to call exactly once, from any thread; the
+// awaiting coroutine resumes on its own executor with the value.
+//
+// If the executor has stopped by then (process shutdown), the value is dropped with the
+// coroutine frame.
+
+#include <functional>
+#include <memory>
+#include <utility>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace substrate::net {
+
+template <class T, class Start>
+boost::asio::awaitable<T> await_callback(Start start) {
+  // Named, not a temporary inside the co_await (g++ 12 destroys such captures twice).
+  auto initiate = [start = std::move(start)](auto handler) mutable {
+    auto executor = boost::asio::get_associated_executor(handler);
+    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+    start(std::function<void(T)>([shared, executor](T value) {
+      boost::asio::post(executor, [shared, value = std::move(value)]() mutable { (*shared)(std::move(value)); });
+    }));
+  };
+  co_return co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(T)>(
+      std::move(initiate), boost::asio::use_awaitable);
+}
+
+}  // namespace substrate::net
