@@ -6,9 +6,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <openssl/rand.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -58,6 +60,21 @@ void write_file_atomically(const std::string& path, const std::string& content, 
   if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
     throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
   }
+}
+
+std::string instance_id(const std::string& data_dir) {
+  const std::string path = data_dir + "/instance-id";
+  if (std::ifstream in(path); in) {
+    std::string id;
+    in >> id;
+    if (id.size() == 12 && id.find_first_not_of("0123456789abcdef") == std::string::npos) return id;
+  }
+  unsigned char bytes[6];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("cannot generate an instance id (RAND_bytes)");
+  std::string id;
+  for (const unsigned char b : bytes) id += fmt::format("{:02x}", b);
+  write_file_atomically(path, id + "\n", 0644);
+  return id;
 }
 
 }  // namespace substrate::app

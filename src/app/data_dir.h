@@ -28,4 +28,8 @@ private:
 // Writes `content` to `path` atomically (temporary file, fsync, rename) with the given mode.
 void write_file_atomically(const std::string& path, const std::string& content, unsigned mode);
 
+// A stable identifier of this data dir (12 hex digits in <data_dir>/instance-id, created on first
+// use): names what one instance owns on a shared database, such as its replication slot.
+[[nodiscard]] std::string instance_id(const std::string& data_dir);
+
 }  // namespace substrate::app

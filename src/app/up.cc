@@ -31,10 +31,10 @@
 #include "net/http_server.h"
 #include "net/io_pool.h"
 #include "net/observability.h"
-#include "rest/service.h"
 #include "realtime/hub.h"
 #include "realtime/routes.h"
 #include "realtime/source.h"
+#include "rest/service.h"
 
 namespace substrate::app {
 namespace {
@@ -196,7 +196,9 @@ int run_up(const core::config& cfg) {
       realtime_hub = std::make_unique<realtime::hub>(api->keys().jwt_secret);
       realtime::add_routes(api->routes(), *realtime_hub);
       realtime_source = std::make_unique<realtime::source>(
+          // One slot per instance: several `up` may share one database (scale-out).
           realtime::source_options{.conninfo = conninfo,
+                                   .slot_name = "substrate_realtime_" + instance_id(lock->path()),
                                    .connect_timeout_ms = static_cast<int>(cfg.database.connect_timeout_ms)},
           *realtime_hub);
       realtime_source->start();
@@ -272,8 +274,7 @@ int run_up(const core::config& cfg) {
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       const std::string jwt_secret =
           api ? api->keys().jwt_secret : load_project_keys(lock->path(), cfg.api.jwt_secret, now_s).jwt_secret;
-      gateway_sink =
-          make_local_gateway_sink(cfg, registry->bootstrap(), registry->registry(), registry_client_settings(cfg));
+      gateway_sink = make_gateway_sink(cfg, registry->bootstrap(), registry->url());
       gateway = std::make_unique<gateway_role>(pool, cfg, jwt_secret, *gateway_sink, metrics, http_metrics);
       gateway->start();
     }

@@ -192,9 +192,14 @@ void source::impl::stream(source& self) {
   constexpr std::size_t batch_changes_max = 1000;
   std::int64_t commit_time_us = 0;
   std::uint32_t xid = 0;
+  bool in_transaction = false;  // between a Begin and its Commit on the stream
   pgoutput::lsn confirmed = 0;
   auto last_status = std::chrono::steady_clock::now();
   auto last_expire = last_status;
+
+  // Fast shutdown terminates ordinary backends before walsenders: a dead check connection while
+  // the replication stream still talks means the server is going down.
+  auto shutdown_requested = [](db::connection& c) { return !c.exec("select 1"); };
 
   auto send_status = [&](bool reply_requested) {
     const auto message = pgoutput::standby_status_update(confirmed, now_us_since_2000(), reply_requested);
@@ -307,6 +312,7 @@ void source::impl::stream(source& self) {
   auto handle = [&](const pgoutput::message& m) {
     if (const auto* b = std::get_if<pgoutput::begin>(&m)) {
       pending.clear();
+      in_transaction = true;
       commit_time_us = b->commit_time_us + pgoutput::postgres_epoch_offset_us;
       xid = b->xid;
     } else if (const auto* rel = std::get_if<pgoutput::relation>(&m)) {
@@ -325,6 +331,7 @@ void source::impl::stream(source& self) {
       // read right now, or at batch_changes_max).
       for (auto& ch : pending) ready.push_back(std::move(ch));
       pending.clear();
+      in_transaction = false;
       ready_lsn = c->end_lsn;
       ++ready_transactions;
       if (ready.size() >= batch_changes_max) deliver_ready();
@@ -363,6 +370,16 @@ void source::impl::stream(source& self) {
       // The keepalive's position is where the walsender has READ the WAL, which can be inside a
       // transaction whose Begin it has not sent yet: confirming it loses that transaction on a
       // reconnect (the contract test caught exactly that). Only commits are confirmed.
+      //
+      // Except at a server shutdown: the walsender then waits until the client confirms
+      // everything it sent (WalSndDone), and fast shutdown would hang until escalated to
+      // immediate. A shutdown has no transaction left running, so when the stream is between
+      // transactions and everything received was handed on, a keepalive that asks for a reply
+      // right after a quiet period is confirmed once the poll finds the connection closing.
+      if (k->reply_requested && !in_transaction && ready_transactions == 0 && pending.empty() &&
+          k->wal_end > confirmed && shutdown_requested(check_conn)) {
+        confirmed = k->wal_end;
+      }
       if (k->reply_requested && confirmed != 0) send_status(false);
       continue;
     }

@@ -67,7 +67,9 @@ async function raw(pathAndQuery, { method = 'GET', token, body, headers = {} } =
 
 before(async () => {
   dataDir = makeDataDir();
-  s = await Substrate.start({ dataDir, settings: ['registry.enabled=false', 'kafka.enabled=false'] });
+  s = await Substrate.start({
+    dataDir, settings: ['registry.enabled=false', 'kafka.enabled=false', 'processors.enabled=false', 'gateway.enabled=false'],
+  });
   keys = s.apiKeys();
   secret = fs.readFileSync(path.join(dataDir, 'secrets', 'jwt-secret'), 'utf8').trim();
   dbUrl = s.env().DATABASE_URL;
