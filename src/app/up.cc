@@ -222,7 +222,9 @@ int run_up(const core::config& cfg) {
       web = std::make_unique<web_role>(
           pool, cfg,
           web_app_settings{api->public_url(), api->keys().anon_key,
-                           cfg.web.gateway_url.empty() ? "http://127.0.0.1:8080" : cfg.web.gateway_url},
+                           cfg.web.gateway_url.empty()
+                               ? fmt::format("http://{}:{}", cfg.gateway.listen_address, cfg.gateway.port)
+                               : cfg.web.gateway_url},
           http_metrics);
       web->start();
       if (!web->built()) app_log.warn("the web app is not built (no files in {}): run `make build`", web->root());

@@ -332,7 +332,8 @@ std::vector<property> make_properties() {
       "web.root", "Directory of the built web app; empty: web/dist of the source tree substrate was built from.",
       [](config & c) -> auto& { return c.web.root; }));
   p.push_back(string(
-      "web.gateway_url", "The gateway URL the web app sends events to; empty: http://127.0.0.1:8080.",
+      "web.gateway_url",
+      "The gateway URL the web app sends events to; empty: http://<gateway.listen_address>:<gateway.port>.",
       [](config & c) -> auto& { return c.web.gateway_url; }));
 
   p.push_back(boolean(

@@ -189,7 +189,7 @@ struct web_config {
   std::string listen_address = "127.0.0.1";
   std::int64_t port = 3000;
   std::string root;         // empty: the source tree's web/dist (where `make build` puts it)
-  std::string gateway_url;  // what the app calls for events; empty: http://127.0.0.1:8080
+  std::string gateway_url;  // what the app calls for events; empty: the gateway of gateway.*
 };
 
 // The platform's producer side (src/bus): where services produce and which registry they use.

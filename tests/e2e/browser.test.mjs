@@ -14,6 +14,8 @@ let browser;
 before(async () => {
   dataDir = makeDataDir();
   s = await Substrate.start({ dataDir, settings: [`web.root=${path.resolve('web/dist')}`] });
+  // The app sends events to the gateway of this instance.
+  assert.ok(s.gatewayUrl);
   browser = await launchChromium();
 });
 
@@ -57,4 +59,52 @@ test('an unknown e-mail and password shows the server\'s error, not a crash', as
   assert.equal(await page.locator('#home-view').isVisible(), false);
   await screenshot(page, 'auth-view-error');
   await context.close();
+});
+
+async function signUpInBrowser(page, email) {
+  await page.goto(s.webUrl);
+  await page.locator('#auth-view').waitFor({ state: 'visible', timeout: 10_000 });
+  await page.click('#auth-toggle');
+  await page.fill('#email', email);
+  await page.fill('#password', 'Test1234!!');
+  await page.click('#auth-submit');
+  await page.locator('#home-view').waitFor({ state: 'visible', timeout: 15_000 });
+}
+
+test('sign-up shows the home view, the live events arrive, and the credits become 2', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  const email = `pw-${Date.now()}-a@e2e-test.local`;
+  await signUpInBrowser(page, email);
+  assert.match(await page.locator('#welcome').textContent(), /^Hello pw-/);
+  await page.locator('#events-list li[data-event-type="identity.signup"]').waitFor({ timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('#credit-count').textContent === '2', null, { timeout: 30_000 });
+  assert.equal(await page.locator('#credit-badge').getAttribute('class'), 'badge');
+  await screenshot(page, 'home-after-signup');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a broadcast sent in one browser arrives live in another; sign-out returns to the auth view', async () => {
+  const senderContext = await browser.newContext();
+  const readerContext = await browser.newContext();
+  const sender = await senderContext.newPage();
+  const reader = await readerContext.newPage();
+  await signUpInBrowser(reader, `pw-${Date.now()}-r@e2e-test.local`);
+  await reader.waitForFunction(() => document.querySelector('#live-status').textContent === 'live', null,
+    { timeout: 15_000 });
+  await signUpInBrowser(sender, `pw-${Date.now()}-s@e2e-test.local`);
+  const text = `hello from the browser ${Date.now()} <b>not bold</b>`;
+  await sender.fill('#message-input', text);
+  await sender.click('#message-send');
+  const item = reader.locator('#events-list li[data-event-type="user.message"]', { hasText: text });
+  await item.waitFor({ timeout: 30_000 });
+  assert.equal(await reader.locator('#events-list b').count(), 0, 'message text is rendered as text, never HTML');
+  await screenshot(reader, 'reader-with-broadcast');
+  await reader.click('#sign-out');
+  await reader.locator('#auth-view').waitFor({ state: 'visible', timeout: 5_000 });
+  assert.equal(await reader.locator('#home-view').isVisible(), false);
+  await senderContext.close();
+  await readerContext.close();
 });
