@@ -10,17 +10,8 @@
 -- transaction that runs the timer handler. A timer whose handler fails permanently stays, with
 -- attempts and last_error, and is retried later with backoff.
 --
--- substrate.outbox is owned by the bus migration (0003); the identical guarded DDL here lets this
--- migration apply on its own (`create table if not exists` makes the second one a no-op).
+-- Output records go to substrate.outbox (migration 0003, which always applies before this one).
 create schema if not exists substrate;
-
-create table if not exists substrate.outbox (
-  id bigserial primary key,
-  topic text not null,
-  key text,
-  payload jsonb not null,
-  created_at timestamptz not null default now()
-);
 
 create table if not exists substrate.stream_offsets (
   processor text not null,
