@@ -25,6 +25,13 @@ function(substrate_add_unit_test name)
   add_executable(${name} ${arg_SOURCES})
   target_compile_options(${name} PRIVATE ${SUBSTRATE_WARNINGS})
   target_link_libraries(${name} PRIVATE ${arg_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES LABELS "unit;${arg_LABELS}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30)
+  # Labels are set by a second include file run after the discovered tests are defined: passed
+  # through gtest_discover_tests' PROPERTIES, a label list loses its escaping and only the first
+  # label survives (so `ctest -LE rdkafka` would exclude nothing).
+  set(labels_file ${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake)
+  file(WRITE ${labels_file}
+    "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"unit;${arg_LABELS}\")\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${labels_file})
   add_dependencies(unit_tests ${name})
 endfunction()
