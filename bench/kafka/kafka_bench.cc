@@ -88,8 +88,9 @@ struct disk_stats {
   std::string error;
 };
 
-// One partition's data file, as the broker writes it: segments of `segment_bytes` preallocated
-// with fallocate when they are created (a roll creates the next one), batches appended with
+// One partition's data file, written the way that is cheapest for the disk (the ceiling): segments
+// of `segment_bytes` reserved whole with fallocate when they are created (the broker reserves
+// 1 MiB steps ahead of its writes, so it commits a size change a little more often), batches appended with
 // pwrite back to back, one fdatasync after each group of `writes_per_sync`.
 // With index_files > 0 (a diagnostic, not the ceiling), each group also appends one small entry
 // to that many other files and fdatasyncs them after the data file, as the broker's sync does

@@ -106,10 +106,8 @@ result<std::unique_ptr<segment>> segment::create(const std::filesystem::path& di
   // A leftover of this name can only be an empty segment (its base offset is the next offset),
   // but its preallocated zeros would be mistaken for data length: start from nothing.
   if (auto r = s->log_.truncate(0); !r) return tl::unexpected(r.error());
-  if (options.preallocate_bytes > 0) {
-    if (auto r = s->log_.allocate(options.preallocate_bytes); !r) return tl::unexpected(r.error());
-  }
   s->active_ = true;
+  if (auto r = s->reserve_for(0); !r) return tl::unexpected(r.error());
   if (auto r = s->rewrite_index_files(); !r) return tl::unexpected(r.error());
   if (auto r = s->open_index_files(); !r) return tl::unexpected(r.error());
   return s;
@@ -211,9 +209,8 @@ result<void> segment::recover(segment_role role, segment_recovery& report) {
 
   if (role == segment_role::active) {
     active_ = true;
-    if (end_ < options_.preallocate_bytes) {
-      if (auto r = log_.allocate(options_.preallocate_bytes); !r) return tl::unexpected(r.error());
-    }
+    reserved_ = end_;
+    if (auto r = reserve_for(end_); !r) return tl::unexpected(r.error());
   } else if (max_timestamp_ >= 0 && (time_index_.empty() || time_index_.back().timestamp < max_timestamp_)) {
     // A closed segment ends with an entry for its largest timestamp, as seal() writes it.
     time_index_.push_back({max_timestamp_, index_.empty() ? 0u : index_.back().relative_offset});
@@ -288,12 +285,24 @@ void segment::maybe_index(std::uint64_t position, const batch_header& header) {
   }
 }
 
+result<void> segment::reserve_for(std::uint64_t end) {
+  const std::uint64_t limit = options_.preallocate_bytes;
+  if (limit == 0 || reserved_ >= limit || end < reserved_) return {};
+  // Whole steps past `end`, so the next writes land in reserved space too.
+  const std::uint64_t step = std::max<std::uint64_t>(options_.preallocate_step_bytes, 1);
+  const std::uint64_t target = std::min(limit, (end / step + 1) * step);
+  if (auto r = log_.allocate(target); !r) return r;
+  reserved_ = target;
+  return {};
+}
+
 result<void> segment::append(std::span<const std::byte> batch, const batch_header& header) {
   SUBSTRATE_ASSERT(active_, "append to closed segment {}", base_offset_);
   SUBSTRATE_ASSERT(header.base_offset >= next_offset_, "offset {} after {}", header.base_offset, next_offset_);
   SUBSTRATE_ASSERT(header.last_offset() - base_offset_ <= relative_offset_max, "relative offset overflow");
   SUBSTRATE_ASSERT(end_ <= std::numeric_limits<std::uint32_t>::max(), "segment position overflow");
   const std::uint64_t position = end_;
+  if (auto r = reserve_for(position + batch.size()); !r) return r;
   if (auto r = log_.write_at(batch, position); !r) return r;
   end_ += batch.size();
   next_offset_ = header.next_offset();

@@ -1,7 +1,8 @@
 #pragma once
 // One segment of a partition: `<base>.log` holding whole batches back to back, its sparse offset
 // index `<base>.index` and its time index `<base>.timeindex` (docs/formats/log.md). The log
-// file of the active segment is preallocated; size_bytes() is its logical end.
+// file of the active segment is reserved ahead of the writes (fallocate), a step at a time up to
+// the segment size; size_bytes() is its logical end.
 //
 // Ownership: owned by a `partition`, used by its owner thread only. Blocking file I/O.
 // Lifecycle: create() or open() (which recovers), append() while active, seal() when the
@@ -49,10 +50,15 @@ struct timestamp_match {
 };
 
 struct segment_options {
-  // Bytes reserved for the active segment's log file up front (0: none).
+  // At most this many bytes are reserved for the active segment's log file (0: none).
   std::uint64_t preallocate_bytes = 0;
   // An index entry at most every this many bytes of log.
   std::uint32_t index_interval_bytes = 4096;
+  // The reservation grows this many bytes ahead of the writes. Reserving the whole segment up
+  // front costs its full size per partition even when idle (128 MiB times every partition of a
+  // fresh platform: gigabytes); reserving a step at a time keeps the benefit (an fdatasync
+  // rarely has to commit a size change) for a few MiB per partition.
+  std::uint64_t preallocate_step_bytes = 1 << 20;
 };
 
 enum class segment_role { active, closed };
@@ -97,8 +103,8 @@ public:
 
   // Opens an existing segment and recovers it: batches are validated (header and CRC) from the
   // last index entry that points at a valid batch, or from the start; the file is truncated
-  // after the last valid batch; index files are repaired from there. An active segment is
-  // preallocated again afterwards.
+  // after the last valid batch; index files are repaired from there. An active segment gets
+  // its reservation again afterwards.
   [[nodiscard]] static result<std::unique_ptr<segment>> open(const std::filesystem::path& dir, std::int64_t base_offset,
                                                              const segment_options& options, segment_role role,
                                                              segment_recovery* report = nullptr);
@@ -173,6 +179,9 @@ private:
   // Position of the last indexed batch whose base offset is <= offset.
   [[nodiscard]] std::uint64_t indexed_position(std::int64_t offset) const;
 
+  // Grows the log file's reservation to cover writes up to `end` (see preallocate_step_bytes).
+  [[nodiscard]] result<void> reserve_for(std::uint64_t end);
+
   std::filesystem::path dir_;
   std::int64_t base_offset_;
   segment_options options_;
@@ -182,6 +191,7 @@ private:
   bool active_ = false;
   bool index_files_stale_ = false;  // an index write failed; seal() rewrites them whole
   std::uint64_t end_ = 0;
+  std::uint64_t reserved_ = 0;  // bytes of the log file reserved so far (active segment)
   std::int64_t next_offset_;
   std::int64_t max_timestamp_ = -1;
   std::vector<index_entry> index_;

@@ -57,10 +57,6 @@ export class Substrate {
     this.adminUrl = `http://127.0.0.1:${adminPort}`;
     this.kafkaBrokers = `127.0.0.1:${kafkaPort}`;
     const args = [command, '--data-dir', dataDir, '--set', `admin.port=${adminPort}`];
-    // Each new partition preallocates one segment; at the 128 MiB default the ~30 provisioned
-    // topics of `up` reserve ~4 GB, and parallel suites filled the disk. 8 MiB segments behave
-    // the same (tests that need another size pass their own --set later, which wins).
-    if (command === 'up' || command === 'broker') args.push('--set', 'kafka.segment_bytes=8388608');
     if (databasePort) args.push('--set', `database.port=${databasePort}`);
     if (kafkaPort) args.push('--set', `kafka.port=${kafkaPort}`);
     if (registryPort) args.push('--set', `registry.port=${registryPort}`);

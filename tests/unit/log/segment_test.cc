@@ -37,6 +37,59 @@ TEST(segment, create_preallocates_and_tracks_the_logical_end) {
   EXPECT_EQ(std::filesystem::file_size((*s)->log_path()), batch.size());
 }
 
+TEST(segment, the_reservation_grows_a_step_ahead_of_the_writes_up_to_the_segment_size) {
+  temp_dir dir;
+  const segment_options options{
+      .preallocate_bytes = 40 << 10, .index_interval_bytes = 4096, .preallocate_step_bytes = 16 << 10};
+  auto s = segment::create(dir.path(), 0, options);
+  ASSERT_TRUE(s) << s.error().message();
+  const auto log = (*s)->log_path();
+  EXPECT_EQ(std::filesystem::file_size(log), 16u << 10);  // one step, not the whole segment
+  std::int64_t offset = 0;
+  std::vector<std::uint64_t> sizes;
+  while ((*s)->size_bytes() < (48u << 10)) {
+    const auto batch = make_batch(1, std::string(1000, 'x'));
+    auto b = batch;
+    set_base_offset(b, offset);
+    ASSERT_TRUE((*s)->append(b, *validate_batch(b)));
+    offset += 1;
+    const auto size = std::filesystem::file_size(log);
+    EXPECT_GE(size, (*s)->size_bytes());
+    if (sizes.empty() || sizes.back() != size) sizes.push_back(size);
+  }
+  // 16 KiB steps, capped at the 40 KiB limit; past it the file grows with the writes alone.
+  ASSERT_GE(sizes.size(), 4u);
+  EXPECT_EQ(sizes[0], 16u << 10);
+  EXPECT_EQ(sizes[1], 32u << 10);
+  EXPECT_EQ(sizes[2], 40u << 10);
+  EXPECT_EQ(sizes.back(), (*s)->size_bytes());
+  ASSERT_TRUE((*s)->seal());
+  EXPECT_EQ(std::filesystem::file_size(log), (*s)->size_bytes());
+}
+
+TEST(segment, reopening_an_active_segment_reserves_one_step_past_its_end) {
+  temp_dir dir;
+  const segment_options options{
+      .preallocate_bytes = 1 << 20, .index_interval_bytes = 4096, .preallocate_step_bytes = 16 << 10};
+  std::uint64_t end = 0;
+  {
+    auto s = segment::create(dir.path(), 0, options);
+    ASSERT_TRUE(s);
+    for (int i = 0; i < 20; ++i) {
+      auto b = batch_at(i, 1, i);
+      ASSERT_TRUE((*s)->append(b, *validate_batch(b)));
+    }
+    end = (*s)->size_bytes();
+  }
+  segment_recovery report;
+  auto s = segment::open(dir.path(), 0, options, segment_role::active, &report);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ((*s)->size_bytes(), end);
+  EXPECT_EQ((*s)->next_offset(), 20);
+  EXPECT_EQ(report.truncated_bytes, (16u << 10) - end);  // the zeroed reserved tail
+  EXPECT_EQ(std::filesystem::file_size((*s)->log_path()), (end / (16 << 10) + 1) * (16u << 10));
+}
+
 TEST(segment, index_entries_every_interval_and_find_uses_them) {
   temp_dir dir;
   auto s = segment::create(dir.path(), 0, {.preallocate_bytes = 0, .index_interval_bytes = 300});
