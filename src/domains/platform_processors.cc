@@ -47,22 +47,17 @@ std::optional<std::string> optional_text(const json& v) {
 result<void> notify(effects& fx, const std::string& user_id, const std::string& event_type, const json& payload,
                     const std::string& event_time, const std::string& visibility = "broadcast",
                     const std::optional<std::string>& recipient_id = std::nullopt) {
-  auto inserted = fx.exec(
-      "insert into public.user_notifications (user_id, event_type, payload, event_time, visibility, recipient_id) "
-      "values ($1, $2, $3, $4, $5, $6)",
-      {user_id, event_type, payload.dump(), event_time, visibility, recipient_id});
-  if (!inserted) return tl::unexpected(inserted.error());
-  return {};
+  static const stream::row_insert statement{
+      "public.user_notifications (user_id, event_type, payload, event_time, visibility, recipient_id)",
+      "($1, $2, $3, $4, $5, $6)"};
+  return fx.insert(statement, {user_id, event_type, payload.dump(), event_time, visibility, recipient_id});
 }
 
 result<void> ledger(effects& fx, const std::string& user_id, int amount, const std::string& event_type,
                     const std::string& description, const std::string& event_time) {
-  auto inserted = fx.exec(
-      "insert into public.credit_ledger (user_id, amount, event_type, description, event_time) "
-      "values ($1, $2, $3, $4, $5)",
-      {user_id, std::to_string(amount), event_type, description, event_time});
-  if (!inserted) return tl::unexpected(inserted.error());
-  return {};
+  static const stream::row_insert statement{
+      "public.credit_ledger (user_id, amount, event_type, description, event_time)", "($1, $2, $3, $4, $5)"};
+  return fx.insert(statement, {user_id, std::to_string(amount), event_type, description, event_time});
 }
 
 result<void> unified(effects& fx, const std::string& type, const std::string& user_id, const std::string& time,

@@ -72,16 +72,40 @@ struct timer {
   std::int64_t fire_at_ms = 0;
 };
 
+// One row of an INSERT, for effects::insert: `into` is the table and its columns, `values` one
+// row whose parameters are $1..$n (no other `$` in it), e.g.
+//   {"public.user_notifications (user_id, event_type)", "($1, $2)"}.
+// The runtime may apply the rows of the same statement of all records of a batch as one
+// multi-row INSERT.
+struct row_insert {
+  std::string into;
+  std::string values;
+};
+
+// The rows of effects::insert not yet sent, while the runtime coalesces a batch (internal).
+struct deferred_rows;
+
 // What a handler may do, all inside the current transaction.
+//
+// Rows added with insert() (and emit()) may be deferred: while a batch is coalesced they are sent
+// together, grouped by statement in the order each statement first appeared, after the batch's
+// last handler or before the next exec()/schedule()/cancel(), whichever comes first. A handler that
+// needs to read its own rows back uses exec(), which sends the deferred rows first.
 class effects {
 public:
-  effects(db::connection& conn, const std::string& processor) : conn_(conn), processor_(processor) {}
+  effects(db::connection& conn, const std::string& processor, deferred_rows* deferred = nullptr)
+      : conn_(conn), processor_(processor), deferred_(deferred) {}
 
+  // The connection itself: it does not send deferred rows first (call flush()).
   [[nodiscard]] db::connection& db() { return conn_; }
+  // Runs one statement now (after the deferred rows).
   [[nodiscard]] result<db::query_result> exec(const std::string& sql,
-                                              const std::vector<std::optional<std::string>>& params) {
-    return conn_.exec(sql, params);
-  }
+                                              const std::vector<std::optional<std::string>>& params);
+  // Inserts one row: now, or deferred while the runtime coalesces the batch. A failure of a
+  // deferred row is reported for the batch; the runtime then runs it again record by record.
+  [[nodiscard]] result<void> insert(const row_insert& statement, std::vector<std::optional<std::string>> params);
+  // Sends the deferred rows now.
+  [[nodiscard]] result<void> flush();
   // An output record: a row of substrate.outbox (payload: plain JSON of the record for the topic's
   // schema, contracts "Outbox"); the relay produces it after the commit.
   [[nodiscard]] result<void> emit(const std::string& topic, const std::optional<std::string>& key,
@@ -94,11 +118,15 @@ public:
 
   [[nodiscard]] const std::string& processor() const { return processor_; }
   [[nodiscard]] std::uint64_t emitted() const { return emitted_; }
+  // Whether this handler sent anything to the database (else its failure needs no rollback).
+  [[nodiscard]] bool sent() const { return sent_; }
 
 private:
   db::connection& conn_;
   const std::string& processor_;
+  deferred_rows* deferred_;
   std::uint64_t emitted_ = 0;
+  bool sent_ = false;
 };
 
 using record_handler = std::function<result<void>(effects&, const input_record&)>;
@@ -122,6 +150,9 @@ struct runtime_options {
   int connect_timeout_ms = 5000;
   decoder decode;  // required when a definition decodes
   std::size_t batch_records_max = 500;
+  // Apply the rows of effects::insert of a partition's batch as multi-row INSERTs (see README,
+  // "Coalescing"); false sends each row when its handler adds it.
+  bool coalesce_inserts = true;
   int poll_timeout_ms = 100;
   int retry_backoff_initial_ms = 100;
   int retry_backoff_max_ms = 5000;
