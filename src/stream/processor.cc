@@ -52,6 +52,9 @@ struct deferred_rows {
     std::vector<std::string> pieces;  // `values` split around its parameters: pieces.size() == uses + 1
     std::vector<int> uses;            // the parameter number (1-based) between two pieces
     std::size_t params = 0;           // n of $1..$n
+    // `values` is ($1, $2, ... $n), each optionally cast (`$3::jsonb`): the rows can be sent by
+    // COPY (which converts each value to its column's type as the cast would).
+    bool copyable = false;
   };
   struct row {
     std::size_t statement = 0;
@@ -60,6 +63,8 @@ struct deferred_rows {
   std::vector<statement> statements;
   std::vector<row> rows;
   std::uint64_t flushes = 0;
+  bool use_copy = true;       // send the rows of copyable statements by COPY
+  bool copy_refused = false;  // the failure is COPY's (feature not supported: row-level security)
   // A flush failed: the transaction is aborted and the failure belongs to the batch, not to the
   // handler that happened to trigger it.
   std::optional<error> failed;
@@ -71,6 +76,59 @@ namespace {
 // PostgreSQL takes at most 65535 parameters per statement.
 constexpr std::size_t statement_params_max = 65535;
 constexpr std::size_t statement_rows_max = 1000;
+
+// Whether the pieces around the parameters are "(", ", " or "::type, " ... and ")" or "::type)",
+// with the parameters $1..$n in order.
+bool is_plain_row(const deferred_rows::statement& s) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    return v;
+  };
+  auto cast_then = [&](std::string_view piece, std::string_view then) {
+    piece = trim(piece);
+    if (!piece.ends_with(then)) return false;
+    piece = trim(piece.substr(0, piece.size() - then.size()));
+    if (piece.empty()) return true;
+    if (!piece.starts_with("::")) return false;
+    piece.remove_prefix(2);
+    return !piece.empty() && std::all_of(piece.begin(), piece.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+    });
+  };
+  if (s.uses.empty() || trim(s.pieces.front()) != "(") return false;
+  for (std::size_t i = 0; i < s.uses.size(); ++i) {
+    if (s.uses[i] != static_cast<int>(i) + 1) return false;
+    if (!cast_then(s.pieces[i + 1], i + 1 == s.uses.size() ? ")" : ",")) return false;
+  }
+  return true;
+}
+
+// One COPY text-format field.
+void append_copy_field(std::string& out, const std::optional<std::string>& value) {
+  if (!value) {
+    out += "\\N";
+    return;
+  }
+  for (const char c : *value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
 
 result<std::size_t> find_or_add(deferred_rows& d, const row_insert& s) {
   for (std::size_t i = 0; i < d.statements.size(); ++i) {
@@ -98,6 +156,7 @@ result<std::size_t> find_or_add(deferred_rows& d, const row_insert& s) {
     }
   }
   parsed.pieces.push_back(std::move(piece));
+  parsed.copyable = is_plain_row(parsed);
   if (parsed.params == 0 || parsed.params > statement_params_max) {
     return make_error(errc::invalid_record,
                       fmt::format("insert into {}: the row needs 1 to {} parameters", s.into, statement_params_max));
@@ -106,32 +165,43 @@ result<std::size_t> find_or_add(deferred_rows& d, const row_insert& s) {
   return d.statements.size() - 1;
 }
 
-std::vector<db::connection::pipelined> coalesce(const deferred_rows& d) {
-  std::vector<db::connection::pipelined> out;
-  for (std::size_t s = 0; s < d.statements.size(); ++s) {
-    const auto& statement = d.statements[s];
-    const std::size_t rows_max = std::min(statement_rows_max, statement_params_max / statement.params);
-    db::connection::pipelined* current = nullptr;
-    std::size_t rows = 0;
-    for (const auto& row : d.rows) {
-      if (row.statement != s) continue;
-      if (current == nullptr || rows == rows_max) {
-        out.emplace_back();
-        current = &out.back();
-        current->sql = fmt::format("insert into {} values ", statement.source.into);
-        rows = 0;
-      }
-      if (rows > 0) current->sql += ", ";
-      const std::size_t base = current->params.size();
-      for (std::size_t i = 0; i < statement.uses.size(); ++i) {
-        current->sql += statement.pieces[i];
-        current->sql += '$';
-        current->sql += std::to_string(base + static_cast<std::size_t>(statement.uses[i]));
-      }
-      current->sql += statement.pieces.back();
-      current->params.insert(current->params.end(), row.params.begin(), row.params.end());
-      ++rows;
+// The multi-row INSERTs of statement `s`'s rows.
+void coalesce(const deferred_rows& d, std::size_t s, std::vector<db::connection::pipelined>& out) {
+  const auto& statement = d.statements[s];
+  const std::size_t rows_max = std::min(statement_rows_max, statement_params_max / statement.params);
+  db::connection::pipelined* current = nullptr;
+  std::size_t rows = 0;
+  for (const auto& row : d.rows) {
+    if (row.statement != s) continue;
+    if (current == nullptr || rows == rows_max) {
+      out.emplace_back();
+      current = &out.back();
+      current->sql = fmt::format("insert into {} values ", statement.source.into);
+      rows = 0;
     }
+    if (rows > 0) current->sql += ", ";
+    const std::size_t base = current->params.size();
+    for (std::size_t i = 0; i < statement.uses.size(); ++i) {
+      current->sql += statement.pieces[i];
+      current->sql += '$';
+      current->sql += std::to_string(base + static_cast<std::size_t>(statement.uses[i]));
+    }
+    current->sql += statement.pieces.back();
+    current->params.insert(current->params.end(), row.params.begin(), row.params.end());
+    ++rows;
+  }
+}
+
+// The COPY text of statement `s`'s rows.
+std::string copy_data(const deferred_rows& d, std::size_t s) {
+  std::string out;
+  for (const auto& row : d.rows) {
+    if (row.statement != s) continue;
+    for (std::size_t i = 0; i < row.params.size(); ++i) {
+      if (i > 0) out += '\t';
+      append_copy_field(out, row.params[i]);
+    }
+    out += '\n';
   }
   return out;
 }
@@ -145,15 +215,44 @@ result<void> effects::flush() {
   if (d.rows.empty()) return {};
   sent_ = true;
   ++d.flushes;
-  auto statements = coalesce(d);
-  d.rows.clear();
-  db::server_error failure;
-  if (!conn_.exec_pipeline(statements, failure)) {
-    d.failed_sqlstate = failure.sqlstate;
-    d.failed = error{db::errc::query_failed,
-                     failure.detail.empty() ? failure.message : failure.message + " (" + failure.detail + ")"};
+  // Statement by statement in order of first appearance: consecutive INSERTs pipelined together,
+  // COPYs (which a pipeline cannot carry) on their own.
+  std::vector<db::connection::pipelined> pipeline;
+  auto fail = [&](std::string sqlstate, std::string message) -> result<void> {
+    d.rows.clear();
+    d.failed_sqlstate = std::move(sqlstate);
+    d.failed = error{db::errc::query_failed, std::move(message)};
     return tl::unexpected(*d.failed);
+  };
+  auto send_pipeline = [&]() -> result<void> {
+    if (pipeline.empty()) return {};
+    db::server_error failure;
+    const bool sent = conn_.exec_pipeline(pipeline, failure).has_value();
+    pipeline.clear();
+    if (!sent) {
+      return fail(failure.sqlstate,
+                  failure.detail.empty() ? failure.message : failure.message + " (" + failure.detail + ")");
+    }
+    return {};
+  };
+  for (std::size_t s = 0; s < d.statements.size(); ++s) {
+    const auto& statement = d.statements[s];
+    if (!(statement.copyable && d.use_copy)) {
+      coalesce(d, s, pipeline);
+      continue;
+    }
+    if (auto sent = send_pipeline(); !sent) return sent;
+    const std::string data = copy_data(d, s);
+    if (data.empty()) continue;
+    auto copied = conn_.copy_in(fmt::format("copy {} from stdin", statement.source.into), data);
+    if (!copied) {
+      // Row-level security active for this user: COPY cannot be used, INSERT can.
+      d.copy_refused = conn_.last_sqlstate() == "0A000";
+      return fail(conn_.last_sqlstate(), copied.error().context);
+    }
   }
+  if (auto sent = send_pipeline(); !sent) return sent;
+  d.rows.clear();
   return {};
 }
 
@@ -428,6 +527,7 @@ result<void> processor::process_partition(std::vector<pending>& batch) {
     }
     const std::int64_t next_offset = std::stoll(row->value(0, 0));
     deferred_rows deferred;
+    deferred.use_copy = !copy_refused_;
     deferred_rows* rows = coalesced ? &deferred : nullptr;
     // A failure of the coalesced rows: transient, or permanent (then record by record).
     auto coalesced_failed = [&]() -> std::optional<error> {
@@ -441,6 +541,12 @@ result<void> processor::process_partition(std::vector<pending>& batch) {
       const bool transient = !conn.is_open() || classify_sqlstate(deferred.failed_sqlstate) == failure_kind::transient;
       rollback();
       if (transient) return e;
+      if (deferred.copy_refused) {
+        copy_refused_ = true;
+        stream_log.warn("COPY refused (row-level security applies to this user), using multi-row INSERTs",
+                        {{"processor", definition_.name}, {"error", e.message()}});
+        return std::nullopt;
+      }
       stream_log.warn("a coalesced batch failed, running it again record by record",
                       {{"processor", definition_.name}, {"topic", topic}, {"partition", partition}});
       coalesced = false;

@@ -194,6 +194,7 @@ private:
   probe::children metrics_;
   std::unique_ptr<kafka> kafka_;
   std::optional<db::connection> conn_;
+  bool copy_refused_ = false;  // consume thread: COPY failed with 0A000, coalesce into INSERTs
   std::optional<db::connection> timer_conn_;
   std::atomic<bool> running_{false};
   std::mutex wake_mutex_;
