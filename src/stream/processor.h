@@ -7,12 +7,15 @@
 //   1. locks the partition's row in substrate.stream_offsets and skips records below its
 //      next_offset (already processed: a redelivery changes nothing),
 //   2. runs the handler of each record, which applies database effects and writes output records
-//      as rows of substrate.outbox (the bus relay produces them exactly once) through `effects`,
-//   3. advances next_offset past the batch,
+//      as rows of substrate.outbox (the bus relay produces them exactly once) through `effects`;
+//      rows added with effects::insert/emit are coalesced: sent for the whole batch by COPY or
+//      multi-row INSERTs (README "Coalescing"),
+//   3. sends the coalesced rows and advances next_offset past the batch,
 // and commits; only then is the offset committed to Kafka. A handler failure that is permanent
 // (failure_kind::permanent: decoding, validation, a constraint violation) rolls the transaction
 // back, the record goes to the dead-letter topic (value and key as read, with error headers) and
-// the batch is run again without it, so the partition moves on. Transient failures (database
+// the batch is run again without it, so the partition moves on. A permanent failure of the
+// coalesced rows (the record is unknown) runs the batch again record by record to find it. Transient failures (database
 // unreachable, serialization failure, deadlock, registry unreachable) roll back and retry the
 // whole batch with exponential backoff, without committing anything.
 //
