@@ -104,29 +104,21 @@ bool is_plain_row(const deferred_rows::statement& s) {
   return true;
 }
 
-// One COPY text-format field.
+// One COPY text-format field: backslash, newline, carriage return and tab escaped, NULL as \N.
 void append_copy_field(std::string& out, const std::optional<std::string>& value) {
   if (!value) {
     out += "\\N";
     return;
   }
-  for (const char c : *value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += c;
-    }
+  std::string_view rest = *value;
+  for (;;) {
+    const auto special = rest.find_first_of("\\\n\r\t");
+    out.append(rest.substr(0, special));
+    if (special == std::string_view::npos) return;
+    out += '\\';
+    const char c = rest[special];
+    out += c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : '\\';
+    rest.remove_prefix(special + 1);
   }
 }
 

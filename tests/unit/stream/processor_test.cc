@@ -235,6 +235,74 @@ TEST_F(processor_test, a_row_the_database_rejects_in_a_coalesced_batch_dead_lett
   EXPECT_EQ(children.out->value(), 38u);
 }
 
+// Coalesced rows of plain parameters go by COPY: tabs, newlines, backslashes and NULL arrive as
+// they were (COPY's text format escapes them).
+TEST_F(processor_test, coalesced_rows_keep_special_characters_and_nulls) {
+  auto producer = make_producer();
+  const std::vector<std::string> notes = {R"("tab\there")", R"("new\nline\r\n")", R"("back\\slash \\N \\.")", "null",
+                                          R"("\\")",        R"("plain")"};
+  for (std::size_t i = 0; i < notes.size(); ++i) {
+    produce(*producer, "test.in", 0, framed(fmt::format(R"({{"id":"r{}","n":{},"note":{}}})", i, i, notes[i])));
+  }
+  flush(*producer);
+  processor_definition d;
+  d.name = "copy";
+  d.handlers["test.in"] = [](effects& fx, const input_record& r) -> result<void> {
+    static const row_insert row{"effects (processor, source, record_id, n)", "($1, $2, $3, $4::int)"};
+    auto value = nlohmann::json::parse(r.json);
+    std::optional<std::string> note;
+    if (value["note"].is_string()) note = value["note"].get<std::string>();
+    return fx.insert(row,
+                     {fx.processor(), note, value["id"].get<std::string>(), std::to_string(value["n"].get<int>())});
+  };
+  processor p(std::move(d), options(), probe_);
+  p.start();
+  EXPECT_EQ(wait_for("select count(*) from effects", "6"), "6");
+  p.stop();
+  auto rows = sql().exec("select coalesce(source, '<null>') from effects order by n");
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->rows(), 6);
+  EXPECT_EQ(rows->value(0, 0), "tab\there");
+  EXPECT_EQ(rows->value(1, 0), "new\nline\r\n");
+  EXPECT_EQ(rows->value(2, 0), "back\\slash \\N \\.");
+  EXPECT_EQ(rows->value(3, 0), "<null>");
+  EXPECT_EQ(rows->value(4, 0), "\\");
+  EXPECT_EQ(rows->value(5, 0), "plain");
+}
+
+// A processor whose database user is subject to row-level security cannot COPY into the table
+// (0A000): it falls back to multi-row INSERTs, which RLS allows, and nothing is dead-lettered.
+TEST_F(processor_test, row_level_security_makes_the_coalesced_rows_use_insert_instead_of_copy) {
+  ASSERT_TRUE(
+      sql().exec("create role stream_rls login; "
+                 "grant usage on schema substrate to stream_rls; "
+                 "grant all on all tables in schema substrate to stream_rls; "
+                 "grant all on all sequences in schema substrate to stream_rls; "
+                 "grant all on effects, effects_id_seq to stream_rls; "
+                 "alter table effects enable row level security; "
+                 "create policy effects_rls on effects for all to stream_rls using (true) with check (n >= 0)"));
+  produce_numbered("test.in", 0, 20);
+  processor_definition d;
+  d.name = "rls";
+  d.handlers["test.in"] = [](effects& fx, const input_record& r) -> result<void> {
+    static const row_insert row{"effects (processor, source, record_id, n)", "($1, $2, $3, $4)"};
+    auto value = nlohmann::json::parse(r.json);
+    return fx.insert(row,
+                     {fx.processor(), "rls", value["id"].get<std::string>(), std::to_string(value["n"].get<int>())});
+  };
+  auto o = options();
+  const auto at = o.conninfo.find("user=postgres");
+  ASSERT_NE(at, std::string::npos);
+  o.conninfo.replace(at, std::string("user=postgres").size(), "user=stream_rls");
+  processor p(std::move(d), o, probe_);
+  p.start();
+  EXPECT_EQ(wait_for("select count(*) from effects", "20"), "20");
+  p.stop();
+  EXPECT_EQ(scalar("select count(distinct record_id) from effects"), "20");
+  EXPECT_EQ(probe_.for_processor("rls").dead_lettered->value(), 0u);
+  EXPECT_EQ(probe_.for_processor("rls").in->value(), 20u);
+}
+
 // The rows an exec of a later record reads back include the earlier records' deferred rows.
 TEST_F(processor_test, exec_sees_the_rows_inserted_before_it_in_the_batch) {
   auto producer = make_producer();
