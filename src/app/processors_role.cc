@@ -23,6 +23,7 @@
 #include "net/observability.h"
 #include "schema/kafka_store.h"
 #include "schema/registry.h"
+#include "schema/topic_admin.h"
 #include "stream/errc.h"
 #include "stream/processor.h"
 
@@ -108,6 +109,34 @@ void processors_role::start() {
     i.own_registry->set_store(*i.own_store);
     i.own_store->start();
     i.registry = i.own_registry.get();
+  }
+  // The dead-letter topics (<input>.dlq) exist before the first poison record, with the
+  // provisioned partition count, also on clusters that do not create topics on first use.
+  // Existing ones are left as they are; a failure (e.g. no permission to create topics) only
+  // warns: dead letters then rely on the cluster's auto-creation.
+  {
+    std::vector<schema::topic_spec> dead_letter_topics;
+    std::set<std::string> seen;
+    for (const auto& d : i.definitions) {
+      for (const auto& [topic, handler] : d.handlers) {
+        if (seen.insert(topic).second) {
+          schema::topic_spec spec;
+          spec.name = topic + ".dlq";
+          spec.partitions = static_cast<std::int32_t>(i.cfg.provision.partitions);
+          spec.cleanup_policy = "delete";
+          dead_letter_topics.push_back(std::move(spec));
+        }
+      }
+    }
+    schema::client_settings settings;
+    for (const auto& [k, v] : i.kafka_properties()) settings.emplace_back(k, v);
+    try {
+      const auto report = schema::create_topics(i.bootstrap, dead_letter_topics, i.cfg.registry.timeout_ms, settings);
+      app_log.info("dead-letter topics provisioned", {{"created", static_cast<std::int64_t>(report.created.size())},
+                                                      {"existing", static_cast<std::int64_t>(report.existing.size())}});
+    } catch (const std::exception& e) {
+      app_log.warn("cannot provision the dead-letter topics, relying on auto-creation: {}", e.what());
+    }
   }
   i.decoder = std::make_unique<stream::schema_id_decoder>([&i](std::int32_t id) { return i.fetch(id); });
   for (const auto& d : i.definitions) {

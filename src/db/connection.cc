@@ -110,6 +110,44 @@ result<query_result> connection::exec(const std::string& sql, const std::vector<
                last_sqlstate_);
 }
 
+result<void> connection::copy_in(const std::string& copy_sql, std::string_view data) {
+  pg_conn* conn = raw_.get();
+  pg_result* started = PQexec(conn, copy_sql.c_str());
+  if (PQresultStatus(started) != PGRES_COPY_IN) {
+    if (PQresultStatus(started) == PGRES_COMMAND_OK || PQresultStatus(started) == PGRES_TUPLES_OK) {
+      PQclear(started);
+      last_sqlstate_ = "42601";
+      return make_error(errc::query_failed, "not a COPY FROM STDIN: " + copy_sql);
+    }
+    auto failed = check(conn, started, last_sqlstate_);
+    return tl::unexpected(failed.error());
+  }
+  PQclear(started);
+  // Blocking connection: PQputCopyData queues and flushes as needed, never returning 0.
+  constexpr std::size_t chunk_bytes = 1 << 20;
+  bool sent = true;
+  for (std::size_t at = 0; at < data.size() && sent; at += chunk_bytes) {
+    const auto n = std::min(chunk_bytes, data.size() - at);
+    sent = PQputCopyData(conn, data.data() + at, static_cast<int>(n)) == 1;
+  }
+  if (PQputCopyEnd(conn, sent ? nullptr : "client failed to send the data") != 1) sent = false;
+  result<void> outcome;
+  // The COPY's result, then NULL.
+  while (pg_result* raw = PQgetResult(conn)) {
+    if (outcome) {
+      auto checked = check(conn, raw, last_sqlstate_);
+      if (!checked) outcome = tl::unexpected(checked.error());
+    } else {
+      PQclear(raw);
+    }
+  }
+  if (outcome && !sent) {
+    last_sqlstate_.clear();
+    return make_error(errc::query_failed, PQerrorMessage(conn));
+  }
+  return outcome;
+}
+
 bool connection::is_open() const {
   return raw_ && PQstatus(raw_.get()) == CONNECTION_OK;
 }

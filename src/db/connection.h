@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -74,6 +75,9 @@ public:
   };
   [[nodiscard]] std::optional<std::vector<query_result>> exec_pipeline(const std::vector<pipelined>& statements,
                                                                        server_error& error);
+  // Runs `copy_sql` (a COPY ... FROM STDIN) and sends `data` in the COPY's format. The SQLSTATE
+  // of a failure is in last_sqlstate(), as for exec. Not in pipeline mode.
+  [[nodiscard]] result<void> copy_in(const std::string& copy_sql, std::string_view data);
   // On a connection that ran LISTEN: waits up to `timeout_ms` for notifications and returns
   // their payloads (none on timeout). An error when the connection broke.
   [[nodiscard]] result<std::vector<std::string>> wait_notifications(int timeout_ms);

@@ -2,8 +2,9 @@
 // The platform's stream processors (issue 7 item 2; contracts.md 4.2-4.4, 4.10-4.12), as
 // definitions for the stream runtime (src/stream). One processor per source topic and consumer
 // group of contracts.md 0.6; each applies every effect the reference derives from that topic in
-// ONE transaction per record (so a sign-up's notification, bonus, balance notification and
-// unified event exist all together or not at all):
+// the ONE transaction of the record's batch (so a sign-up's notification, bonus, balance
+// notification and unified event exist all together or not at all). Rows are added with
+// effects::insert/emit, so the runtime coalesces them per batch (COPY):
 //
 //   identity-login    flink-login-consumer    public.identity.login.events
 //       user_notifications identity.login; PlatformEvent LOGIN -> internal.platform.unified.events

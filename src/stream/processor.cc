@@ -14,30 +14,267 @@
 
 namespace substrate::stream {
 
+namespace {
+
+failure_kind classify_sqlstate(std::string_view state) {
+  if (state.empty()) return failure_kind::transient;  // no server answer: the connection broke
+  if (state == "40001" || state == "40P01") return failure_kind::transient;
+  const std::string_view klass = state.substr(0, 2);
+  if (klass == "08" || klass == "57" || klass == "53" || klass == "58") return failure_kind::transient;
+  // A missing table, column, function or schema, or a missing grant, is the deployment's fault,
+  // not the record's: wait for the operator (or a migration) rather than dead-letter everything.
+  if (state == "42P01" || state == "42703" || state == "42883" || state == "3F000" || state == "42501") {
+    return failure_kind::transient;
+  }
+  return failure_kind::permanent;
+}
+
+}  // namespace
+
 failure_kind classify(const error& e, const db::connection* conn) {
   if (e.code == errc::unavailable) return failure_kind::transient;
   if (e.code == db::errc::connection_failed) return failure_kind::transient;
   if (e.code == db::errc::query_failed && conn != nullptr) {
     if (!conn->is_open()) return failure_kind::transient;
-    const std::string& state = conn->last_sqlstate();
-    if (state.empty()) return failure_kind::transient;  // no server answer: the connection broke
-    if (state == "40001" || state == "40P01") return failure_kind::transient;
-    const std::string_view klass = std::string_view(state).substr(0, 2);
-    if (klass == "08" || klass == "57" || klass == "53" || klass == "58") return failure_kind::transient;
-    // A missing table, column, function or schema, or a missing grant, is the deployment's fault,
-    // not the record's: wait for the operator (or a migration) rather than dead-letter everything.
-    if (state == "42P01" || state == "42703" || state == "42883" || state == "3F000" || state == "42501") {
-      return failure_kind::transient;
-    }
+    return classify_sqlstate(conn->last_sqlstate());
   }
   return failure_kind::permanent;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Deferred rows
+
+// The rows of one batch not yet sent, by statement in order of first appearance. Owned by
+// process_partition (one per attempt), used by the effects of that attempt's handlers.
+struct deferred_rows {
+  struct statement {
+    row_insert source;
+    std::vector<std::string> pieces;  // `values` split around its parameters: pieces.size() == uses + 1
+    std::vector<int> uses;            // the parameter number (1-based) between two pieces
+    std::size_t params = 0;           // n of $1..$n
+    // `values` is ($1, $2, ... $n), each optionally cast (`$3::jsonb`): the rows can be sent by
+    // COPY (which converts each value to its column's type as the cast would).
+    bool copyable = false;
+  };
+  struct row {
+    std::size_t statement = 0;
+    std::vector<std::optional<std::string>> params;
+  };
+  std::vector<statement> statements;
+  std::vector<row> rows;
+  std::uint64_t flushes = 0;
+  bool use_copy = true;       // send the rows of copyable statements by COPY
+  bool copy_refused = false;  // the failure is COPY's (feature not supported: row-level security)
+  // A flush failed: the transaction is aborted and the failure belongs to the batch, not to the
+  // handler that happened to trigger it.
+  std::optional<error> failed;
+  std::string failed_sqlstate;
+};
+
+namespace {
+
+// PostgreSQL takes at most 65535 parameters per statement.
+constexpr std::size_t statement_params_max = 65535;
+constexpr std::size_t statement_rows_max = 1000;
+
+// Whether the pieces around the parameters are "(", ", " or "::type, " ... and ")" or "::type)",
+// with the parameters $1..$n in order.
+bool is_plain_row(const deferred_rows::statement& s) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    return v;
+  };
+  auto cast_then = [&](std::string_view piece, std::string_view then) {
+    piece = trim(piece);
+    if (!piece.ends_with(then)) return false;
+    piece = trim(piece.substr(0, piece.size() - then.size()));
+    if (piece.empty()) return true;
+    if (!piece.starts_with("::")) return false;
+    piece.remove_prefix(2);
+    return !piece.empty() && std::all_of(piece.begin(), piece.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+    });
+  };
+  if (s.uses.empty() || trim(s.pieces.front()) != "(") return false;
+  for (std::size_t i = 0; i < s.uses.size(); ++i) {
+    if (s.uses[i] != static_cast<int>(i) + 1) return false;
+    if (!cast_then(s.pieces[i + 1], i + 1 == s.uses.size() ? ")" : ",")) return false;
+  }
+  return true;
+}
+
+// One COPY text-format field: backslash, newline, carriage return and tab escaped, NULL as \N.
+void append_copy_field(std::string& out, const std::optional<std::string>& value) {
+  if (!value) {
+    out += "\\N";
+    return;
+  }
+  std::string_view rest = *value;
+  for (;;) {
+    const auto special = rest.find_first_of("\\\n\r\t");
+    out.append(rest.substr(0, special));
+    if (special == std::string_view::npos) return;
+    out += '\\';
+    const char c = rest[special];
+    out += c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : '\\';
+    rest.remove_prefix(special + 1);
+  }
+}
+
+result<std::size_t> find_or_add(deferred_rows& d, const row_insert& s) {
+  for (std::size_t i = 0; i < d.statements.size(); ++i) {
+    const auto& known = d.statements[i].source;
+    if (known.into == s.into && known.values == s.values) return i;
+  }
+  deferred_rows::statement parsed;
+  parsed.source = s;
+  std::string piece;
+  for (std::size_t i = 0; i < s.values.size(); ++i) {
+    if (s.values[i] == '$' && i + 1 < s.values.size() && s.values[i + 1] >= '1' && s.values[i + 1] <= '9') {
+      int number = 0;
+      std::size_t j = i + 1;
+      while (j < s.values.size() && s.values[j] >= '0' && s.values[j] <= '9' && number < 100000) {
+        number = number * 10 + (s.values[j] - '0');
+        ++j;
+      }
+      parsed.pieces.push_back(std::move(piece));
+      piece.clear();
+      parsed.uses.push_back(number);
+      parsed.params = std::max(parsed.params, static_cast<std::size_t>(number));
+      i = j - 1;
+    } else {
+      piece.push_back(s.values[i]);
+    }
+  }
+  parsed.pieces.push_back(std::move(piece));
+  parsed.copyable = is_plain_row(parsed);
+  if (parsed.params == 0 || parsed.params > statement_params_max) {
+    return make_error(errc::invalid_record,
+                      fmt::format("insert into {}: the row needs 1 to {} parameters", s.into, statement_params_max));
+  }
+  d.statements.push_back(std::move(parsed));
+  return d.statements.size() - 1;
+}
+
+// The multi-row INSERTs of statement `s`'s rows.
+void coalesce(const deferred_rows& d, std::size_t s, std::vector<db::connection::pipelined>& out) {
+  const auto& statement = d.statements[s];
+  const std::size_t rows_max = std::min(statement_rows_max, statement_params_max / statement.params);
+  db::connection::pipelined* current = nullptr;
+  std::size_t rows = 0;
+  for (const auto& row : d.rows) {
+    if (row.statement != s) continue;
+    if (current == nullptr || rows == rows_max) {
+      out.emplace_back();
+      current = &out.back();
+      current->sql = fmt::format("insert into {} values ", statement.source.into);
+      rows = 0;
+    }
+    if (rows > 0) current->sql += ", ";
+    const std::size_t base = current->params.size();
+    for (std::size_t i = 0; i < statement.uses.size(); ++i) {
+      current->sql += statement.pieces[i];
+      current->sql += '$';
+      current->sql += std::to_string(base + static_cast<std::size_t>(statement.uses[i]));
+    }
+    current->sql += statement.pieces.back();
+    current->params.insert(current->params.end(), row.params.begin(), row.params.end());
+    ++rows;
+  }
+}
+
+// The COPY text of statement `s`'s rows.
+std::string copy_data(const deferred_rows& d, std::size_t s) {
+  std::string out;
+  for (const auto& row : d.rows) {
+    if (row.statement != s) continue;
+    for (std::size_t i = 0; i < row.params.size(); ++i) {
+      if (i > 0) out += '\t';
+      append_copy_field(out, row.params[i]);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace
+
+result<void> effects::flush() {
+  if (deferred_ == nullptr) return {};
+  auto& d = *deferred_;
+  if (d.failed) return tl::unexpected(*d.failed);
+  if (d.rows.empty()) return {};
+  sent_ = true;
+  ++d.flushes;
+  // Statement by statement in order of first appearance: consecutive INSERTs pipelined together,
+  // COPYs (which a pipeline cannot carry) on their own.
+  std::vector<db::connection::pipelined> pipeline;
+  auto fail = [&](std::string sqlstate, std::string message) -> result<void> {
+    d.rows.clear();
+    d.failed_sqlstate = std::move(sqlstate);
+    d.failed = error{db::errc::query_failed, std::move(message)};
+    return tl::unexpected(*d.failed);
+  };
+  auto send_pipeline = [&]() -> result<void> {
+    if (pipeline.empty()) return {};
+    db::server_error failure;
+    const bool sent = conn_.exec_pipeline(pipeline, failure).has_value();
+    pipeline.clear();
+    if (!sent) {
+      return fail(failure.sqlstate,
+                  failure.detail.empty() ? failure.message : failure.message + " (" + failure.detail + ")");
+    }
+    return {};
+  };
+  for (std::size_t s = 0; s < d.statements.size(); ++s) {
+    const auto& statement = d.statements[s];
+    if (!(statement.copyable && d.use_copy)) {
+      coalesce(d, s, pipeline);
+      continue;
+    }
+    if (auto sent = send_pipeline(); !sent) return sent;
+    const std::string data = copy_data(d, s);
+    if (data.empty()) continue;
+    auto copied = conn_.copy_in(fmt::format("copy {} from stdin", statement.source.into), data);
+    if (!copied) {
+      // Row-level security active for this user: COPY cannot be used, INSERT can.
+      d.copy_refused = conn_.last_sqlstate() == "0A000";
+      return fail(conn_.last_sqlstate(), copied.error().context);
+    }
+  }
+  if (auto sent = send_pipeline(); !sent) return sent;
+  d.rows.clear();
+  return {};
+}
+
+result<db::query_result> effects::exec(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+  if (auto flushed = flush(); !flushed) return tl::unexpected(flushed.error());
+  sent_ = true;
+  return conn_.exec(sql, params);
+}
+
+result<void> effects::insert(const row_insert& statement, std::vector<std::optional<std::string>> params) {
+  if (deferred_ == nullptr) {
+    sent_ = true;
+    auto inserted = conn_.exec(fmt::format("insert into {} values {}", statement.into, statement.values), params);
+    if (!inserted) return tl::unexpected(inserted.error());
+    return {};
+  }
+  auto index = find_or_add(*deferred_, statement);
+  if (!index) return tl::unexpected(index.error());
+  if (params.size() != deferred_->statements[*index].params) {
+    return make_error(errc::invalid_record, fmt::format("insert into {}: {} parameters for a row of {}", statement.into,
+                                                        params.size(), deferred_->statements[*index].params));
+  }
+  deferred_->rows.push_back({*index, std::move(params)});
+  return {};
+}
+
 result<void> effects::emit(const std::string& topic, const std::optional<std::string>& key,
                            const std::string& payload_json) {
-  auto inserted = conn_.exec("insert into substrate.outbox (topic, key, payload) values ($1, $2, $3::jsonb)",
-                             {topic, key, payload_json});
-  if (!inserted) return tl::unexpected(inserted.error());
+  static const row_insert outbox{"substrate.outbox (topic, key, payload)", "($1, $2, $3::jsonb)"};
+  if (auto inserted = insert(outbox, {topic, key, payload_json}); !inserted) return inserted;
   ++emitted_;
   return {};
 }
@@ -45,7 +282,7 @@ result<void> effects::emit(const std::string& topic, const std::optional<std::st
 result<void> effects::schedule(const std::string& key, std::chrono::system_clock::time_point fire_at,
                                const std::string& payload_json) {
   const auto fire_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(fire_at.time_since_epoch()).count();
-  auto upserted = conn_.exec(
+  auto upserted = exec(
       "insert into substrate.stream_timers (processor, key, fire_at, payload) "
       "values ($1, $2, to_timestamp($3::bigint / 1000.0), $4::jsonb) "
       "on conflict (processor, key) do update set fire_at = excluded.fire_at, payload = excluded.payload, "
@@ -56,7 +293,7 @@ result<void> effects::schedule(const std::string& key, std::chrono::system_clock
 }
 
 result<void> effects::cancel(const std::string& key) {
-  auto deleted = conn_.exec("delete from substrate.stream_timers where processor = $1 and key = $2", {processor_, key});
+  auto deleted = exec("delete from substrate.stream_timers where processor = $1 and key = $2", {processor_, key});
   if (!deleted) return tl::unexpected(deleted.error());
   return {};
 }
@@ -264,6 +501,9 @@ result<void> processor::process_partition(std::vector<pending>& batch) {
   auto rollback = [&] {
     if (conn.is_open()) (void)conn.exec("rollback");
   };
+  // Coalesced first; after a permanent failure of the coalesced rows (which record's row failed
+  // is unknown) the batch runs again record by record, which finds the record to dead-letter.
+  bool coalesced = options_.coalesce_inserts;
   for (;;) {
     const auto started = std::chrono::steady_clock::now();
     if (auto begun = conn.exec("begin"); !begun) return tl::unexpected(begun.error());
@@ -278,6 +518,32 @@ result<void> processor::process_partition(std::vector<pending>& batch) {
       return tl::unexpected(e);
     }
     const std::int64_t next_offset = std::stoll(row->value(0, 0));
+    deferred_rows deferred;
+    deferred.use_copy = !copy_refused_;
+    deferred_rows* rows = coalesced ? &deferred : nullptr;
+    // A failure of the coalesced rows: transient, or permanent (then record by record).
+    auto coalesced_failed = [&]() -> std::optional<error> {
+      const error e = *deferred.failed;
+      if (deferred.failed_sqlstate.empty()) {
+        // No answer from the server: the pipeline's state is unknown, so the connection goes
+        // (closing it aborts the transaction) and the batch is retried on a new one.
+        conn_.reset();
+        return e;
+      }
+      const bool transient = !conn.is_open() || classify_sqlstate(deferred.failed_sqlstate) == failure_kind::transient;
+      rollback();
+      if (transient) return e;
+      if (deferred.copy_refused) {
+        copy_refused_ = true;
+        stream_log.warn("COPY refused (row-level security applies to this user), using multi-row INSERTs",
+                        {{"processor", definition_.name}, {"error", e.message()}});
+        return std::nullopt;
+      }
+      stream_log.warn("a coalesced batch failed, running it again record by record",
+                      {{"processor", definition_.name}, {"topic", topic}, {"partition", partition}});
+      coalesced = false;
+      return std::nullopt;
+    };
     std::uint64_t out = 0;
     std::uint64_t processed = 0;
     std::uint64_t skipped = 0;
@@ -323,21 +589,43 @@ result<void> processor::process_partition(std::vector<pending>& batch) {
       record.value =
           std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(p.message->payload()), p.message->len());
       record.json = p.json;
-      effects fx(conn, definition_.name);
+      const std::size_t rows_before = deferred.rows.size();
+      effects fx(conn, definition_.name, rows);
       auto handled = handler->second(fx, record);
+      if (deferred.failed) {
+        // An exec of this handler sent the earlier records' rows, and they failed.
+        if (auto e = coalesced_failed()) return tl::unexpected(*e);
+        outcome = attempt::again;
+        break;
+      }
       if (!handled) {
         const auto kind = classify(handled.error(), &conn);
-        rollback();
-        if (kind == failure_kind::transient) return tl::unexpected(handled.error());
+        if (kind == failure_kind::transient) {
+          rollback();
+          return tl::unexpected(handled.error());
+        }
         p.dead = true;
         p.error = handled.error().message();
         metrics_.failed->increment();
+        if (!fx.sent()) {
+          // Nothing of this record reached the database: drop its deferred rows and go on.
+          deferred.rows.resize(rows_before);
+          continue;
+        }
+        rollback();
         outcome = attempt::again;
         break;
       }
       out += fx.emitted();
     }
     if (outcome == attempt::again) continue;
+    if (rows != nullptr) {
+      effects fx(conn, definition_.name, rows);
+      if (auto flushed = fx.flush(); !flushed) {
+        if (auto e = coalesced_failed()) return tl::unexpected(*e);
+        continue;
+      }
+    }
 
     // Dead letters are produced (and acknowledged) before the commit: a crash in between
     // produces them again on redelivery (at-least-once for the dead-letter topic only).

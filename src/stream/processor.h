@@ -7,12 +7,15 @@
 //   1. locks the partition's row in substrate.stream_offsets and skips records below its
 //      next_offset (already processed: a redelivery changes nothing),
 //   2. runs the handler of each record, which applies database effects and writes output records
-//      as rows of substrate.outbox (the bus relay produces them exactly once) through `effects`,
-//   3. advances next_offset past the batch,
+//      as rows of substrate.outbox (the bus relay produces them exactly once) through `effects`;
+//      rows added with effects::insert/emit are coalesced: sent for the whole batch by COPY or
+//      multi-row INSERTs (README "Coalescing"),
+//   3. sends the coalesced rows and advances next_offset past the batch,
 // and commits; only then is the offset committed to Kafka. A handler failure that is permanent
 // (failure_kind::permanent: decoding, validation, a constraint violation) rolls the transaction
 // back, the record goes to the dead-letter topic (value and key as read, with error headers) and
-// the batch is run again without it, so the partition moves on. Transient failures (database
+// the batch is run again without it, so the partition moves on. A permanent failure of the
+// coalesced rows (the record is unknown) runs the batch again record by record to find it. Transient failures (database
 // unreachable, serialization failure, deadlock, registry unreachable) roll back and retry the
 // whole batch with exponential backoff, without committing anything.
 //
@@ -72,16 +75,40 @@ struct timer {
   std::int64_t fire_at_ms = 0;
 };
 
+// One row of an INSERT, for effects::insert: `into` is the table and its columns, `values` one
+// row whose parameters are $1..$n (no other `$` in it), e.g.
+//   {"public.user_notifications (user_id, event_type)", "($1, $2)"}.
+// The runtime may apply the rows of the same statement of all records of a batch as one
+// multi-row INSERT.
+struct row_insert {
+  std::string into;
+  std::string values;
+};
+
+// The rows of effects::insert not yet sent, while the runtime coalesces a batch (internal).
+struct deferred_rows;
+
 // What a handler may do, all inside the current transaction.
+//
+// Rows added with insert() (and emit()) may be deferred: while a batch is coalesced they are sent
+// together, grouped by statement in the order each statement first appeared, after the batch's
+// last handler or before the next exec()/schedule()/cancel(), whichever comes first. A handler that
+// needs to read its own rows back uses exec(), which sends the deferred rows first.
 class effects {
 public:
-  effects(db::connection& conn, const std::string& processor) : conn_(conn), processor_(processor) {}
+  effects(db::connection& conn, const std::string& processor, deferred_rows* deferred = nullptr)
+      : conn_(conn), processor_(processor), deferred_(deferred) {}
 
+  // The connection itself: it does not send deferred rows first (call flush()).
   [[nodiscard]] db::connection& db() { return conn_; }
+  // Runs one statement now (after the deferred rows).
   [[nodiscard]] result<db::query_result> exec(const std::string& sql,
-                                              const std::vector<std::optional<std::string>>& params) {
-    return conn_.exec(sql, params);
-  }
+                                              const std::vector<std::optional<std::string>>& params);
+  // Inserts one row: now, or deferred while the runtime coalesces the batch. A failure of a
+  // deferred row is reported for the batch; the runtime then runs it again record by record.
+  [[nodiscard]] result<void> insert(const row_insert& statement, std::vector<std::optional<std::string>> params);
+  // Sends the deferred rows now.
+  [[nodiscard]] result<void> flush();
   // An output record: a row of substrate.outbox (payload: plain JSON of the record for the topic's
   // schema, contracts "Outbox"); the relay produces it after the commit.
   [[nodiscard]] result<void> emit(const std::string& topic, const std::optional<std::string>& key,
@@ -94,11 +121,15 @@ public:
 
   [[nodiscard]] const std::string& processor() const { return processor_; }
   [[nodiscard]] std::uint64_t emitted() const { return emitted_; }
+  // Whether this handler sent anything to the database (else its failure needs no rollback).
+  [[nodiscard]] bool sent() const { return sent_; }
 
 private:
   db::connection& conn_;
   const std::string& processor_;
+  deferred_rows* deferred_;
   std::uint64_t emitted_ = 0;
+  bool sent_ = false;
 };
 
 using record_handler = std::function<result<void>(effects&, const input_record&)>;
@@ -122,6 +153,9 @@ struct runtime_options {
   int connect_timeout_ms = 5000;
   decoder decode;  // required when a definition decodes
   std::size_t batch_records_max = 500;
+  // Apply the rows of effects::insert of a partition's batch as multi-row INSERTs (see README,
+  // "Coalescing"); false sends each row when its handler adds it.
+  bool coalesce_inserts = true;
   int poll_timeout_ms = 100;
   int retry_backoff_initial_ms = 100;
   int retry_backoff_max_ms = 5000;
@@ -163,6 +197,7 @@ private:
   probe::children metrics_;
   std::unique_ptr<kafka> kafka_;
   std::optional<db::connection> conn_;
+  bool copy_refused_ = false;  // consume thread: COPY failed with 0A000, coalesce into INSERTs
   std::optional<db::connection> timer_conn_;
   std::atomic<bool> running_{false};
   std::mutex wake_mutex_;

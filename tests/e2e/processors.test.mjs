@@ -61,6 +61,14 @@ describe('stream processors', () => {
       assert.equal(unified.device_id, null);
       const metrics = await (await fetch(`${s.adminUrl}/metrics`)).text();
       assert.match(metrics, /substrate_stream_records_in_total\{processor="identity-signup"\} 1/);
+      // The dead-letter topics were provisioned at start-up (not auto-created on the first
+      // poison record), with provision.partitions (1 by default).
+      const listed = spawnSync(binary, ['topics', 'list', '--bootstrap', s.kafkaBrokers], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(listed.status, 0, listed.stderr);
+      for (const topic of ['public.identity.login.events', 'public.identity.signup.events',
+        'public.identity.signout.events', 'public.user.message.events']) {
+        assert.match(listed.stdout, new RegExp(`^${topic.replaceAll('.', '\\.')}\\.dlq +1$`, 'm'), listed.stdout);
+      }
     } finally {
       await s.stop();
     }

@@ -27,6 +27,7 @@ protected:
   void bounds_connections_and_times_out();
   void discarded_connections_are_replaced();
   void exec_params_reports_sqlstate_detail_and_hint();
+  void copy_in_loads_rows_and_reports_failures();
 };
 
 void pool_test::reuses_connections_and_runs_on_connect() {
@@ -120,11 +121,34 @@ void pool_test::exec_params_reports_sqlstate_detail_and_hint() {
   EXPECT_EQ(inserted->affected_rows(), 2);
 }
 
+void pool_test::copy_in_loads_rows_and_reports_failures() {
+  pool p(options(1, 1000));
+  auto lease = p.acquire();
+  ASSERT_TRUE(lease);
+  auto& conn = **lease;
+  ASSERT_TRUE(conn.exec("create temp table c (n int, t text)"));
+  auto copied = conn.copy_in("copy c (n, t) from stdin", "1\ta\\tb\n2\t\\N\n");
+  ASSERT_TRUE(copied) << copied.error().message();
+  EXPECT_EQ(conn.exec("select string_agg(n || '=' || coalesce(t, 'null'), ',' order by n) from c")->value(0, 0),
+            "1=a\tb,2=null");
+  // Bad data: the COPY fails with the server's SQLSTATE, and the connection stays usable.
+  auto bad = conn.copy_in("copy c (n, t) from stdin", "x\ty\n");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(conn.last_sqlstate(), "22P02");
+  EXPECT_TRUE(conn.exec("select 1"));
+  // Not a COPY FROM STDIN.
+  EXPECT_FALSE(conn.copy_in("select 1", "1\n"));
+  EXPECT_FALSE(conn.copy_in("copy nowhere from stdin", "1\n"));
+  EXPECT_EQ(conn.last_sqlstate(), "42P01");
+  EXPECT_EQ(conn.exec("select count(*) from c")->value(0, 0), "2");
+}
+
 TEST_F(pool_test, leases_bounds_discards_and_errors) {
   reuses_connections_and_runs_on_connect();
   bounds_connections_and_times_out();
   discarded_connections_are_replaced();
   exec_params_reports_sqlstate_detail_and_hint();
+  copy_in_loads_rows_and_reports_failures();
 }
 
 }  // namespace

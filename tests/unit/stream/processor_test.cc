@@ -188,6 +188,149 @@ TEST_F(processor_test, poison_records_go_to_the_dead_letter_topic_and_later_reco
             "5");
 }
 
+// Handlers that only use effects::insert and emit: their rows are coalesced into multi-row
+// INSERTs per batch. A row the database rejects (here a CHECK constraint) fails the whole
+// coalesced statement; the batch then runs record by record, the rejected record alone goes to
+// the dead-letter topic, and every other record's rows exist exactly once.
+TEST_F(processor_test, a_row_the_database_rejects_in_a_coalesced_batch_dead_letters_only_its_record) {
+  ASSERT_TRUE(sql().exec("alter table effects add constraint n_is_not_13 check (n <> 13)"));
+  auto producer = make_producer();
+  for (int i = 0; i < 40; ++i) {
+    produce(*producer, "test.in", 0, framed(fmt::format(R"({{"id":"r{}","n":{}}})", i, i == 7 ? -1 : i)));
+  }
+  flush(*producer);
+  processor_definition d;
+  d.name = "coalesced";
+  d.handlers["test.in"] = [](effects& fx, const input_record& r) -> result<void> {
+    static const row_insert row{"effects (processor, source, record_id, n)", "($1, $2, $3, $4)"};
+    auto value = nlohmann::json::parse(r.json);
+    // Refused before anything is sent: the record is dropped from the coalesced batch at once.
+    if (value["n"].get<int>() < 0) return make_error(errc::invalid_record, "n must not be negative");
+    auto inserted = fx.insert(row, {fx.processor(), fmt::format("{}/{}/{}", r.topic, r.partition, r.offset),
+                                    value["id"].get<std::string>(), std::to_string(value["n"].get<int>())});
+    if (!inserted) return inserted;
+    return fx.emit("test.out", std::nullopt, nlohmann::json{{"id", value["id"]}}.dump());
+  };
+  auto o = options();
+  o.batch_records_max = 100;
+  processor p(std::move(d), o, probe_);
+  p.start();
+  EXPECT_EQ(wait_for("select count(*) from effects", "38"), "38");
+  auto dead = read_topic("test.in.dlq", 2);
+  std::this_thread::sleep_for(300ms);
+  p.stop();
+  ASSERT_EQ(dead.size(), 2u);
+  std::set<std::string> offsets;
+  for (const auto& m : dead) offsets.insert(m.headers.at("substrate.source.offset"));
+  EXPECT_EQ(offsets, (std::set<std::string>{"7", "13"}));
+  EXPECT_EQ(scalar("select count(*) from effects"), "38");
+  EXPECT_EQ(scalar("select count(distinct record_id) from effects"), "38");
+  EXPECT_EQ(scalar("select count(*) from effects where record_id in ('r7', 'r13')"), "0");
+  EXPECT_EQ(scalar("select count(*) from substrate.outbox where topic = 'test.out'"), "38");
+  EXPECT_EQ(scalar("select next_offset from substrate.stream_offsets where processor = 'coalesced'"), "40");
+  const auto children = probe_.for_processor("coalesced");
+  EXPECT_EQ(children.dead_lettered->value(), 2u);
+  EXPECT_EQ(children.failed->value(), 2u);
+  EXPECT_EQ(children.in->value(), 40u);
+  EXPECT_EQ(children.out->value(), 38u);
+}
+
+// Coalesced rows of plain parameters go by COPY: tabs, newlines, backslashes and NULL arrive as
+// they were (COPY's text format escapes them).
+TEST_F(processor_test, coalesced_rows_keep_special_characters_and_nulls) {
+  auto producer = make_producer();
+  const std::vector<std::string> notes = {R"("tab\there")", R"("new\nline\r\n")", R"("back\\slash \\N \\.")", "null",
+                                          R"("\\")",        R"("plain")"};
+  for (std::size_t i = 0; i < notes.size(); ++i) {
+    produce(*producer, "test.in", 0, framed(fmt::format(R"({{"id":"r{}","n":{},"note":{}}})", i, i, notes[i])));
+  }
+  flush(*producer);
+  processor_definition d;
+  d.name = "copy";
+  d.handlers["test.in"] = [](effects& fx, const input_record& r) -> result<void> {
+    static const row_insert row{"effects (processor, source, record_id, n)", "($1, $2, $3, $4::int)"};
+    auto value = nlohmann::json::parse(r.json);
+    std::optional<std::string> note;
+    if (value["note"].is_string()) note = value["note"].get<std::string>();
+    return fx.insert(row,
+                     {fx.processor(), note, value["id"].get<std::string>(), std::to_string(value["n"].get<int>())});
+  };
+  processor p(std::move(d), options(), probe_);
+  p.start();
+  EXPECT_EQ(wait_for("select count(*) from effects", "6"), "6");
+  p.stop();
+  auto rows = sql().exec("select coalesce(source, '<null>') from effects order by n");
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->rows(), 6);
+  EXPECT_EQ(rows->value(0, 0), "tab\there");
+  EXPECT_EQ(rows->value(1, 0), "new\nline\r\n");
+  EXPECT_EQ(rows->value(2, 0), "back\\slash \\N \\.");
+  EXPECT_EQ(rows->value(3, 0), "<null>");
+  EXPECT_EQ(rows->value(4, 0), "\\");
+  EXPECT_EQ(rows->value(5, 0), "plain");
+}
+
+// A processor whose database user is subject to row-level security cannot COPY into the table
+// (0A000): it falls back to multi-row INSERTs, which RLS allows, and nothing is dead-lettered.
+TEST_F(processor_test, row_level_security_makes_the_coalesced_rows_use_insert_instead_of_copy) {
+  ASSERT_TRUE(
+      sql().exec("create role stream_rls login; "
+                 "grant usage on schema substrate to stream_rls; "
+                 "grant all on all tables in schema substrate to stream_rls; "
+                 "grant all on all sequences in schema substrate to stream_rls; "
+                 "grant all on effects, effects_id_seq to stream_rls; "
+                 "alter table effects enable row level security; "
+                 "create policy effects_rls on effects for all to stream_rls using (true) with check (n >= 0)"));
+  produce_numbered("test.in", 0, 20);
+  processor_definition d;
+  d.name = "rls";
+  d.handlers["test.in"] = [](effects& fx, const input_record& r) -> result<void> {
+    static const row_insert row{"effects (processor, source, record_id, n)", "($1, $2, $3, $4)"};
+    auto value = nlohmann::json::parse(r.json);
+    return fx.insert(row,
+                     {fx.processor(), "rls", value["id"].get<std::string>(), std::to_string(value["n"].get<int>())});
+  };
+  auto o = options();
+  const auto at = o.conninfo.find("user=postgres");
+  ASSERT_NE(at, std::string::npos);
+  o.conninfo.replace(at, std::string("user=postgres").size(), "user=stream_rls");
+  processor p(std::move(d), o, probe_);
+  p.start();
+  EXPECT_EQ(wait_for("select count(*) from effects", "20"), "20");
+  p.stop();
+  EXPECT_EQ(scalar("select count(distinct record_id) from effects"), "20");
+  EXPECT_EQ(probe_.for_processor("rls").dead_lettered->value(), 0u);
+  EXPECT_EQ(probe_.for_processor("rls").in->value(), 20u);
+}
+
+// The rows an exec of a later record reads back include the earlier records' deferred rows.
+TEST_F(processor_test, exec_sees_the_rows_inserted_before_it_in_the_batch) {
+  auto producer = make_producer();
+  for (int i = 0; i < 30; ++i) produce(*producer, "test.in", 0, framed(fmt::format(R"({{"id":"r{}","n":{}}})", i, i)));
+  flush(*producer);
+  processor_definition d;
+  d.name = "reader";
+  d.handlers["test.in"] = [](effects& fx, const input_record& r) -> result<void> {
+    static const row_insert row{"effects (processor, source, record_id, n)", "($1, $2, $3, $4)"};
+    auto value = nlohmann::json::parse(r.json);
+    const int n = value["n"].get<int>();
+    if (n % 10 == 9) {
+      // Every tenth record counts the rows before it and records the count as its n.
+      auto counted = fx.exec("select count(*) from effects where processor = $1", {fx.processor()});
+      if (!counted) return tl::unexpected(counted.error());
+      return fx.insert(row, {fx.processor(), "count", value["id"].get<std::string>(), counted->value(0, 0)});
+    }
+    return fx.insert(row, {fx.processor(), "row", value["id"].get<std::string>(), std::to_string(n)});
+  };
+  auto o = options();
+  o.batch_records_max = 100;
+  processor p(std::move(d), o, probe_);
+  p.start();
+  EXPECT_EQ(wait_for("select count(*) from effects", "30"), "30");
+  p.stop();
+  EXPECT_EQ(scalar("select string_agg(n::text, ',' order by n) from effects where source = 'count'"), "9,19,29");
+}
+
 TEST_F(processor_test, timers_fire_once_after_a_restart_and_cancelled_ones_never) {
   // Each record schedules timer "t-<id>" one second later; a record with n = 0 cancels "t-<note>".
   auto definition = [](std::atomic<int>* fired_calls) {
