@@ -346,7 +346,8 @@ api_result<net::http_response> service::run(context& ctx, const std::shared_ptr<
     }
     if (!built) return tl::unexpected(built.error());
     stmt = std::move(*built);
-    shaped = ctx.read || representation || ctx.single;
+    const bool merge = request.method == "POST" && ctx.prefer.how == resolution::merge_duplicates;
+    shaped = ctx.read || representation || ctx.single || merge;
   }
 
   auto lease = pool_.acquire();
@@ -450,7 +451,9 @@ api_result<net::http_response> service::run(context& ctx, const std::shared_ptr<
                                                      : fmt::format("{}-{}/{}", offset, offset + page - 1, total_text));
       if (total && page > 0 && (offset > 0 || page < *total) && !ctx.single) response.status = 206;
     } else if (request.method == "POST") {
-      response.status = 201;
+      // An upsert that only merged into existing rows answers 200 (total = rows inserted).
+      const bool merged_only = ctx.prefer.how == resolution::merge_duplicates && total && *total == 0 && page > 0;
+      response.status = merged_only ? 200 : 201;
       response.set_header("Content-Range", ctx.prefer.count ? fmt::format("*/{}", page) : "*/*");
     } else {
       response.status = ctx.prefer.representation || ctx.single ? 200 : 204;

@@ -182,14 +182,18 @@ public:
     return sql;
   }
 
-  // `with pgrst_source as (<source>) select total, page, body`.
-  api_result<statement> wrap(const std::string& source, const query& q, const std::string& total) {
+  // `with pgrst_source as (<source>) select total, page, body`. With `projection`, the rows are
+  // narrowed to those columns first (the source returns extra ones).
+  api_result<statement> wrap(const std::string& source, const query& q, const std::string& total,
+                             const std::string& projection = {}) {
     auto row = row_json(q);
     if (!row) return tl::unexpected(row.error());
+    const std::string rows =
+        projection.empty() ? "pgrst_source pgrst_t" : "(select " + projection + " from pgrst_source) pgrst_t";
     out.sql = fmt::format(
         "with pgrst_source as ({}) select {}, (select pg_catalog.count(*) from pgrst_source), "
-        "coalesce((select json_agg({}) from pgrst_source pgrst_t), '[]')::text",
-        source, total, *row);
+        "coalesce((select json_agg({}) from {}), '[]')::text",
+        source, total, *row, rows);
     return std::move(out);
   }
 
@@ -279,6 +283,14 @@ api_result<statement> build_insert(const table_info& table, const query& q, cons
         sql += quote_ident((*columns)[i]) + " = excluded." + quote_ident((*columns)[i]);
       }
     }
+  }
+  if (how == resolution::merge_duplicates) {
+    // xmax is 0 for a row this statement inserted, the updating transaction for a merged one:
+    // the total column counts the inserted rows (PostgREST answers 200 when none was).
+    std::vector<std::string> all;
+    for (const auto& c : table.columns) all.push_back(c.name);
+    return b.wrap(sql + " returning " + b.relation() + ".*, (" + b.relation() + ".xmax = 0) as pgrst_inserted", q,
+                  "(select pg_catalog.count(*) from pgrst_source where pgrst_inserted)", joined(all, ""));
   }
   if (!representation) {
     b.out.sql = std::move(sql);

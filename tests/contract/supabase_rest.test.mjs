@@ -221,6 +221,15 @@ describe('CRUD as a user (RLS owner-only todos)', () => {
     assert.equal(r.error, null);
     assert.equal(r.data[0].title, 'upserted');
     assert.equal(r.data[0].done, true, 'merge keeps unlisted columns');
+    assert.equal(r.status, 200, 'an upsert that only merged answers 200');
+    r = await c.from('todos').upsert({ id: first.id, title: 'upserted' });
+    assert.equal(r.error, null);
+    assert.equal(r.status, 200);
+    assert.equal(r.data, null, 'minimal upsert: no body');
+    r = await c.from('todos').upsert({ title: 'inserted by upsert' }).select('title');
+    assert.equal(r.status, 201, 'an upsert that inserted answers 201');
+    assert.deepEqual(r.data, [{ title: 'inserted by upsert' }]);
+    assert.equal((await c.from('todos').delete().eq('title', 'inserted by upsert').select('id')).data.length, 1);
     r = await c.from('todos').insert({ id: first.id, title: 'dup' });
     assert.equal(r.status, 409);
     assert.equal(r.error.code, '23505');
