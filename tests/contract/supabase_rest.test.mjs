@@ -192,6 +192,31 @@ describe('CRUD as a user (RLS owner-only todos)', () => {
     assert.equal(res.json.length, 2);
   });
 
+  test('a range past the end is 416 PGRST103 (with a known total), an inverted Range header too', async () => {
+    const c = asUser(tokenA);
+    let r = await c.from('todos').select('id', { count: 'exact' }).order('id').range(10, 19);
+    assert.equal(r.status, 416);
+    assert.deepEqual(r.error, {
+      code: 'PGRST103', details: 'An offset of 10 was requested, but there are only 4 rows.', hint: null,
+      message: 'Requested range not satisfiable',
+    });
+    let res = await raw('todos?select=id&offset=5', { token: tokenA, headers: { Prefer: 'count=exact' } });
+    assert.equal(res.status, 416);
+    assert.equal(res.headers.get('content-range'), '*/4');
+    // At the end exactly: an empty page, not an error; without a count nothing is known: 200.
+    res = await raw('todos?select=id&offset=4', { token: tokenA, headers: { Prefer: 'count=exact' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-range'), '*/4');
+    assert.deepEqual(res.json, []);
+    r = await c.from('todos').select('id').range(10, 19);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.data, []);
+    res = await raw('todos?select=id', { token: tokenA, headers: { Range: '5-2' } });
+    assert.equal(res.status, 416);
+    assert.equal(res.json.code, 'PGRST103');
+    assert.equal(res.json.details, 'The lower boundary must be less than or equal to the upper boundary');
+  });
+
   test('single / maybeSingle', async () => {
     const c = asUser(tokenA);
     let r = await c.from('todos').select('*').eq('id', first.id).single();
@@ -392,6 +417,66 @@ describe('errors and tokens', () => {
     assert.equal(r.status, 401, 'a token cannot become a role the authenticator is not a member of');
     const res = await raw('todos', { token: expired });
     assert.match(res.headers.get('www-authenticate'), /invalid_token/);
+  });
+});
+
+describe('prepared statements on reused connections', () => {
+  test('roles and claims never leak between requests sharing connections and statement shapes', async () => {
+    // The same query shape from four identities, interleaved and concurrent, many more times than
+    // the pool has connections (PostgreSQL switches each prepared statement to a generic plan
+    // after five runs): every answer is the one its own token allows.
+    const expect = {
+      a: (await service().from('todos').select('id').eq('user_id', A)).data.map((x) => x.id).sort(),
+      b: (await service().from('todos').select('id').eq('user_id', B)).data.map((x) => x.id).sort(),
+    };
+    assert.ok(expect.a.length > 0);
+    const clients = { a: asUser(tokenA), b: asUser(tokenB), anon: anon(), service: service() };
+    const runs = [];
+    for (let i = 0; i < 25; ++i) {
+      for (const [who, c] of Object.entries(clients)) {
+        runs.push(c.from('todos').select('id, user_id').gt('id', 0).then((r) => ({ who, r })));
+      }
+    }
+    for (const { who, r } of await Promise.all(runs)) {
+      assert.equal(r.error, null, who);
+      const ids = r.data.map((x) => x.id).sort();
+      if (who === 'a') assert.deepEqual(ids, expect.a);
+      if (who === 'b') assert.deepEqual(ids, expect.b);
+      if (who === 'anon') assert.deepEqual(ids, []);
+      if (who === 'service') assert.ok(ids.length >= expect.a.length + expect.b.length);
+    }
+    const who = await Promise.all(Array.from({ length: 20 }, (_, i) => asUser(i % 2 ? tokenA : tokenB).rpc('whoami')));
+    who.forEach((r, i) => assert.equal(r.data, i % 2 ? A : B));
+  });
+
+  test('a function whose result type changed is prepared afresh', async () => {
+    // Reads, writes and non-void functions answer one text column whatever the table or function,
+    // so only a void function's statement can change its result type (PostgreSQL then refuses
+    // the prepared form with 0A000 until it is prepared again): while the schema cache still
+    // says void, the request must neither fail nor reach the old prepared form.
+    psql(dbUrl, "create function public.shape() returns void language sql as ''");
+    for (let i = 0; i < 12; ++i) assert.equal((await anon().rpc('shape')).status, 204);
+    psql(dbUrl, `drop function public.shape();
+                 create function public.shape() returns integer language sql as 'select 42'`);
+    let r;
+    const deadline = Date.now() + 5000;
+    do {
+      r = await anon().rpc('shape');
+      assert.equal(r.error, null);
+    } while (r.data !== 42 && Date.now() < deadline);
+    assert.equal(r.data, 42);
+    psql(dbUrl, 'drop function public.shape()');
+  });
+
+  test('a cached token still expires', async () => {
+    // Valid for at least one more second (exp + the 30 s leeway), then expired.
+    const token = userToken(A, { exp: Math.floor(Date.now() / 1000) - 28 });
+    let r = await asUser(token).from('todos').select('id');
+    assert.equal(r.error, null);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    r = await asUser(token).from('todos').select('id');
+    assert.equal(r.status, 401);
+    assert.equal(r.error.code, 'PGRST303');
   });
 });
 
