@@ -153,7 +153,8 @@ int run_up(const core::config& cfg) {
                                       .config = cfg.auth,
                                       .jwt_secret = api->keys().jwt_secret,
                                       .issuer = [served = api.get()] { return served->public_url() + "/auth/v1"; },
-                                      .now_us = {}});
+                                      .now_us = {},
+                                      .metrics = &metrics});
       auth::add_routes(api->routes(), *auth_service);
     }
     // REST (/rest/v1): logs in as the authenticator role, which can only become anon,
