@@ -429,7 +429,7 @@ api_result<net::http_response> service::run(context& ctx, const std::shared_ptr<
     }
     return fail(status_for_sqlstate(pg.sqlstate, anon), pg.sqlstate, pg.message, pg.detail, pg.hint);
   };
-  // From `begin` on, every exit rolls back unless committed.
+  // From `begin` on, every exit rolls back unless committed (or nothing was begun).
   struct rollback_guard {
     db::connection& conn;
     db::pool::lease& lease;
@@ -441,26 +441,31 @@ api_result<net::http_response> service::run(context& ctx, const std::shared_ptr<
     }
   } guard{conn, *lease};
 
-  // One round trip: begin, the transaction-local settings, the statement (and for reads, whose
-  // outcome never needs a rollback, the commit).
+  // One round trip. A read that commits runs as the pipeline's implicit transaction (PostgreSQL
+  // commits, or on an error rolls back, at its Sync): the transaction-local settings, read-only
+  // set among them, then the statement. Anything else: begin, the settings, the statement; the
+  // commit or rollback comes once the outcome is known.
+  const bool implicit = ctx.read && !ctx.prefer.rollback;
+  const std::size_t settings_index = implicit ? 0 : 1;
+  const std::size_t statement_index = settings_index + 1;
   std::vector<db::connection::pipelined> batch;
-  batch.push_back({ctx.read ? "begin read only" : "begin", {}});
+  if (!implicit) batch.push_back({ctx.read ? "begin read only" : "begin", {}});
   batch.push_back(
-      {"select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), "
-       "set_config('request.method', $3, true), set_config('request.path', $4, true), "
-       "set_config('request.headers', $5, true), set_config('request.cookies', '{}', true), "
-       "set_config('search_path', $6, true)",
+      {std::string("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), "
+                   "set_config('request.method', $3, true), set_config('request.path', $4, true), "
+                   "set_config('request.headers', $5, true), set_config('request.cookies', '{}', true), "
+                   "set_config('search_path', $6, true)") +
+           (implicit ? ", set_config('transaction_read_only', 'on', true)" : ""),
        {ctx.role, ctx.claims, request.method, "/" + ctx.name, headers_json(request), quote_ident(ctx.schema)},
        true});
   batch.push_back({std::move(stmt.sql), std::move(stmt.params), true});
-  const bool commit_now = ctx.read && !ctx.prefer.rollback;
-  if (commit_now) batch.push_back({"commit", {}});
+  if (implicit) guard.done = true;  // nothing is left open, whatever happens
   auto results = conn.exec_pipeline(batch, pg);
-  if (!results && pg.sqlstate == "0A000" && pg.statement == 2) {
+  if (!results && pg.sqlstate == "0A000" && pg.statement == static_cast<int>(statement_index)) {
     // "cached plan must not change result type": a table or function changed under the
     // statement's prepared form, which the connection has now forgotten. Once more, afresh.
     db::server_error ignored;
-    if (!conn.exec_params("rollback", {}, ignored)) {
+    if (!implicit && !conn.exec_params("rollback", {}, ignored)) {
       guard.done = true;
       pg = {};
       return db_failure();
@@ -474,11 +479,10 @@ api_result<net::http_response> service::run(context& ctx, const std::shared_ptr<
       return db_failure();
     }
     // A role the authenticator cannot become (or that does not exist): the token is unusable.
-    if (pg.statement == 1) return fail(401, pg.sqlstate, pg.message, pg.detail, pg.hint);
+    if (pg.statement == static_cast<int>(settings_index)) return fail(401, pg.sqlstate, pg.message, pg.detail, pg.hint);
     return db_failure();
   }
-  if (commit_now) guard.done = true;
-  auto* result = &(*results)[2];
+  auto* result = &(*results)[statement_index];
 
   net::http_response response;
   response.headers.emplace_back("Content-Type", std::string(json_type));

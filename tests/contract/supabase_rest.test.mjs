@@ -378,6 +378,23 @@ describe('rpc', () => {
   });
 });
 
+describe('read-only reads', () => {
+  test('GET runs read-only: a writing function called by GET is 405 25006 and writes nothing', async () => {
+    psql(dbUrl, `create function public.touch() returns integer language sql
+                 as 'insert into public.todos (title) values (''touched'') returning 1'`);
+    const count = () => psql(dbUrl, "select count(*) from public.todos where title = 'touched'");
+    const svc = service();
+    let r = await svc.rpc('touch', {}, { get: true });
+    assert.equal(r.status, 405);
+    assert.equal(r.error.code, '25006');
+    assert.equal(count(), '0');
+    r = await svc.rpc('touch');
+    assert.equal(r.error, null, 'POST may write');
+    assert.equal(count(), '1');
+    psql(dbUrl, "delete from public.todos where title = 'touched'; drop function public.touch()");
+  });
+});
+
 describe('errors and tokens', () => {
   test('unknown table 404 PGRST205, unknown column 400 42703, bad body 400', async () => {
     let r = await anon().from('nope').select();
