@@ -369,6 +369,10 @@ std::vector<property> make_properties() {
   p.push_back(integer(
       "rest.logic_depth_max", "Deepest nesting of or=(...) / and=(...) filters.", 1, 64,
       [](config & c) -> auto& { return c.rest.logic_depth_max; }));
+  p.push_back(boolean(
+      "rest.prepared_statements",
+      "Prepare each query shape once per connection; turn off behind a transaction-mode pooler (PgBouncer).",
+      [](config & c) -> auto& { return c.rest.prepared_statements; }));
 
   p.push_back(boolean(
       "registry.enabled", "Run the schema registry in `substrate up`.",

@@ -235,6 +235,10 @@ struct rest_config {
   // Bounds on hostile query strings: items of one in.(...) list, or=/and= nesting depth.
   std::int64_t in_list_max = 1000;
   std::int64_t logic_depth_max = 8;
+  // Run each query shape as a prepared statement of the connection (PostgREST's
+  // db-prepared-statements). Turn off behind a transaction-mode pooler (PgBouncer), where a
+  // connection's prepared statements do not follow it.
+  bool prepared_statements = true;
 };
 
 struct listener_config {

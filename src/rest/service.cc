@@ -457,8 +457,8 @@ api_result<net::http_response> service::run(context& ctx, const std::shared_ptr<
                    "set_config('search_path', $6, true)") +
            (implicit ? ", set_config('transaction_read_only', 'on', true)" : ""),
        {ctx.role, ctx.claims, request.method, "/" + ctx.name, headers_json(request), quote_ident(ctx.schema)},
-       true});
-  batch.push_back({std::move(stmt.sql), std::move(stmt.params), true});
+       options_.prepared_statements});
+  batch.push_back({std::move(stmt.sql), std::move(stmt.params), options_.prepared_statements});
   if (implicit) guard.done = true;  // nothing is left open, whatever happens
   auto results = conn.exec_pipeline(batch, pg);
   if (!results && pg.sqlstate == "0A000" && pg.statement == static_cast<int>(statement_index)) {

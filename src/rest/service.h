@@ -38,6 +38,8 @@ struct service_options {
   db::pool_options pool;
   query_limits limits;
   std::int64_t leeway_s = 30;  // clock skew tolerated on exp / nbf / iat
+  // Run the settings and each query shape as prepared statements of the connection (README.md).
+  bool prepared_statements = true;
 };
 
 class service {
