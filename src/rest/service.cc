@@ -68,6 +68,20 @@ api_error jwt_error(const error& e) {
   return out;
 }
 
+// Appends printable ASCII `text` as the inside of a JSON string: runs without '"' or '\\' in
+// one append each (header values are long tokens; this runs for every request).
+void append_ascii_json(std::string& out, std::string_view text) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) continue;
+    out.append(text.substr(start, i - start));
+    core::append_json_escaped(out, text.substr(i, 1));
+    start = i + 1;
+  }
+  out.append(text.substr(start));
+}
+
 // request.headers: {"lower-case name": value}, the last of repeated names winning.
 std::string headers_json(const net::http_request& request) {
   const auto& headers = request.headers;
@@ -82,6 +96,9 @@ std::string headers_json(const net::http_request& request) {
     return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   std::string out = "{";
+  std::size_t bytes = 2;
+  for (const auto& [name, value] : headers) bytes += name.size() + value.size() + 6;
+  out.reserve(bytes);
   for (std::size_t i = 0; i < headers.size(); ++i) {
     const auto& name = headers[i].first;
     bool repeated = false;
@@ -89,9 +106,9 @@ std::string headers_json(const net::http_request& request) {
     if (repeated) continue;
     if (out.size() > 1) out += ',';
     out += '"';
-    core::append_json_escaped(out, lower(name));
+    append_ascii_json(out, lower(name));
     out += "\":\"";
-    core::append_json_escaped(out, headers[i].second);
+    append_ascii_json(out, headers[i].second);
     out += '"';
   }
   out += '}';

@@ -378,6 +378,26 @@ describe('rpc', () => {
   });
 });
 
+describe('request settings', () => {
+  test('request.headers carries every header, lower-cased, escaped; request.jwt.claims the token', async () => {
+    psql(dbUrl, `create function public.header(name text) returns text language sql stable
+                   as $$ select current_setting('request.headers', true)::json ->> name $$;
+                 create function public.claim(name text) returns text language sql stable
+                   as $$ select current_setting('request.jwt.claims', true)::json ->> name $$`);
+    const value = 'a "quoted" \\ value\twith a tab';
+    let r = await raw('rpc/header?name=x-test', { token: tokenA, headers: { 'X-Test': value } });
+    assert.equal(r.status, 200);
+    assert.equal(r.json, value);
+    r = await raw('rpc/header?name=apikey', { token: tokenA });
+    assert.equal(r.json, keys.anon);
+    r = await raw('rpc/claim?name=sub', { token: tokenA });
+    assert.equal(r.json, A);
+    r = await raw('rpc/claim?name=role', { token: tokenA });
+    assert.equal(r.json, 'authenticated');
+    psql(dbUrl, 'drop function public.header(text); drop function public.claim(text)');
+  });
+});
+
 describe('read-only reads', () => {
   test('GET runs read-only: a writing function called by GET is 405 25006 and writes nothing', async () => {
     psql(dbUrl, `create function public.touch() returns integer language sql
