@@ -61,6 +61,7 @@ bench: build
 	bench/auth/run $(BUILD_DIR)
 	bench/realtime/run $(BUILD_DIR)
 	bench/processors/run $(BUILD_DIR)
+	bench/rest/run $(BUILD_DIR)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

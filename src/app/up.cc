@@ -153,7 +153,8 @@ int run_up(const core::config& cfg) {
                                       .config = cfg.auth,
                                       .jwt_secret = api->keys().jwt_secret,
                                       .issuer = [served = api.get()] { return served->public_url() + "/auth/v1"; },
-                                      .now_us = {}});
+                                      .now_us = {},
+                                      .metrics = &metrics});
       auth::add_routes(api->routes(), *auth_service);
     }
     // REST (/rest/v1): logs in as the authenticator role, which can only become anon,
@@ -176,6 +177,7 @@ int run_up(const core::config& cfg) {
                       "set timezone = 'UTC'"};
       options.limits.in_list_max = static_cast<std::size_t>(cfg.rest.in_list_max);
       options.limits.logic_depth_max = static_cast<std::size_t>(cfg.rest.logic_depth_max);
+      options.prepared_statements = cfg.rest.prepared_statements;
       rest_service = std::make_unique<rest::service>(pool, std::move(options));
       if (auto loaded = rest_service->load_schema(); !loaded) {
         throw std::runtime_error("REST cannot read the schema: " + loaded.error().message());

@@ -1,5 +1,9 @@
 #include "auth/routes.h"
 
+#include <memory>
+
+#include <boost/asio/thread_pool.hpp>
+
 #include "auth/service.h"
 #include "net/io_pool.h"
 #include "net/router.h"
@@ -44,20 +48,46 @@ net::http_handler blocking_handler(service& svc, Call call) {
   };
 }
 
+// The same on the password pool: for the calls that hash or verify a password (tens of ms of
+// CPU each), so that a burst of them queues there instead of in front of REST's blocking work.
+// `uses_pool(request)` false: the general blocking pool after all (a refresh hashes nothing).
+template <class Call, class Uses>
+net::http_handler password_handler(service& svc, std::shared_ptr<boost::asio::thread_pool> hashing, Call call,
+                                   Uses uses_pool) {
+  return [&svc, hashing, call, uses_pool](net::http_request& request) -> boost::asio::awaitable<net::http_response> {
+    auto work = [&svc, call, request = request]() -> reply_result { return call(svc, request); };
+    auto& pool = uses_pool(request) ? *hashing : svc.io().blocking();
+    auto result = co_await net::run_blocking(pool, std::move(work));
+    co_return to_response(std::move(result));
+  };
+}
+
+bool always(const net::http_request&) {
+  return true;
+}
+
 }  // namespace
 
 void add_routes(net::router& router, service& svc) {
-  router.add("POST", "/auth/v1/signup", blocking_handler(svc, [](service& s, const net::http_request& r) {
-               return s.sign_up(r.body, client_of(r));
-             }));
-  router.add("POST", "/auth/v1/token", blocking_handler(svc, [](service& s, const net::http_request& r) {
-               return s.token(r.query_param("grant_type").value_or(""), r.body, client_of(r));
-             }));
+  // Owned by the handlers: it lives as long as the router, which the services outlive.
+  auto hashing = std::make_shared<boost::asio::thread_pool>(svc.password_threads());
+  router.add("POST", "/auth/v1/signup",
+             password_handler(
+                 svc, hashing, [](service& s, const net::http_request& r) { return s.sign_up(r.body, client_of(r)); },
+                 always));
+  router.add("POST", "/auth/v1/token",
+             password_handler(
+                 svc, hashing,
+                 [](service& s, const net::http_request& r) {
+                   return s.token(r.query_param("grant_type").value_or(""), r.body, client_of(r));
+                 },
+                 [](const net::http_request& r) { return r.query_param("grant_type").value_or("") == "password"; }));
   router.add("GET", "/auth/v1/user",
              blocking_handler(svc, [](service& s, const net::http_request& r) { return s.get_user(client_of(r)); }));
-  router.add("PUT", "/auth/v1/user", blocking_handler(svc, [](service& s, const net::http_request& r) {
-               return s.update_user(r.body, client_of(r));
-             }));
+  router.add("PUT", "/auth/v1/user",
+             password_handler(
+                 svc, hashing,
+                 [](service& s, const net::http_request& r) { return s.update_user(r.body, client_of(r)); }, always));
   router.add("POST", "/auth/v1/logout", blocking_handler(svc, [](service& s, const net::http_request& r) {
                return s.logout(r.query_param("scope").value_or(""), client_of(r));
              }));
@@ -65,15 +95,21 @@ void add_routes(net::router& router, service& svc) {
                return s.admin_list_users(r.query_param("page").value_or(""), r.query_param("per_page").value_or(""),
                                          client_of(r));
              }));
-  router.add("POST", "/auth/v1/admin/users", blocking_handler(svc, [](service& s, const net::http_request& r) {
-               return s.admin_create_user(r.body, client_of(r));
-             }));
+  router.add(
+      "POST", "/auth/v1/admin/users",
+      password_handler(
+          svc, hashing,
+          [](service& s, const net::http_request& r) { return s.admin_create_user(r.body, client_of(r)); }, always));
   router.add("GET", "/auth/v1/admin/users/{id}", blocking_handler(svc, [](service& s, const net::http_request& r) {
                return s.admin_get_user(r.param("id"), client_of(r));
              }));
-  router.add("PUT", "/auth/v1/admin/users/{id}", blocking_handler(svc, [](service& s, const net::http_request& r) {
-               return s.admin_update_user(r.param("id"), r.body, client_of(r));
-             }));
+  router.add("PUT", "/auth/v1/admin/users/{id}",
+             password_handler(
+                 svc, hashing,
+                 [](service& s, const net::http_request& r) {
+                   return s.admin_update_user(r.param("id"), r.body, client_of(r));
+                 },
+                 always));
   router.add("DELETE", "/auth/v1/admin/users/{id}", blocking_handler(svc, [](service& s, const net::http_request& r) {
                return s.admin_delete_user(r.param("id"), r.body, client_of(r));
              }));

@@ -1,5 +1,7 @@
 #include "auth/service.h"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <stdexcept>
 
@@ -189,7 +191,8 @@ struct service::impl {
                               .connect_timeout_ms = options.connect_timeout_ms,
                               .on_connect = "set application_name = 'substrate-auth'"}),
         limiter({options.config.sign_in_email_failures_burst, options.config.sign_in_email_refill_s},
-                {options.config.sign_in_address_failures_burst, options.config.sign_in_address_refill_s}),
+                {options.config.sign_in_address_failures_burst, options.config.sign_in_address_refill_s}, 100'000,
+                {options.config.sign_up_address_burst, options.config.sign_up_address_refill_s}),
         argon2{static_cast<std::uint32_t>(options.config.argon2_memory_kib),
                static_cast<std::uint32_t>(options.config.argon2_iterations),
                static_cast<std::uint32_t>(options.config.argon2_parallelism)} {
@@ -326,6 +329,10 @@ struct service::impl {
 
   reply_result sign_up(const std::string& body_text, const client_info& client) {
     if (!options.config.signup_enabled) return tl::unexpected(errors::signup_disabled());
+    if (!limiter.take_sign_up(client.address, options.now_us() / 1000)) {
+      auth_log.warn("sign-up refused: too many from one address", {{"address", client.address}});
+      return tl::unexpected(errors::over_request_rate_limit());
+    }
     auto body = parse_body(body_text);
     if (!body) return tl::unexpected(body.error());
     const auto raw_email = string_member(*body, "email");
@@ -545,23 +552,58 @@ struct service::impl {
   }
 };
 
+// substrate_auth_{sign_ups,sign_ins,refreshes}_total{outcome="ok|failed|rate_limited"}.
+struct service::counters {
+  explicit counters(core::metrics_registry* registry) {
+    if (!registry) return;
+    const auto add = [&](const char* name, const char* help, std::array<core::counter*, 3>& out) {
+      auto& family = registry->add_counter(name, help, {"outcome"});
+      out = {&family.labels({"ok"}), &family.labels({"failed"}), &family.labels({"rate_limited"})};
+    };
+    add("substrate_auth_sign_ups_total", "Sign-ups (POST /auth/v1/signup) by outcome.", sign_ups_);
+    add("substrate_auth_sign_ins_total", "Password sign-ins (grant_type=password) by outcome.", sign_ins_);
+    add("substrate_auth_refreshes_total", "Refresh-token grants by outcome.", refreshes_);
+  }
+  enum class kind { sign_up, sign_in, refresh };
+  void count(kind k, const reply_result& outcome) {
+    auto& counters = k == kind::sign_up ? sign_ups_ : k == kind::sign_in ? sign_ins_ : refreshes_;
+    const std::size_t index = outcome ? 0 : outcome.error().code == "over_request_rate_limit" ? 2 : 1;
+    if (counters[index]) counters[index]->increment();
+  }
+
+  std::array<core::counter*, 3> sign_ups_{};
+  std::array<core::counter*, 3> sign_ins_{};
+  std::array<core::counter*, 3> refreshes_{};
+};
+
 service::service(net::io_pool& pool, service_options options)
-    : io_(pool), impl_(std::make_unique<impl>(std::move(options))) {}
+    : io_(pool),
+      counters_(std::make_unique<counters>(options.metrics)),
+      impl_(std::make_unique<impl>(std::move(options))) {}
 
 service::~service() = default;
 
+std::size_t service::password_threads() const {
+  return static_cast<std::size_t>(std::max<std::int64_t>(1, impl_->options.config.password_threads));
+}
+
 reply_result service::sign_up(const std::string& body, const client_info& client) {
-  return impl_->sign_up(body, client);
+  auto outcome = impl_->sign_up(body, client);
+  counters_->count(counters::kind::sign_up, outcome);
+  return outcome;
 }
 
 reply_result service::token(const std::string& grant_type, const std::string& body_text, const client_info& client) {
   if (grant_type != "password" && grant_type != "refresh_token") {
     return tl::unexpected(api_error{400, "invalid_credentials", "unsupported_grant_type", nlohmann::json::object()});
   }
+  const auto kind = grant_type == "password" ? counters::kind::sign_in : counters::kind::refresh;
   auto body = impl_->parse_body(body_text);
-  if (!body) return tl::unexpected(body.error());
-  if (grant_type == "password") return impl_->password_grant(*body, client);
-  return impl_->refresh_grant(*body);
+  reply_result outcome = !body                      ? reply_result(tl::unexpected(body.error()))
+                         : grant_type == "password" ? impl_->password_grant(*body, client)
+                                                    : impl_->refresh_grant(*body);
+  counters_->count(kind, outcome);
+  return outcome;
 }
 
 reply_result service::get_user(const client_info& client) {

@@ -6,8 +6,8 @@
 // (contracts.md 1.3), so an event exists exactly when the change committed.
 //
 // Every public call blocks (libpq, Argon2id): routes.cc runs them on the io_pool's blocking
-// pool, never on a shard. Calls are thread-safe: the connection pool and the sign-in limiter
-// lock; everything else is read-only after construction.
+// pool, those that hash passwords on a pool of their own (password_threads), never on a shard. Calls are thread-safe:
+// the connection pool and the sign-in limiter lock; everything else is read-only after construction.
 //
 // Ownership: created by `up` before the API listener starts, destroyed after it stopped.
 
@@ -25,6 +25,7 @@
 #include "auth/password.h"
 #include "auth/sign_in_limiter.h"
 #include "core/config.h"
+#include "core/metrics.h"
 #include "db/pool.h"
 
 namespace substrate::net {
@@ -43,6 +44,8 @@ struct service_options {
   std::function<std::string()> issuer;
   // Unix microseconds; tests inject a clock.
   std::function<std::int64_t()> now_us;
+  // Where the auth counters go (substrate_auth_*_total in /metrics); none when null.
+  core::metrics_registry* metrics = nullptr;
 };
 
 // Who is asking: the client address, User-Agent and Authorization header of the request.
@@ -68,6 +71,9 @@ public:
   service& operator=(const service&) = delete;
 
   [[nodiscard]] net::io_pool& io() { return io_; }
+  // auth.password_threads: routes.cc runs the calls that hash passwords on a pool of this many
+  // threads of their own, so a burst of sign-ins cannot starve REST's blocking work.
+  [[nodiscard]] std::size_t password_threads() const;
 
   // POST /signup
   [[nodiscard]] reply_result sign_up(const std::string& body, const client_info& client);
@@ -93,7 +99,9 @@ public:
   struct impl;
 
 private:
+  struct counters;
   net::io_pool& io_;
+  std::unique_ptr<counters> counters_;
   std::unique_ptr<impl> impl_;
 };
 

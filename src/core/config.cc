@@ -316,8 +316,18 @@ std::vector<property> make_properties() {
       "auth.sign_in_address_refill_s", "Seconds after which one more failed sign-in is allowed from a client address.",
       1, 24 * 3600, [](config & c) -> auto& { return c.auth.sign_in_address_refill_s; }));
   p.push_back(integer(
+      "auth.sign_up_address_burst", "Sign-ups allowed from one client address before 429 over_request_rate_limit.", 1,
+      1'000'000, [](config & c) -> auto& { return c.auth.sign_up_address_burst; }));
+  p.push_back(integer(
+      "auth.sign_up_address_refill_s", "Seconds after which one more sign-up is allowed from a client address.", 1,
+      24 * 3600, [](config & c) -> auto& { return c.auth.sign_up_address_refill_s; }));
+  p.push_back(integer(
       "auth.connections_max", "PostgreSQL connections of the Auth service.", 1, 100,
       [](config & c) -> auto& { return c.auth.connections_max; }));
+  p.push_back(integer(
+      "auth.password_threads",
+      "Threads that run the Auth calls hashing passwords (sign-up, sign-in), apart from blocking_threads.", 1, 64,
+      [](config & c) -> auto& { return c.auth.password_threads; }));
 
   p.push_back(boolean(
       "web.enabled", "Serve the web app (web/dist) and its /config.json in `substrate up`.",
@@ -359,6 +369,10 @@ std::vector<property> make_properties() {
   p.push_back(integer(
       "rest.logic_depth_max", "Deepest nesting of or=(...) / and=(...) filters.", 1, 64,
       [](config & c) -> auto& { return c.rest.logic_depth_max; }));
+  p.push_back(boolean(
+      "rest.prepared_statements",
+      "Prepare each query shape once per connection; turn off behind a transaction-mode pooler (PgBouncer).",
+      [](config & c) -> auto& { return c.rest.prepared_statements; }));
 
   p.push_back(boolean(
       "registry.enabled", "Run the schema registry in `substrate up`.",

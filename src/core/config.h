@@ -156,8 +156,15 @@ struct auth_config {
   std::int64_t sign_in_email_refill_s = 60;
   std::int64_t sign_in_address_failures_burst = 20;
   std::int64_t sign_in_address_refill_s = 6;
+  // Sign-up requests per client address: a token bucket of `sign_up_address_burst` that refills
+  // one every `sign_up_address_refill_s` (30 per 5 minutes, GoTrue's default); empty: 429.
+  std::int64_t sign_up_address_burst = 30;
+  std::int64_t sign_up_address_refill_s = 10;
   // PostgreSQL connections of the Auth service (used from the blocking pool).
   std::int64_t connections_max = 4;
+  // Threads of the Auth calls that hash or verify passwords (sign-up, password sign-in, password
+  // changes), apart from the general blocking pool so a burst of them cannot starve REST.
+  std::int64_t password_threads = 2;
 };
 
 // The ingress gateway (issue 6; contracts.md 3.1): /api/v1/events, /webhooks, media intents.
@@ -228,6 +235,10 @@ struct rest_config {
   // Bounds on hostile query strings: items of one in.(...) list, or=/and= nesting depth.
   std::int64_t in_list_max = 1000;
   std::int64_t logic_depth_max = 8;
+  // Run each query shape as a prepared statement of the connection (PostgREST's
+  // db-prepared-statements). Turn off behind a transaction-mode pooler (PgBouncer), where a
+  // connection's prepared statements do not follow it.
+  bool prepared_statements = true;
 };
 
 struct listener_config {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include <fmt/format.h>
 #include <libpq-fe.h>
 
 namespace substrate::db {
@@ -204,20 +205,44 @@ void fill_error(pg_conn* conn, pg_result* raw, server_error& error) {
 std::optional<std::vector<query_result>> connection::exec_pipeline(const std::vector<pipelined>& statements,
                                                                    server_error& error) {
   pg_conn* conn = raw_.get();
+  // Statements this pipeline prepares: (index, name); their Parse results come first.
+  std::vector<std::pair<std::size_t, std::string>> preparing;
+  const auto new_count = static_cast<std::size_t>(std::count_if(
+      statements.begin(), statements.end(), [&](const auto& s) { return s.prepare && !prepared_.contains(s.sql); }));
+  if (new_count > 0 && prepared_count_ + new_count > prepared_max) {
+    pg_result* cleared = PQexec(conn, "deallocate all");
+    const bool ok = PQresultStatus(cleared) == PGRES_COMMAND_OK;
+    if (!ok) fill_error(conn, cleared, error);
+    PQclear(cleared);
+    if (!ok) return std::nullopt;
+    prepared_.clear();
+    prepared_count_ = 0;
+  }
   if (PQenterPipelineMode(conn) != 1) {
     fill_error(conn, nullptr, error);
     return std::nullopt;
   }
   bool sent = true;
-  for (const auto& statement : statements) {
-    std::vector<const char*> values;
-    values.reserve(statement.params.size());
+  std::vector<const char*> values;
+  for (std::size_t i = 0; i < statements.size() && sent; ++i) {
+    const auto& statement = statements[i];
+    values.clear();
     for (const auto& p : statement.params) values.push_back(p ? p->c_str() : nullptr);
-    if (PQsendQueryParams(conn, statement.sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                          nullptr, 0) != 1) {
-      sent = false;
-      break;
+    const int count = static_cast<int>(values.size());
+    if (!statement.prepare) {
+      sent = PQsendQueryParams(conn, statement.sql.c_str(), count, nullptr, values.data(), nullptr, nullptr, 0) == 1;
+      continue;
     }
+    auto known = prepared_.find(statement.sql);
+    std::string name;
+    if (known != prepared_.end()) {
+      name = known->second;
+    } else {
+      name = fmt::format("substrate_{}", prepared_next_++);
+      sent = PQsendPrepare(conn, name.c_str(), statement.sql.c_str(), count, nullptr) == 1;
+      preparing.emplace_back(i, name);
+    }
+    sent = sent && PQsendQueryPrepared(conn, name.c_str(), count, values.data(), nullptr, nullptr, 0) == 1;
   }
   if (!sent || PQpipelineSync(conn) != 1) {
     fill_error(conn, nullptr, error);
@@ -229,25 +254,38 @@ std::optional<std::vector<query_result>> connection::exec_pipeline(const std::ve
   std::vector<query_result> results;
   bool failed = false;
   bool lost = false;
-  // One result (then NULL) per statement, then the sync marker.
+  // One result (then NULL) per Parse and per statement, then the sync marker.
+  std::size_t next_prepare = 0;
   for (std::size_t i = 0; i < statements.size() && !lost; ++i) {
-    pg_result* raw = PQgetResult(conn);
-    if (raw == nullptr) {
-      lost = true;
-      break;
-    }
-    const auto status = PQresultStatus(raw);
-    if (!failed && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) {
-      results.emplace_back(raw);
-    } else {
-      if (!failed && status != PGRES_PIPELINE_ABORTED) {
-        fill_error(conn, raw, error);
-        error.statement = static_cast<int>(i);
+    const bool parse = next_prepare < preparing.size() && preparing[next_prepare].first == i;
+    for (int step = parse ? 0 : 1; step < 2 && !lost; ++step) {
+      pg_result* raw = PQgetResult(conn);
+      if (raw == nullptr) {
+        lost = true;
+        break;
       }
-      failed = true;
-      PQclear(raw);
+      const auto status = PQresultStatus(raw);
+      if (!failed && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) {
+        if (step == 0) {
+          // Prepared statements outlive transactions: a later rollback does not undo this one.
+          prepared_.emplace(statements[i].sql, preparing[next_prepare].second);
+          ++prepared_count_;
+          PQclear(raw);
+        } else {
+          results.emplace_back(raw);
+        }
+      } else {
+        if (!failed && status != PGRES_PIPELINE_ABORTED) {
+          fill_error(conn, raw, error);
+          error.statement = static_cast<int>(i);
+          if (step == 1 && statements[i].prepare && error.sqlstate == "0A000") prepared_.erase(statements[i].sql);
+        }
+        failed = true;
+        PQclear(raw);
+      }
+      while (pg_result* extra = PQgetResult(conn)) PQclear(extra);  // the NULL ending this step
     }
-    while (pg_result* extra = PQgetResult(conn)) PQclear(extra);  // the NULL ending this statement
+    if (parse) ++next_prepare;
   }
   for (;;) {
     pg_result* raw = PQgetResult(conn);

@@ -3,10 +3,12 @@
 //
 // Ownership: move-only; the destructor closes the connection.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/result.h"
@@ -69,10 +71,24 @@ public:
   // result. On the first failure `error` is filled and nullopt returned; later statements were
   // not run. An explicit transaction begun in the pipeline stays open (aborted) after a failure:
   // the caller rolls it back.
+  //
+  // A statement with `prepare` runs as a named prepared statement of this connection, prepared
+  // (Parse, in the same round trip) the first time its text is seen, so PostgreSQL parses,
+  // analyses and (once its generic plan wins) plans it once per connection instead of once per
+  // call. PostgreSQL re-analyses a prepared statement by itself when a table or function it uses
+  // changes, or when the role or search_path it was analysed under differs (row-level security
+  // policies are per role). When a change alters its result type PostgreSQL refuses to run it
+  // (SQLSTATE 0A000, "cached plan must not change result type"): the statement is then forgotten
+  // here, so running the same text again prepares it afresh. At most prepared_max statements
+  // per connection: past that all are deallocated and preparing starts over.
   struct pipelined {
     std::string sql;
     std::vector<std::optional<std::string>> params;
+    bool prepare = false;
   };
+  static constexpr std::size_t prepared_max = 256;
+  // Statements prepared on the server by this connection (including forgotten ones).
+  [[nodiscard]] std::size_t prepared_count() const { return prepared_count_; }
   [[nodiscard]] std::optional<std::vector<query_result>> exec_pipeline(const std::vector<pipelined>& statements,
                                                                        server_error& error);
   // Runs `copy_sql` (a COPY ... FROM STDIN) and sends `data` in the COPY's format. The SQLSTATE
@@ -91,6 +107,9 @@ private:
   };
   std::unique_ptr<pg_conn, closer> raw_;
   std::string last_sqlstate_;
+  std::unordered_map<std::string, std::string> prepared_;  // statement text -> server-side name
+  std::size_t prepared_count_ = 0;
+  std::uint64_t prepared_next_ = 0;
 };
 
 // Appends connect_timeout (whole seconds, at least 1) to a conninfo string or URL.

@@ -19,8 +19,9 @@ struct api_error {
   int status = 400;
   std::string code;
   std::string message;
-  std::string details;  // empty: JSON null
-  std::string hint;     // empty: JSON null
+  std::string details;        // empty: JSON null
+  std::string hint;           // empty: JSON null
+  std::string content_range;  // a Content-Range header to send with it (416), when not empty
 };
 template <class T>
 using api_result = tl::expected<T, api_error>;

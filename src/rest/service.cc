@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/jwt.h"
+#include "core/logging.h"
 #include "db/connection.h"
 #include "rest/sql.h"
 
@@ -67,6 +68,53 @@ api_error jwt_error(const error& e) {
   return out;
 }
 
+// Appends printable ASCII `text` as the inside of a JSON string: runs without '"' or '\\' in
+// one append each (header values are long tokens; this runs for every request).
+void append_ascii_json(std::string& out, std::string_view text) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) continue;
+    out.append(text.substr(start, i - start));
+    core::append_json_escaped(out, text.substr(i, 1));
+    start = i + 1;
+  }
+  out.append(text.substr(start));
+}
+
+// request.headers: {"lower-case name": value}, the last of repeated names winning.
+std::string headers_json(const net::http_request& request) {
+  const auto& headers = request.headers;
+  bool plain = true;  // printable ASCII only: the common case, escaped here without a JSON tree
+  for (const auto& [name, value] : headers) {
+    for (const char c : name) plain = plain && c > 0x20 && c < 0x7f;
+    for (const char c : value) plain = plain && static_cast<unsigned char>(c) < 0x80;
+  }
+  if (!plain) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [name, value] : headers) out[lower(name)] = value;
+    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  std::string out = "{";
+  std::size_t bytes = 2;
+  for (const auto& [name, value] : headers) bytes += name.size() + value.size() + 6;
+  out.reserve(bytes);
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    const auto& name = headers[i].first;
+    bool repeated = false;
+    for (std::size_t j = i + 1; j < headers.size() && !repeated; ++j) repeated = net::iequals(name, headers[j].first);
+    if (repeated) continue;
+    if (out.size() > 1) out += ',';
+    out += '"';
+    append_ascii_json(out, lower(name));
+    out += "\":\"";
+    append_ascii_json(out, headers[i].second);
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
 }  // namespace
 
 int status_for_sqlstate(std::string_view s, bool anon) {
@@ -100,6 +148,7 @@ net::http_response error_response(const api_error& e) {
   auto response =
       net::http_response::json(e.status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   response.set_header("Content-Type", std::string(json_type));
+  if (!e.content_range.empty()) response.set_header("Content-Range", e.content_range);
   if (e.code == "PGRST301" || e.code == "PGRST303" || e.code == "PGRST302") {
     response.set_header("WWW-Authenticate",
                         fmt::format("Bearer error=\"invalid_token\", error_description=\"{}\"", e.message));
@@ -115,7 +164,7 @@ struct service::context {
   bool single = false;
   bool read = false;  // GET/HEAD
   std::string role;
-  nlohmann::json claims;
+  std::string claims;  // request.jwt.claims, JSON text
   preferences prefer;
   query q;
   nlohmann::json body;
@@ -182,6 +231,37 @@ bool service::reload_after_miss(const schema_cache* seen) {
   return load_schema().has_value();
 }
 
+api_result<std::shared_ptr<const service::verified_token>> service::verify(const std::string& token) {
+  const auto now = now_seconds();
+  {
+    std::lock_guard lock(tokens_mutex_);
+    if (const auto hit = tokens_.find(token); hit != tokens_.end()) {
+      // The signature, nbf and iat were checked when it was cached (and only become more valid
+      // with time); exp is checked on every use.
+      if (!hit->second->exp_s || now < *hit->second->exp_s + options_.leeway_s) return hit->second;
+      tokens_.erase(hit);
+    }
+  }
+  auto verified = auth::verify_hs256(token, options_.jwt_secret, {.now_s = now, .leeway_s = options_.leeway_s});
+  if (!verified) return tl::unexpected(jwt_error(verified.error()));
+  auto& claims = verified->claims;
+  const auto role = claims.find("role");
+  if (role != claims.end() && !role->is_string()) return fail(401, "PGRST301", "The role claim must be a string");
+  auto entry = std::make_shared<verified_token>();
+  entry->role = role == claims.end() ? "anon" : role->get<std::string>();
+  if (entry->role.empty()) entry->role = "anon";
+  claims["role"] = entry->role;
+  entry->claims = claims.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (const auto exp = claims.find("exp"); exp != claims.end() && exp->is_number()) {
+    entry->exp_s = static_cast<std::int64_t>(exp->get<double>());
+  }
+  std::shared_ptr<const verified_token> out = std::move(entry);
+  std::lock_guard lock(tokens_mutex_);
+  if (tokens_.size() >= token_cache_max) tokens_.clear();  // rare: thousands of live tokens
+  tokens_.insert_or_assign(token, out);
+  return out;
+}
+
 net::http_response service::handle(const net::http_request& request) {
   context ctx;
   ctx.request = &request;
@@ -220,17 +300,12 @@ api_result<net::http_response> service::serve(const net::http_request& request, 
   }
   if (token.empty()) {
     ctx.role = "anon";
-    ctx.claims = nlohmann::json{{"role", "anon"}};
+    ctx.claims = R"({"role":"anon"})";
   } else {
-    auto verified =
-        auth::verify_hs256(token, options_.jwt_secret, {.now_s = now_seconds(), .leeway_s = options_.leeway_s});
-    if (!verified) return tl::unexpected(jwt_error(verified.error()));
-    ctx.claims = std::move(verified->claims);
-    const auto role = ctx.claims.find("role");
-    if (role != ctx.claims.end() && !role->is_string()) return fail(401, "PGRST301", "The role claim must be a string");
-    ctx.role = role == ctx.claims.end() ? "anon" : role->get<std::string>();
-    if (ctx.role.empty()) ctx.role = "anon";
-    ctx.claims["role"] = ctx.role;
+    auto verified = verify(token);
+    if (!verified) return tl::unexpected(verified.error());
+    ctx.role = (*verified)->role;
+    ctx.claims = (*verified)->claims;
   }
 
   ctx.prefer = parse_prefer(request);
@@ -252,6 +327,10 @@ api_result<net::http_response> service::serve(const net::http_request& request, 
       const bool ok_from =
           !first.empty() && std::from_chars(first.data(), first.data() + first.size(), from).ec == std::errc();
       const bool ok_to = last.empty() || std::from_chars(last.data(), last.data() + last.size(), to).ec == std::errc();
+      if (ok_from && ok_to && from >= 0 && !last.empty() && to < from) {
+        return fail(416, "PGRST103", "Requested range not satisfiable",
+                    "The lower boundary must be less than or equal to the upper boundary");
+      }
       if (ok_from && ok_to && from >= 0) {
         ctx.q.offset = from;
         if (!last.empty() && to >= from) {
@@ -346,7 +425,8 @@ api_result<net::http_response> service::run(context& ctx, const std::shared_ptr<
     }
     if (!built) return tl::unexpected(built.error());
     stmt = std::move(*built);
-    shaped = ctx.read || representation || ctx.single;
+    const bool merge = request.method == "POST" && ctx.prefer.how == resolution::merge_duplicates;
+    shaped = ctx.read || representation || ctx.single || merge;
   }
 
   auto lease = pool_.acquire();
@@ -366,7 +446,7 @@ api_result<net::http_response> service::run(context& ctx, const std::shared_ptr<
     }
     return fail(status_for_sqlstate(pg.sqlstate, anon), pg.sqlstate, pg.message, pg.detail, pg.hint);
   };
-  // From `begin` on, every exit rolls back unless committed.
+  // From `begin` on, every exit rolls back unless committed (or nothing was begun).
   struct rollback_guard {
     db::connection& conn;
     db::pool::lease& lease;
@@ -378,36 +458,48 @@ api_result<net::http_response> service::run(context& ctx, const std::shared_ptr<
     }
   } guard{conn, *lease};
 
-  nlohmann::json headers = nlohmann::json::object();
-  for (const auto& [name, value] : request.headers) headers[lower(name)] = value;
-  const auto dump = [](const nlohmann::json& j) {
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  };
-  // One round trip: begin, the transaction-local settings, the statement (and for reads, whose
-  // outcome never needs a rollback, the commit).
+  // One round trip. A read that commits runs as the pipeline's implicit transaction (PostgreSQL
+  // commits, or on an error rolls back, at its Sync): the transaction-local settings, read-only
+  // set among them, then the statement. Anything else: begin, the settings, the statement; the
+  // commit or rollback comes once the outcome is known.
+  const bool implicit = ctx.read && !ctx.prefer.rollback;
+  const std::size_t settings_index = implicit ? 0 : 1;
+  const std::size_t statement_index = settings_index + 1;
   std::vector<db::connection::pipelined> batch;
-  batch.push_back({ctx.read ? "begin read only" : "begin", {}});
+  if (!implicit) batch.push_back({ctx.read ? "begin read only" : "begin", {}});
   batch.push_back(
-      {"select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), "
-       "set_config('request.method', $3, true), set_config('request.path', $4, true), "
-       "set_config('request.headers', $5, true), set_config('request.cookies', '{}', true), "
-       "set_config('search_path', $6, true)",
-       {ctx.role, dump(ctx.claims), request.method, "/" + ctx.name, dump(headers), quote_ident(ctx.schema)}});
-  batch.push_back({std::move(stmt.sql), std::move(stmt.params)});
-  const bool commit_now = ctx.read && !ctx.prefer.rollback;
-  if (commit_now) batch.push_back({"commit", {}});
+      {std::string("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), "
+                   "set_config('request.method', $3, true), set_config('request.path', $4, true), "
+                   "set_config('request.headers', $5, true), set_config('request.cookies', '{}', true), "
+                   "set_config('search_path', $6, true)") +
+           (implicit ? ", set_config('transaction_read_only', 'on', true)" : ""),
+       {ctx.role, ctx.claims, request.method, "/" + ctx.name, headers_json(request), quote_ident(ctx.schema)},
+       options_.prepared_statements});
+  batch.push_back({std::move(stmt.sql), std::move(stmt.params), options_.prepared_statements});
+  if (implicit) guard.done = true;  // nothing is left open, whatever happens
   auto results = conn.exec_pipeline(batch, pg);
+  if (!results && pg.sqlstate == "0A000" && pg.statement == static_cast<int>(statement_index)) {
+    // "cached plan must not change result type": a table or function changed under the
+    // statement's prepared form, which the connection has now forgotten. Once more, afresh.
+    db::server_error ignored;
+    if (!implicit && !conn.exec_params("rollback", {}, ignored)) {
+      guard.done = true;
+      pg = {};
+      return db_failure();
+    }
+    pg = {};
+    results = conn.exec_pipeline(batch, pg);
+  }
   if (!results) {
     if (pg.sqlstate.empty()) {
       guard.done = true;
       return db_failure();
     }
     // A role the authenticator cannot become (or that does not exist): the token is unusable.
-    if (pg.statement == 1) return fail(401, pg.sqlstate, pg.message, pg.detail, pg.hint);
+    if (pg.statement == static_cast<int>(settings_index)) return fail(401, pg.sqlstate, pg.message, pg.detail, pg.hint);
     return db_failure();
   }
-  if (commit_now) guard.done = true;
-  auto* result = &(*results)[2];
+  auto* result = &(*results)[statement_index];
 
   net::http_response response;
   response.headers.emplace_back("Content-Type", std::string(json_type));
@@ -444,13 +536,23 @@ api_result<net::http_response> service::run(context& ctx, const std::shared_ptr<
   const std::string total_text = total ? std::to_string(*total) : "*";
   const std::int64_t offset = ctx.q.offset.value_or(0);
   if (!fn) {
+    if (ctx.read && total && offset > *total) {
+      // PostgREST: an offset past the known total is an unsatisfiable range.
+      auto refused = fail(416, "PGRST103", "Requested range not satisfiable",
+                          fmt::format("An offset of {} was requested, but there are only {} rows.", offset, *total))
+                         .value();
+      refused.content_range = fmt::format("*/{}", *total);
+      return tl::unexpected(std::move(refused));
+    }
     if (ctx.read) {
       response.status = 200;
       response.set_header("Content-Range", page == 0 ? "*/" + total_text
                                                      : fmt::format("{}-{}/{}", offset, offset + page - 1, total_text));
       if (total && page > 0 && (offset > 0 || page < *total) && !ctx.single) response.status = 206;
     } else if (request.method == "POST") {
-      response.status = 201;
+      // An upsert that only merged into existing rows answers 200 (total = rows inserted).
+      const bool merged_only = ctx.prefer.how == resolution::merge_duplicates && total && *total == 0 && page > 0;
+      response.status = merged_only ? 200 : 201;
       response.set_header("Content-Range", ctx.prefer.count ? fmt::format("*/{}", page) : "*/*");
     } else {
       response.status = ctx.prefer.representation || ctx.single ? 200 : 204;

@@ -13,8 +13,10 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/result.h"
@@ -36,6 +38,8 @@ struct service_options {
   db::pool_options pool;
   query_limits limits;
   std::int64_t leeway_s = 30;  // clock skew tolerated on exp / nbf / iat
+  // Run the settings and each query shape as prepared statements of the connection (README.md).
+  bool prepared_statements = true;
 };
 
 class service {
@@ -58,6 +62,16 @@ public:
 
 private:
   struct context;
+  // A token whose signature was verified, cached by its text until its exp (so a client's
+  // repeated requests cost one map lookup instead of base64, JSON parsing and an HMAC).
+  struct verified_token {
+    std::string role;
+    std::string claims;  // the claims as request.jwt.claims, with `role` filled in
+    std::optional<std::int64_t> exp_s;
+  };
+  static constexpr std::size_t token_cache_max = 4096;
+  // The token's role and claims, from the cache or verified now (401 errors in PostgREST's shape).
+  [[nodiscard]] api_result<std::shared_ptr<const verified_token>> verify(const std::string& token);
   [[nodiscard]] std::shared_ptr<const schema_cache> cache() const;
   // After a name was not found in `seen`: reloads the cache unless another request already did,
   // at most once per reload_interval (misses meanwhile wait for that reload), so a table created
@@ -75,6 +89,8 @@ private:
   std::shared_ptr<const schema_cache> cache_;
   std::mutex reload_mutex_;
   std::chrono::steady_clock::time_point last_reload_{};  // guarded by reload_mutex_
+  std::mutex tokens_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const verified_token>> tokens_;  // guarded by tokens_mutex_
   std::atomic<bool> stopping_{false};
   std::thread listener_;
 };

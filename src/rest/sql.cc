@@ -182,14 +182,23 @@ public:
     return sql;
   }
 
-  // `with pgrst_source as (<source>) select total, page, body`.
-  api_result<statement> wrap(const std::string& source, const query& q, const std::string& total) {
+  // One row (total, page, body) over the rows of `source`: a read is a subquery, aggregated in
+  // one pass (as PostgREST does); a data-changing statement (`dml`) must be a CTE,
+  // `with pgrst_source as (<source>) select ...`. With `projection`, the rows are narrowed to
+  // those columns first (the source returns extra ones).
+  api_result<statement> wrap(const std::string& source, const query& q, const std::string& total,
+                             const std::string& projection = {}, bool dml = true) {
     auto row = row_json(q);
     if (!row) return tl::unexpected(row.error());
-    out.sql = fmt::format(
-        "with pgrst_source as ({}) select {}, (select pg_catalog.count(*) from pgrst_source), "
-        "coalesce((select json_agg({}) from pgrst_source pgrst_t), '[]')::text",
-        source, total, *row);
+    const std::string select =
+        fmt::format("select {}, pg_catalog.count(*), coalesce(json_agg({}), '[]')::text from ", total, *row);
+    if (!dml) {
+      out.sql = select + "(" + source + ") pgrst_t";
+    } else {
+      const std::string rows =
+          projection.empty() ? "pgrst_source pgrst_t" : "(select " + projection + " from pgrst_source) pgrst_t";
+      out.sql = "with pgrst_source as (" + source + ") " + select + rows;
+    }
     return std::move(out);
   }
 
@@ -244,7 +253,7 @@ api_result<statement> build_read(const table_info& table, const query& q, bool c
   if (!tail) return tl::unexpected(tail.error());
   const std::string total =
       count ? fmt::format("(select pg_catalog.count(*) from {}{})", b.relation(), *where) : "null::bigint";
-  return b.wrap(fmt::format("select {}.* from {}{}{}", b.relation(), b.relation(), *where, *tail), q, total);
+  return b.wrap(fmt::format("select {}.* from {}{}{}", b.relation(), b.relation(), *where, *tail), q, total, {}, false);
 }
 
 api_result<statement> build_insert(const table_info& table, const query& q, const nlohmann::json& body,
@@ -279,6 +288,14 @@ api_result<statement> build_insert(const table_info& table, const query& q, cons
         sql += quote_ident((*columns)[i]) + " = excluded." + quote_ident((*columns)[i]);
       }
     }
+  }
+  if (how == resolution::merge_duplicates) {
+    // xmax is 0 for a row this statement inserted, the updating transaction for a merged one:
+    // the total column counts the inserted rows (PostgREST answers 200 when none was).
+    std::vector<std::string> all;
+    for (const auto& c : table.columns) all.push_back(c.name);
+    return b.wrap(sql + " returning " + b.relation() + ".*, (" + b.relation() + ".xmax = 0) as pgrst_inserted", q,
+                  "(select pg_catalog.count(*) from pgrst_source where pgrst_inserted)", joined(all, ""));
   }
   if (!representation) {
     b.out.sql = std::move(sql);

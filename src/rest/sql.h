@@ -7,6 +7,7 @@
 //   read / representation writes: one row (total bigint or NULL, page bigint, body text: a JSON
 //     array built by json_agg).
 //   minimal writes: no rows; the affected count comes from the command tag.
+//   upsert with merge-duplicates: always the first shape, total = the rows inserted (not merged).
 //   rpc: one row (body text: JSON) - or no body for void functions.
 
 #include <optional>

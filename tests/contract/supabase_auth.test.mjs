@@ -69,7 +69,7 @@ before(async () => {
     settings: [
       `auth.refresh_reuse_interval_s=${REUSE_INTERVAL_S}`,
       // Every request of this file comes from 127.0.0.1; the per-address bucket gets its own test.
-      'auth.sign_in_address_failures_burst=1000',
+      'auth.sign_in_address_failures_burst=1000', 'auth.sign_up_address_burst=1000',
       // Cheaper hashes keep the file fast; the defaults are covered by the unit tests.
       'auth.argon2_memory_kib=8192', 'auth.argon2_iterations=1',
       // The relay would produce and delete the rows this file inspects; the last suite runs it.
@@ -507,7 +507,27 @@ describe('admin', () => {
   });
 });
 
-describe('auto-confirm off', () => {
+describe('metrics', () => {
+  test('/metrics counts sign-ups, sign-ins and refreshes by outcome', async () => {
+    const text = await (await fetch(`${s.adminUrl}/metrics`)).text();
+    const value = (name, outcome) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{outcome="${outcome}"} `));
+      assert.ok(line, `${name}{outcome="${outcome}"} is exported`);
+      return Number(line.split(' ')[1]);
+    };
+    // The suites above signed up, signed in (right and wrong), hit the brute-force lock and refreshed.
+    assert.ok(value('substrate_auth_sign_ups_total', 'ok') >= 10);
+    assert.ok(value('substrate_auth_sign_ups_total', 'failed') >= 3);
+    assert.ok(value('substrate_auth_sign_ins_total', 'ok') >= 3);
+    assert.ok(value('substrate_auth_sign_ins_total', 'failed') >= 5);
+    assert.ok(value('substrate_auth_sign_ins_total', 'rate_limited') >= 1);
+    assert.ok(value('substrate_auth_refreshes_total', 'ok') >= 1);
+    assert.ok(value('substrate_auth_refreshes_total', 'failed') >= 1);
+    assert.equal(value('substrate_auth_sign_ups_total', 'rate_limited'), 0);
+  });
+});
+
+describe('auto-confirm off, one blocking thread, a small sign-up burst', () => {
   let other;
   let otherDir;
   before(async () => {
@@ -515,7 +535,8 @@ describe('auto-confirm off', () => {
     other = await Substrate.start({
       dataDir: otherDir,
       settings: ['auth.autoconfirm=false', 'auth.argon2_memory_kib=8192', 'auth.argon2_iterations=1',
-        'outbox.enabled=false', 'web.enabled=false'],
+        'outbox.enabled=false', 'web.enabled=false', 'auth.sign_up_address_burst=4',
+        'auth.sign_in_address_failures_burst=1000', 'blocking_threads=1', 'auth.password_threads=1'],
     });
   });
   after(async () => {
@@ -545,6 +566,44 @@ describe('auto-confirm off', () => {
     assert.notEqual(dup.data.user.id, data.user.id);
     assert.deepEqual(dup.data.user.identities, []);
     assert.equal(psql(db, `select count(*) from auth.users where lower(email) = lower('${address}')`), '1');
+  });
+
+  test('sign-ups from one address are limited: 429 over_request_rate_limit, no user created', async () => {
+    const { url, anon } = other.apiKeys();
+    let refused = null;
+    let accepted = 0;
+    // The test above used two of the four; at most four in all pass.
+    for (let i = 0; i < 5 && !refused; i++) {
+      const address = email('burst');
+      const r = await createClient(url, anon, clientOptions).auth.signUp({ email: address, password: 'secret123' });
+      if (r.error) refused = { ...r, address };
+      else accepted += 1;
+    }
+    assert.ok(refused, 'a sign-up was refused');
+    assert.ok(accepted <= 4);
+    assert.equal(refused.error.status, 429);
+    assert.equal(refused.error.code, 'over_request_rate_limit');
+    const db = other.env().DATABASE_URL;
+    assert.equal(psql(db, `select count(*) from auth.users where lower(email) = lower('${refused.address}')`), '0');
+    const text = await (await fetch(`${other.adminUrl}/metrics`)).text();
+    assert.match(text, /^substrate_auth_sign_ups_total\{outcome="rate_limited"\} 1$/m);
+  });
+
+  test('a burst of sign-ins waits on the password threads, not in front of REST', async () => {
+    // One password thread and one blocking thread: twenty sign-ins (each hashes, unknown e-mails
+    // against the dummy hash) queue on the password thread while a REST read, sent after them,
+    // is served by the blocking thread at once, so it completes before the burst does.
+    const { url, anon } = other.apiKeys();
+    const order = [];
+    const signIns = Array.from({ length: 20 }, (_, i) => createClient(url, anon, clientOptions).auth
+      .signInWithPassword({ email: email(`nobody${i}`), password: 'secret123' })
+      .then((r) => { assert.equal(r.error.code, 'invalid_credentials'); order.push('sign-in'); }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const rest = createClient(url, anon, clientOptions).from('user_notifications').select('id')
+      .then((r) => { assert.equal(r.error, null); order.push('rest'); });
+    await Promise.all([...signIns, rest]);
+    assert.notEqual(order.indexOf('rest'), order.length - 1, `REST finished last: ${order.join(' ')}`);
+    assert.ok(order.indexOf('rest') < 15, `REST waited for the sign-ins: ${order.join(' ')}`);
   });
 });
 

@@ -192,6 +192,31 @@ describe('CRUD as a user (RLS owner-only todos)', () => {
     assert.equal(res.json.length, 2);
   });
 
+  test('a range past the end is 416 PGRST103 (with a known total), an inverted Range header too', async () => {
+    const c = asUser(tokenA);
+    let r = await c.from('todos').select('id', { count: 'exact' }).order('id').range(10, 19);
+    assert.equal(r.status, 416);
+    assert.deepEqual(r.error, {
+      code: 'PGRST103', details: 'An offset of 10 was requested, but there are only 4 rows.', hint: null,
+      message: 'Requested range not satisfiable',
+    });
+    let res = await raw('todos?select=id&offset=5', { token: tokenA, headers: { Prefer: 'count=exact' } });
+    assert.equal(res.status, 416);
+    assert.equal(res.headers.get('content-range'), '*/4');
+    // At the end exactly: an empty page, not an error; without a count nothing is known: 200.
+    res = await raw('todos?select=id&offset=4', { token: tokenA, headers: { Prefer: 'count=exact' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-range'), '*/4');
+    assert.deepEqual(res.json, []);
+    r = await c.from('todos').select('id').range(10, 19);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.data, []);
+    res = await raw('todos?select=id', { token: tokenA, headers: { Range: '5-2' } });
+    assert.equal(res.status, 416);
+    assert.equal(res.json.code, 'PGRST103');
+    assert.equal(res.json.details, 'The lower boundary must be less than or equal to the upper boundary');
+  });
+
   test('single / maybeSingle', async () => {
     const c = asUser(tokenA);
     let r = await c.from('todos').select('*').eq('id', first.id).single();
@@ -221,6 +246,15 @@ describe('CRUD as a user (RLS owner-only todos)', () => {
     assert.equal(r.error, null);
     assert.equal(r.data[0].title, 'upserted');
     assert.equal(r.data[0].done, true, 'merge keeps unlisted columns');
+    assert.equal(r.status, 200, 'an upsert that only merged answers 200');
+    r = await c.from('todos').upsert({ id: first.id, title: 'upserted' });
+    assert.equal(r.error, null);
+    assert.equal(r.status, 200);
+    assert.equal(r.data, null, 'minimal upsert: no body');
+    r = await c.from('todos').upsert({ title: 'inserted by upsert' }).select('title');
+    assert.equal(r.status, 201, 'an upsert that inserted answers 201');
+    assert.deepEqual(r.data, [{ title: 'inserted by upsert' }]);
+    assert.equal((await c.from('todos').delete().eq('title', 'inserted by upsert').select('id')).data.length, 1);
     r = await c.from('todos').insert({ id: first.id, title: 'dup' });
     assert.equal(r.status, 409);
     assert.equal(r.error.code, '23505');
@@ -344,6 +378,43 @@ describe('rpc', () => {
   });
 });
 
+describe('request settings', () => {
+  test('request.headers carries every header, lower-cased, escaped; request.jwt.claims the token', async () => {
+    psql(dbUrl, `create function public.header(name text) returns text language sql stable
+                   as $$ select current_setting('request.headers', true)::json ->> name $$;
+                 create function public.claim(name text) returns text language sql stable
+                   as $$ select current_setting('request.jwt.claims', true)::json ->> name $$`);
+    const value = 'a "quoted" \\ value\twith a tab';
+    let r = await raw('rpc/header?name=x-test', { token: tokenA, headers: { 'X-Test': value } });
+    assert.equal(r.status, 200);
+    assert.equal(r.json, value);
+    r = await raw('rpc/header?name=apikey', { token: tokenA });
+    assert.equal(r.json, keys.anon);
+    r = await raw('rpc/claim?name=sub', { token: tokenA });
+    assert.equal(r.json, A);
+    r = await raw('rpc/claim?name=role', { token: tokenA });
+    assert.equal(r.json, 'authenticated');
+    psql(dbUrl, 'drop function public.header(text); drop function public.claim(text)');
+  });
+});
+
+describe('read-only reads', () => {
+  test('GET runs read-only: a writing function called by GET is 405 25006 and writes nothing', async () => {
+    psql(dbUrl, `create function public.touch() returns integer language sql
+                 as 'insert into public.todos (title) values (''touched'') returning 1'`);
+    const count = () => psql(dbUrl, "select count(*) from public.todos where title = 'touched'");
+    const svc = service();
+    let r = await svc.rpc('touch', {}, { get: true });
+    assert.equal(r.status, 405);
+    assert.equal(r.error.code, '25006');
+    assert.equal(count(), '0');
+    r = await svc.rpc('touch');
+    assert.equal(r.error, null, 'POST may write');
+    assert.equal(count(), '1');
+    psql(dbUrl, "delete from public.todos where title = 'touched'; drop function public.touch()");
+  });
+});
+
 describe('errors and tokens', () => {
   test('unknown table 404 PGRST205, unknown column 400 42703, bad body 400', async () => {
     let r = await anon().from('nope').select();
@@ -383,6 +454,115 @@ describe('errors and tokens', () => {
     assert.equal(r.status, 401, 'a token cannot become a role the authenticator is not a member of');
     const res = await raw('todos', { token: expired });
     assert.match(res.headers.get('www-authenticate'), /invalid_token/);
+  });
+});
+
+describe('prepared statements on reused connections', () => {
+  test('roles and claims never leak between requests sharing connections and statement shapes', async () => {
+    // The same query shape from four identities, interleaved and concurrent, many more times than
+    // the pool has connections (PostgreSQL switches each prepared statement to a generic plan
+    // after five runs): every answer is the one its own token allows.
+    const expect = {
+      a: (await service().from('todos').select('id').eq('user_id', A)).data.map((x) => x.id).sort(),
+      b: (await service().from('todos').select('id').eq('user_id', B)).data.map((x) => x.id).sort(),
+    };
+    assert.ok(expect.a.length > 0);
+    const clients = { a: asUser(tokenA), b: asUser(tokenB), anon: anon(), service: service() };
+    const runs = [];
+    for (let i = 0; i < 25; ++i) {
+      for (const [who, c] of Object.entries(clients)) {
+        runs.push(c.from('todos').select('id, user_id').gt('id', 0).then((r) => ({ who, r })));
+      }
+    }
+    for (const { who, r } of await Promise.all(runs)) {
+      assert.equal(r.error, null, who);
+      const ids = r.data.map((x) => x.id).sort();
+      if (who === 'a') assert.deepEqual(ids, expect.a);
+      if (who === 'b') assert.deepEqual(ids, expect.b);
+      if (who === 'anon') assert.deepEqual(ids, []);
+      if (who === 'service') assert.ok(ids.length >= expect.a.length + expect.b.length);
+    }
+    const who = await Promise.all(Array.from({ length: 20 }, (_, i) => asUser(i % 2 ? tokenA : tokenB).rpc('whoami')));
+    who.forEach((r, i) => assert.equal(r.data, i % 2 ? A : B));
+    // An inlinable SQL function over the RLS table: its policies must not stick to the plan either.
+    const todos = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 4 === 3 ? anon() : asUser(i % 2 ? tokenA : tokenB)).rpc('my_todos')));
+    todos.forEach((r, i) => {
+      assert.equal(r.error, null);
+      const ids = r.data.map((x) => x.id).sort();
+      assert.deepEqual(ids, i % 4 === 3 ? [] : i % 2 ? expect.a : expect.b, `call ${i}`);
+    });
+  });
+
+  test('a function whose result type changed is prepared afresh', async () => {
+    // Reads, writes and non-void functions answer one text column whatever the table or function,
+    // so only a void function's statement can change its result type (PostgreSQL then refuses
+    // the prepared form with 0A000 until it is prepared again): while the schema cache still
+    // says void, the request must neither fail nor reach the old prepared form.
+    psql(dbUrl, "create function public.shape() returns void language sql as ''");
+    for (let i = 0; i < 12; ++i) assert.equal((await anon().rpc('shape')).status, 204);
+    psql(dbUrl, `drop function public.shape();
+                 create function public.shape() returns integer language sql as 'select 42'`);
+    let r;
+    const deadline = Date.now() + 5000;
+    do {
+      r = await anon().rpc('shape');
+      assert.equal(r.error, null);
+    } while (r.data !== 42 && Date.now() < deadline);
+    assert.equal(r.data, 42);
+    psql(dbUrl, 'drop function public.shape()');
+  });
+
+  test('a cached token still expires', async () => {
+    // Valid for at least one more second (exp + the 30 s leeway), then expired.
+    const token = userToken(A, { exp: Math.floor(Date.now() / 1000) - 28 });
+    let r = await asUser(token).from('todos').select('id');
+    assert.equal(r.error, null);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    r = await asUser(token).from('todos').select('id');
+    assert.equal(r.status, 401);
+    assert.equal(r.error.code, 'PGRST303');
+  });
+});
+
+describe('rest.prepared_statements=false (behind a transaction-mode pooler)', () => {
+  let plain;
+  let plainDir;
+  before(async () => {
+    plainDir = makeDataDir();
+    plain = await Substrate.start({
+      dataDir: plainDir,
+      settings: ['registry.enabled=false', 'kafka.enabled=false', 'processors.enabled=false', 'gateway.enabled=false',
+        'web.enabled=false', 'outbox.enabled=false', 'rest.prepared_statements=false'],
+    });
+  });
+  after(async () => {
+    if (plain) await plain.stop();
+    if (plainDir) removeDataDir(plainDir);
+  });
+
+  test('reads, writes, RLS and ranges work without prepared statements', async () => {
+    const db = plain.env().DATABASE_URL;
+    psql(db, `create table public.notes (id bigint generated by default as identity primary key,
+                user_id uuid default auth.uid(), body text);
+              alter table public.notes enable row level security;
+              create policy notes_owner on public.notes for all to authenticated
+                using (auth.uid() = user_id) with check (auth.uid() = user_id);`);
+    const { anon: anonKey } = plain.apiKeys();
+    const plainSecret = fs.readFileSync(path.join(plainDir, 'secrets', 'jwt-secret'), 'utf8').trim();
+    const now = Math.floor(Date.now() / 1000);
+    const tokenFor = (sub) => sign({ sub, role: 'authenticated', aud: 'authenticated', iat: now, exp: now + 3600 },
+      plainSecret);
+    const as = (sub) => createClient(plain.apiUrl, anonKey,
+      options({ global: { headers: { Authorization: `Bearer ${tokenFor(sub)}` } } }));
+    let r = await as(A).from('notes').insert({ body: 'a' }).select().single();
+    assert.equal(r.status, 201);
+    assert.equal(r.data.user_id, A);
+    for (let i = 0; i < 8; ++i) {
+      assert.deepEqual((await as(A).from('notes').select('body')).data, [{ body: 'a' }]);
+      assert.deepEqual((await as(B).from('notes').select('body')).data, []);
+    }
+    r = await as(A).from('notes').select('id', { count: 'exact' }).range(5, 9);
+    assert.equal(r.status, 416);
   });
 });
 

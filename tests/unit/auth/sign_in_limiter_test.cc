@@ -37,5 +37,18 @@ TEST(sign_in_limiter, memory_is_bounded) {
   EXPECT_LE(limiter.size(), 100u);
 }
 
+TEST(sign_in_limiter, sign_ups_per_address_take_one_each_and_refill) {
+  sign_in_limiter limiter({.burst = 5, .refill_s = 60}, {.burst = 20, .refill_s = 6}, 100,
+                          {.burst = 3, .refill_s = 10});
+  const std::int64_t now = 1'000'000;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.take_sign_up("1.2.3.4", now)) << i;
+  EXPECT_FALSE(limiter.take_sign_up("1.2.3.4", now)) << "the fourth within the burst is refused";
+  EXPECT_TRUE(limiter.take_sign_up("5.6.7.8", now)) << "other addresses have their own bucket";
+  EXPECT_TRUE(limiter.allowed("a@x.io", "1.2.3.4", now)) << "sign-ups do not count as failed sign-ins";
+  EXPECT_FALSE(limiter.take_sign_up("1.2.3.4", now + 9'999));
+  EXPECT_TRUE(limiter.take_sign_up("1.2.3.4", now + 10'000)) << "one more per refill interval";
+  EXPECT_FALSE(limiter.take_sign_up("1.2.3.4", now + 10'000));
+}
+
 }  // namespace
 }  // namespace substrate::auth
