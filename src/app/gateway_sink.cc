@@ -43,6 +43,8 @@ public:
     return encoded;
   }
 
+  bool encode_blocks(std::string_view topic) override { return !serializer_.resolved(topic); }
+
   void produce(std::string_view topic, std::string value, gateway::record_headers headers,
                gateway::produce_callback done) override {
     std::vector<bus::record_header> list;
