@@ -60,6 +60,7 @@ bench: build
 	bench/avro/run $(BUILD_DIR)
 	bench/auth/run $(BUILD_DIR)
 	bench/realtime/run $(BUILD_DIR)
+	bench/gateway/run $(BUILD_DIR)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
