@@ -62,6 +62,7 @@ bench: build
 	bench/realtime/run $(BUILD_DIR)
 	bench/processors/run $(BUILD_DIR)
 	bench/rest/run $(BUILD_DIR)
+	bench/gateway/run $(BUILD_DIR)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -1,5 +1,6 @@
 #include "app/gateway_role.h"
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -7,7 +8,9 @@
 #include <fmt/format.h>
 
 #include "app/logger.h"
+#include "gateway/errc.h"
 #include "gateway/event_sink.h"
+#include "gateway/jwks_refresher.h"
 #include "gateway/routes.h"
 #include "gateway/service.h"
 #include "gateway/token_verifier.h"
@@ -19,46 +22,57 @@
 namespace substrate::app {
 namespace {
 
-std::vector<gateway::jwk> load_jwks(const core::gateway_config& cfg) {
-  std::vector<gateway::jwk> keys;
-  if (!cfg.jwks_file.empty()) {
-    std::ifstream in(cfg.jwks_file, std::ios::binary);
-    if (!in) throw std::runtime_error(fmt::format("gateway.jwks_file: cannot read {}", cfg.jwks_file));
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = gateway::parse_jwks(text.str());
-    if (!parsed)
-      throw std::runtime_error(fmt::format("gateway.jwks_file {}: {}", cfg.jwks_file, parsed.error().message()));
-    keys = std::move(*parsed);
-    app_log.info("gateway: JWKS keys loaded", {{"file", cfg.jwks_file}, {"keys", keys.size()}});
+std::vector<gateway::jwk> load_jwks_file(const core::gateway_config& cfg) {
+  if (cfg.jwks_file.empty()) return {};
+  std::ifstream in(cfg.jwks_file, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("gateway.jwks_file: cannot read {}", cfg.jwks_file));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = gateway::parse_jwks(text.str());
+  if (!parsed)
+    throw std::runtime_error(fmt::format("gateway.jwks_file {}: {}", cfg.jwks_file, parsed.error().message()));
+  app_log.info("gateway: JWKS keys loaded", {{"file", cfg.jwks_file}, {"keys", parsed->size()}});
+  return std::move(*parsed);
+}
+
+// GET gateway.jwks_url (blocking, bounded by its timeout): the document, or why not.
+gateway::jwks_refresher::fetch_function jwks_fetcher(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  const auto path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+  const std::string base = url.substr(0, path_start);
+  const std::string target = path_start == std::string::npos ? "/" : url.substr(path_start);
+  try {
+    // Validates the URL now, so a bad one fails the start-up.
+    net::http_client probe(base, {.timeout_ms = 5'000, .response_bytes_max = 1 << 20, .keep_alive = false});
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(fmt::format("gateway.jwks_url: {}", e.what()));
   }
-  if (!cfg.jwks_url.empty()) {
-    // Fetched once at start, as the reference does (contracts.md 3.1.2): a failure is a warning
-    // and tokens of those keys are refused until a restart.
-    const auto scheme_end = cfg.jwks_url.find("://");
-    const auto path_start = cfg.jwks_url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-    const std::string base = cfg.jwks_url.substr(0, path_start);
-    const std::string target = path_start == std::string::npos ? "/" : cfg.jwks_url.substr(path_start);
-    try {
-      net::http_client client(base, {.timeout_ms = 5'000, .response_bytes_max = 1 << 20, .keep_alive = false});
-      auto response = client.request("GET", target, {{"Accept", "application/json"}});
-      if (!response) {
-        app_log.warn("gateway: cannot fetch gateway.jwks_url; ES256/RS256 tokens of it are refused",
-                     {{"url", cfg.jwks_url}, {"error", response.error().message()}});
-      } else if (response->status != 200) {
-        app_log.warn("gateway: gateway.jwks_url did not answer 200; ES256/RS256 tokens of it are refused",
-                     {{"url", cfg.jwks_url}, {"status", response->status}});
-      } else if (auto parsed = gateway::parse_jwks(response->body); !parsed) {
-        app_log.warn("gateway: gateway.jwks_url is not a usable JWKS; ES256/RS256 tokens of it are refused",
-                     {{"url", cfg.jwks_url}, {"error", parsed.error().message()}});
-      } else {
-        app_log.info("gateway: JWKS keys fetched", {{"url", cfg.jwks_url}, {"keys", parsed->size()}});
-        for (auto& key : *parsed) keys.push_back(std::move(key));
-      }
-    } catch (const std::invalid_argument& e) {
-      throw std::runtime_error(fmt::format("gateway.jwks_url: {}", e.what()));
+  return [base, target]() -> result<std::string> {
+    net::http_client client(base, {.timeout_ms = 5'000, .response_bytes_max = 1 << 20, .keep_alive = false});
+    auto response = client.request("GET", target, {{"Accept", "application/json"}});
+    if (!response) return tl::unexpected(std::move(response.error()));
+    if (response->status != 200) {
+      return make_error(gateway::errc::invalid_jwks, fmt::format("the JWKS URL answered {}", response->status));
     }
+    return std::move(response->body);
+  };
+}
+
+// The keys at start: the file's, plus the URL's when it answers (else a warning: tokens of its
+// keys are refused until a refresh succeeds).
+std::vector<gateway::jwk> initial_keys(const core::gateway_config& cfg, const std::vector<gateway::jwk>& file_keys,
+                                       const gateway::jwks_refresher::fetch_function& fetch) {
+  std::vector<gateway::jwk> keys = file_keys;
+  if (!fetch) return keys;
+  auto text = fetch();
+  auto parsed = text ? gateway::parse_jwks(*text) : result<std::vector<gateway::jwk>>(tl::unexpected(text.error()));
+  if (!parsed) {
+    app_log.warn("gateway: cannot use gateway.jwks_url yet; its ES256/RS256 tokens are refused until a refresh works",
+                 {{"url", cfg.jwks_url}, {"error", parsed.error().message()}});
+    return keys;
   }
+  app_log.info("gateway: JWKS keys fetched", {{"url", cfg.jwks_url}, {"keys", parsed->size()}});
+  for (auto& key : *parsed) keys.push_back(std::move(key));
   return keys;
 }
 
@@ -68,7 +82,10 @@ struct gateway_role::impl {
   const core::config& cfg;
   gateway::event_sink& sink;
   gateway::route_store routes;
+  std::vector<gateway::jwk> file_keys;
+  gateway::jwks_refresher::fetch_function fetch_jwks;
   gateway::token_verifier verifier;
+  std::unique_ptr<gateway::jwks_refresher> refresher;
   net::readiness ready;
   gateway::service service;
   std::shared_ptr<net::router> router = std::make_shared<net::router>();
@@ -79,7 +96,9 @@ struct gateway_role::impl {
       : cfg(c),
         sink(s),
         routes(c.gateway.routes_file, metrics),
-        verifier(jwt_secret, load_jwks(c.gateway)),
+        file_keys(load_jwks_file(c.gateway)),
+        fetch_jwks(c.gateway.jwks_url.empty() ? nullptr : jwks_fetcher(c.gateway.jwks_url)),
+        verifier(jwt_secret, initial_keys(c.gateway, file_keys, fetch_jwks)),
         service(
             gateway::service_options{
                 .webhook_secret = c.gateway.webhook_secret,
@@ -88,6 +107,14 @@ struct gateway_role::impl {
                 .rate_burst = static_cast<double>(c.gateway.rate_limit_burst),
             },
             verifier, routes, s, metrics, pool.blocking()) {
+    if (fetch_jwks) {
+      refresher = std::make_unique<gateway::jwks_refresher>(
+          verifier, file_keys, fetch_jwks,
+          gateway::jwks_refresher_options{.refresh_ms = c.gateway.jwks_refresh_s * 1000,
+                                          .min_interval_ms = c.gateway.jwks_refresh_min_s * 1000},
+          metrics, std::chrono::steady_clock::now());
+      verifier.on_unknown_kid([r = refresher.get()](const std::string&) { r->request(); });
+    }
     ready.add({"event_sink", [this] { return sink.problem(); }});
     service.add_routes(*router);
     net::add_observability_routes(*router, metrics, ready, pool.blocking());
@@ -110,6 +137,7 @@ gateway_role::~gateway_role() = default;
 
 void gateway_role::start() {
   impl_->server->start();
+  if (impl_->refresher) impl_->refresher->start();
   try {
     impl_->routes.watch();
   } catch (const std::exception& e) {
@@ -119,6 +147,7 @@ void gateway_role::start() {
 
 void gateway_role::stop() {
   impl_->server->stop();
+  if (impl_->refresher) impl_->refresher->stop();
   impl_->routes.stop();
 }
 

@@ -8,10 +8,13 @@
 //
 // Threading: gateway::event_sink's contract. Lifecycle: construct (throws std::runtime_error on
 // a configuration librdkafka rejects; connects lazily), use, destroy after the gateway listener
-// stopped (the producer waits for records in flight, then fails the rest).
+// stopped (the producer waits for records in flight, then fails the rest). After a fatal error
+// of the idempotent producer (librdkafka refuses every record from then on), the sink creates a
+// new producer: the record that met the error is answered 500, the next ones go through.
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/config.h"
 #include "gateway/event_sink.h"
@@ -23,5 +26,9 @@ namespace substrate::app {
 [[nodiscard]] std::unique_ptr<gateway::event_sink> make_gateway_sink(const core::config& cfg,
                                                                      const std::string& builtin_broker,
                                                                      const std::string& builtin_registry_url);
+
+// Puts the sink's current producer in librdkafka's fatal error state (bus::producer::
+// fail_for_testing); the sink then replaces it at the next record. For tests only.
+void fail_gateway_producer_for_testing(gateway::event_sink& sink, std::string_view reason);
 
 }  // namespace substrate::app

@@ -49,6 +49,11 @@ result<topic_schema> avro_serializer::schema_for(std::string_view topic) {
   return topics_.try_emplace(std::string(topic), found).first->second;
 }
 
+bool avro_serializer::resolved(std::string_view topic) {
+  std::lock_guard lock(mutex_);
+  return topics_.find(topic) != topics_.end();
+}
+
 result<std::string> avro_serializer::encode(std::string_view topic, std::string_view json) {
   auto target = schema_for(topic);
   if (!target) return tl::unexpected(target.error());

@@ -64,6 +64,10 @@ public:
   // The value schema and its id for `topic` (see above).
   [[nodiscard]] result<topic_schema> schema_for(std::string_view topic);
 
+  // True when the schema of `topic` is resolved, so encode(topic, ...) does not ask the registry
+  // and can run on a shard (it is a few microseconds of CPU then).
+  [[nodiscard]] bool resolved(std::string_view topic);
+
   // Confluent header + Avro datum of the JSON document.
   [[nodiscard]] result<std::string> encode(std::string_view topic, std::string_view json);
 

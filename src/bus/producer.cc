@@ -166,6 +166,14 @@ result<void> producer::produce(std::string_view topic, const std::optional<std::
   return {};
 }
 
+result<void> producer::fail_for_testing(std::string_view reason) {
+  const std::string text(reason);
+  const auto err =
+      rd_kafka_test_fatal_error(impl_->handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, text.c_str());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return tl::unexpected(impl_->to_error(err, "", -1));
+  return {};
+}
+
 result<delivery> producer::produce_sync(std::string_view topic, const std::optional<std::string>& key,
                                         std::string_view value, const std::vector<record_header>& headers) {
   auto promise = std::make_shared<std::promise<result<delivery>>>();

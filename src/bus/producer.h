@@ -81,6 +81,12 @@ public:
   // Records enqueued whose callbacks have not run yet.
   [[nodiscard]] std::size_t outstanding() const;
 
+  // Puts the producer in librdkafka's fatal error state (rd_kafka_test_fatal_error), exactly as
+  // a fatal idempotence error from a broker would: queued records fail with producer_fatal and
+  // so does every later produce(). For tests of the recovery path; no broker we can run causes
+  // one on demand.
+  [[nodiscard]] result<void> fail_for_testing(std::string_view reason);
+
   struct impl;
 
 private:

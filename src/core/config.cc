@@ -471,8 +471,18 @@ std::vector<property> make_properties() {
       "gateway.webhook_secret", "The X-Webhook-Secret webhooks must send; empty: every webhook is refused (401).",
       [](config & c) -> auto& { return c.gateway.webhook_secret; }, true));
   p.push_back(string(
-      "gateway.jwks_url", "JWKS URL (http://) of ES256/RS256 keys accepted besides HS256, fetched at start.",
+      "gateway.jwks_url",
+      "JWKS URL (http://) of ES256/RS256 keys accepted besides HS256, fetched at start, every "
+      "gateway.jwks_refresh_s and when a token names an unknown kid.",
       [](config & c) -> auto& { return c.gateway.jwks_url; }));
+  p.push_back(integer(
+      "gateway.jwks_refresh_s",
+      "Seconds between two fetches of gateway.jwks_url; 0: only at start and on unknown kids.", 0, 7 * 24 * 3600,
+      [](config & c) -> auto& { return c.gateway.jwks_refresh_s; }));
+  p.push_back(integer(
+      "gateway.jwks_refresh_min_s",
+      "Seconds at least between a fetch of gateway.jwks_url and one asked by a token with an unknown kid.", 0, 3600,
+      [](config & c) -> auto& { return c.gateway.jwks_refresh_min_s; }));
   p.push_back(string(
       "gateway.jwks_file", "JWKS file of ES256/RS256 keys accepted besides HS256, read at start.",
       [](config & c) -> auto& { return c.gateway.jwks_file; }));

@@ -178,6 +178,8 @@ struct gateway_config {
   std::string webhook_secret;
   // ES256/RS256 keys of a real Supabase project (besides HS256 with api.jwt_secret).
   std::string jwks_url;
+  std::int64_t jwks_refresh_s = 300;     // jwks_url again every ...; 0: at start and on unknown kids only
+  std::int64_t jwks_refresh_min_s = 30;  // rate limit of the fetches asked by unknown kids
   std::string jwks_file;
   std::int64_t body_bytes_max = 1 << 20;
   std::int64_t rate_limit_per_s = 100;  // per user; 0: off

@@ -10,8 +10,9 @@
 //            anything else (refused by the broker)                   -> 500
 //
 // Threading: every method from any thread. encode() may block (registry on first use of a
-// topic): call it on the blocking pool. produce() never blocks; `done` runs exactly once, on
-// any thread, after the broker acknowledged the record or it failed for good.
+// topic): call it on the blocking pool unless encode_blocks() said it will not. produce() never
+// blocks; `done` runs exactly once, on any thread, after the broker acknowledged the record or
+// it failed for good.
 
 #include <cstdint>
 #include <functional>
@@ -38,6 +39,9 @@ public:
   virtual ~event_sink() = default;
   // The Confluent-framed Avro value of `json` for `topic` (its `<topic>-value` schema).
   [[nodiscard]] virtual result<std::string> encode(std::string_view topic, std::string_view json) = 0;
+  // False when encode(topic, ...) is CPU only now (the topic's schema is known): the caller may
+  // run it where it is instead of paying for a trip to the blocking pool.
+  [[nodiscard]] virtual bool encode_blocks(std::string_view /*topic*/) { return true; }
   // Enqueues a value (null key, contracts.md 0.2); `done` as above.
   virtual void produce(std::string_view topic, std::string value, record_headers headers, produce_callback done) = 0;
   // Readiness: nothing when the broker and the registry answer, else what is wrong. May block

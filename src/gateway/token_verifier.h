@@ -9,13 +9,25 @@
 // exp / nbf / iat are enforced (auth::check_time_claims). There is no way to turn verification
 // off: the constructor refuses a verifier without any key.
 //
-// Threading: immutable after construction; verify() from any thread.
+// Verified tokens are cached (a client sends the same access token with every request for its
+// hour): keyed by the SHA-256 of the whole token, so only the exact bytes of a token that passed
+// every check hit, and a hit checks exp / nbf / iat again against the time of the request, so a
+// cached token expires when it would have. At most `cache_max` entries: a full cache first
+// drops the expired entries, then starts over. set_keys() empties it, so a key that was
+// withdrawn verifies nothing more.
+//
+// Threading: verify(), set_keys() and key_count() from any thread (the keys are an immutable
+// snapshot swapped under a mutex; the cache has its own mutex).
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -49,17 +61,46 @@ struct identity {
 class token_verifier {
 public:
   // Throws std::invalid_argument when neither a secret nor a key is given.
-  token_verifier(std::string hs256_secret, std::vector<jwk> keys, std::int64_t leeway_s = 30);
+  token_verifier(std::string hs256_secret, std::vector<jwk> keys, std::int64_t leeway_s = 30,
+                 std::size_t cache_max = 10'000);
 
   // Verifies `token` (the text after "Bearer "). errc::unauthorized with the reason.
   [[nodiscard]] result<identity> verify(std::string_view token, std::int64_t now_s) const;
 
-  [[nodiscard]] std::size_t key_count() const { return keys_.size(); }
+  // Replaces the JWKS keys (a refresh of gateway.jwks_url) and empties the cache.
+  void set_keys(std::vector<jwk> keys);
+
+  // Called, outside any lock of the verifier, when an ES256/RS256 token names a `kid` that no
+  // key has (with the kid; empty when the token names none and no key of its alg exists): the
+  // keys may have been rotated, the owner of the JWKS refreshes them. The token is refused all
+  // the same. Set before the first verify().
+  void on_unknown_kid(std::function<void(const std::string& kid)> hook) { unknown_kid_ = std::move(hook); }
+
+  [[nodiscard]] std::size_t key_count() const;
+  [[nodiscard]] std::size_t cached_tokens() const;
 
 private:
+  using digest = std::array<unsigned char, 32>;
+  struct digest_hash {
+    std::size_t operator()(const digest& d) const noexcept;
+  };
+  struct cached {
+    identity who;
+    std::optional<std::int64_t> exp, nbf, iat;
+  };
+  [[nodiscard]] result<identity> verify_uncached(std::string_view token, std::int64_t now_s,
+                                                 std::optional<cached>& to_cache) const;
+  [[nodiscard]] bool valid_at(const cached& entry, std::int64_t now_s) const;
+
   std::string secret_;
-  std::vector<jwk> keys_;
   std::int64_t leeway_s_;
+  std::size_t cache_max_;
+  std::function<void(const std::string&)> unknown_kid_;
+  mutable std::mutex keys_mutex_;
+  std::shared_ptr<const std::vector<jwk>> keys_;
+  mutable std::mutex cache_mutex_;
+  mutable std::unordered_map<digest, cached, digest_hash> cache_;
+  std::uint64_t generation_ = 0;  // under cache_mutex_: bumped by set_keys()
 };
 
 // The token of an `Authorization: Bearer <jwt>` header value; nullopt without the prefix.

@@ -56,6 +56,11 @@ let kafka;
 let consumer;
 let registry;
 const received = [];  // {topic, headers, value (decoded)}
+// gateway.jwks_url: a small local HTTP server whose document the tests rotate.
+let jwksServer;
+let jwksDocument;
+let jwksFetches = 0;
+let urlKeys;  // {one, two}: EC key pairs; `one` is served at start
 
 // The listener answers 413 as soon as the declared length exceeds the limit and closes without
 // reading the body; fetch() reports that as EPIPE, so this request reads the early answer.
@@ -118,11 +123,26 @@ before(async () => {
   ecKey = pair.privateKey;
   const jwk = { ...pair.publicKey.export({ format: 'jwk' }), kid: 'test-ec', use: 'sig', alg: 'ES256' };
   fs.writeFileSync(path.join(scratch, 'jwks.json'), JSON.stringify({ keys: [jwk] }));
+  const publicJwk = (pair, kid) => ({ ...pair.publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'ES256' });
+  urlKeys = {
+    one: crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+    two: crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+  };
+  jwksDocument = { keys: [publicJwk(urlKeys.one, 'url-one')] };
+  urlKeys.twoJwk = publicJwk(urlKeys.two, 'url-two');
+  jwksServer = http.createServer((request, response) => {
+    jwksFetches += 1;
+    response.writeHead(200, { 'Content-Type': 'application/json' });
+    response.end(JSON.stringify(jwksDocument));
+  });
+  await new Promise((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
   s = await Substrate.start({
     dataDir,
     settings: [
       `gateway.routes_file=${path.join(scratch, 'routes.yaml')}`,
       `gateway.jwks_file=${path.join(scratch, 'jwks.json')}`,
+      `gateway.jwks_url=http://127.0.0.1:${jwksServer.address().port}/.well-known/jwks.json`,
+      'gateway.jwks_refresh_s=3600', 'gateway.jwks_refresh_min_s=1',
       `gateway.webhook_secret=${webhookSecret}`,
       'gateway.rate_limit_per_s=1', 'gateway.rate_limit_burst=8',
       'gateway.media_file_size_max=1000000',
@@ -149,6 +169,7 @@ before(async () => {
 after(async () => {
   if (consumer) await consumer.disconnect().catch(() => {});
   if (s) await s.stop();
+  if (jwksServer) jwksServer.close();
   if (dataDir) removeDataDir(dataDir);
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
@@ -249,6 +270,47 @@ describe('POST /api/v1/events/{key}', () => {
     assert.ok(Number(limited.headers.get('retry-after')) >= 1);
     const other = await post('/api/v1/events/message', { token: signHs256(userClaims(), secret), raw: '[]' });
     assert.equal(other.status, 400);
+  });
+});
+
+describe('JWKS of gateway.jwks_url', () => {
+  test('a rotated key is fetched at its first unknown kid, rate-limited; the withdrawn key is refused', async () => {
+    const body = { message: 'jwks', timestamp: '2026-02-26T10:00:00Z' };
+    const byOne = signEs256(userClaims(), urlKeys.one.privateKey, 'url-one');
+    assert.equal((await post('/api/v1/events/message', { token: byOne, body })).status, 202, 'served at start');
+    assert.ok(jwksFetches >= 1);
+
+    // The provider rotates: url-two in, url-one out. The first token of url-two is refused and
+    // makes the gateway fetch the document again; soon after, url-two is accepted.
+    jwksDocument = { keys: [urlKeys.twoJwk] };
+    const claims = userClaims();
+    const byTwo = signEs256(claims, urlKeys.two.privateKey, 'url-two');
+    let accepted;
+    await waitFor(async () => {
+      accepted = await post('/api/v1/events/message', { token: byTwo, body });
+      return accepted.status === 202;
+    }, 15_000, 'the rotated key to be accepted');
+    const record = await recordWith('public.user.message.events', accepted.json.event_id);
+    assert.equal(record.user_id, claims.sub);
+    assertError(await post('/api/v1/events/message', { token: byOne, body }), 401, 'unauthorized',
+      /no ES256 key with this kid/);
+    // The file's key is kept through refreshes.
+    const byFile = signEs256(userClaims(), ecKey, 'test-ec');
+    assert.equal((await post('/api/v1/events/message', { token: byFile, body })).status, 202);
+
+    // Made-up kids cannot make it fetch more than once per gateway.jwks_refresh_min_s (1 s).
+    const before = jwksFetches;
+    const started = Date.now();
+    for (let i = 0; i < 20; ++i) {
+      const stranger = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+      assertError(await post('/api/v1/events/message', {
+        token: signEs256(userClaims(), stranger, `made-up-${i}`), body,
+      }), 401, 'unauthorized', /no ES256 key with this kid/);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const seconds = (Date.now() - started) / 1000;
+    assert.ok(jwksFetches - before <= Math.ceil(seconds) + 1,
+      `${jwksFetches - before} fetches in ${seconds} s for 20 unknown kids`);
   });
 });
 

@@ -1,5 +1,6 @@
 #include "gateway/token_verifier.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -164,6 +165,78 @@ TEST(token_verifier, verifies_es256_and_rs256_tokens_with_jwks_keys) {
   auto token = rsa.sign(user_claims(), "rsa1");
   token[token.size() - 5] = token[token.size() - 5] == 'A' ? 'B' : 'A';
   EXPECT_FALSE(verifier.verify(token, now_s));
+}
+
+TEST(token_verifier, a_cached_token_still_expires_and_forgeries_still_fail) {
+  const token_verifier verifier(secret, {});
+  const auto token = auth::sign_hs256(user_claims(now_s + 60), secret);
+  ASSERT_TRUE(verifier.verify(token, now_s));
+  EXPECT_EQ(verifier.cached_tokens(), 1u);
+  auto again = verifier.verify(token, now_s + 10);  // from the cache
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->subject, "2b7c1a9e-0000-4000-8000-000000000001");
+  EXPECT_EQ(again->email, "ada@example.com");
+  EXPECT_EQ(again->role, "authenticated");
+  EXPECT_EQ(again->algorithm, "HS256");
+  // Past exp + the 30 s leeway, exactly as without the cache.
+  EXPECT_TRUE(verifier.verify(token, now_s + 60 + 29));
+  auto expired = verifier.verify(token, now_s + 60 + 30);
+  ASSERT_FALSE(expired);
+  EXPECT_NE(expired.error().context.find("expired"), std::string::npos) << expired.error().context;
+  // A token that differs from the cached one in its signature only is verified, and refused.
+  const auto fresh = auth::sign_hs256(user_claims(), secret);
+  ASSERT_TRUE(verifier.verify(fresh, now_s));
+  std::string tampered = fresh;
+  tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(verifier.verify(tampered, now_s));
+  // nbf in the future: refused, and a refusal is never cached.
+  auto early_claims = user_claims();
+  early_claims["nbf"] = now_s + 600;
+  const auto early = auth::sign_hs256(early_claims, secret);
+  EXPECT_FALSE(verifier.verify(early, now_s));
+  EXPECT_FALSE(verifier.verify(early, now_s));
+  EXPECT_TRUE(verifier.verify(early, now_s + 600));
+}
+
+TEST(token_verifier, the_cache_is_bounded) {
+  const token_verifier verifier(secret, {}, 30, 4);
+  for (int i = 0; i < 10; ++i) {
+    auto claims = user_claims(i < 3 ? now_s + 1 : now_s + 3600);
+    claims["sub"] = fmt::format("user-{}", i);
+    ASSERT_TRUE(verifier.verify(auth::sign_hs256(claims, secret), now_s));
+    EXPECT_LE(verifier.cached_tokens(), 4u);
+  }
+  // Later, the short-lived tokens are dropped first when the cache is full.
+  auto claims = user_claims();
+  claims["sub"] = "late";
+  ASSERT_TRUE(verifier.verify(auth::sign_hs256(claims, secret), now_s + 100));
+  EXPECT_GE(verifier.cached_tokens(), 1u);
+  EXPECT_LE(verifier.cached_tokens(), 4u);
+}
+
+TEST(token_verifier, replaced_keys_empty_the_cache_and_unknown_kids_are_reported) {
+  const auto old_key = key_pair::ec("k1");
+  const auto new_key = key_pair::ec("k2");
+  auto old_keys = parse_jwks(nlohmann::json{{"keys", {old_key.jwk}}}.dump());
+  auto new_keys = parse_jwks(nlohmann::json{{"keys", {new_key.jwk}}}.dump());
+  ASSERT_TRUE(old_keys && new_keys);
+  token_verifier verifier(secret, *old_keys);
+  std::vector<std::string> unknown;
+  verifier.on_unknown_kid([&unknown](const std::string& kid) { unknown.push_back(kid); });
+  const auto by_old = old_key.sign(user_claims(), "k1");
+  const auto by_new = new_key.sign(user_claims(), "k2");
+  ASSERT_TRUE(verifier.verify(by_old, now_s));
+  EXPECT_FALSE(verifier.verify(by_new, now_s));
+  EXPECT_EQ(unknown, std::vector<std::string>{"k2"});
+  // The JWKS rotated: k1 is withdrawn, its cached token is refused from now on.
+  verifier.set_keys(std::move(*new_keys));
+  EXPECT_EQ(verifier.cached_tokens(), 0u);
+  EXPECT_TRUE(verifier.verify(by_new, now_s));
+  EXPECT_FALSE(verifier.verify(by_old, now_s));
+  EXPECT_EQ(unknown, (std::vector<std::string>{"k2", "k1"}));
+  // A bad signature under a known kid is not an unknown kid.
+  EXPECT_FALSE(verifier.verify(key_pair::ec("k2").sign(user_claims(), "k2"), now_s));
+  EXPECT_EQ(unknown.size(), 2u);
 }
 
 TEST(jwks, refuses_unusable_documents) {
