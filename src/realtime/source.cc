@@ -210,7 +210,10 @@ void source::impl::stream(source& self) {
   };
 
   // One statement for every subscriber of every change of the batch (migrations/0007).
-  auto run_check = [&](const std::vector<check_item>& items) -> result<std::vector<std::vector<visibility>>> {
+  // safe = false: no subtransaction per subscriber, so an error in a policy fails the statement
+  // (migrations/0010); the caller then repeats the batch with safe = true.
+  auto run_check = [&](const std::vector<check_item>& items,
+                       bool safe) -> result<std::vector<std::vector<visibility>>> {
     json arg = json::array();
     for (const auto& item : items) {
       json key = json::object();
@@ -220,8 +223,9 @@ void source::impl::stream(source& self) {
       arg.push_back(json{{"xid", item.c->xid}, {"rel", item.c->table->rel.oid}, {"key", key}, {"subs", subs}});
     }
     auto r = check_conn.exec(
-        "select item, sub, visible, selectable from substrate.realtime_visibility($1::jsonb) order by item, sub",
-        {arg.dump()});
+        "select item, sub, visible, selectable from substrate.realtime_visibility($1::jsonb, $2::boolean) "
+        "order by item, sub",
+        {arg.dump(), safe ? "true" : "false"});
     if (!r) return tl::unexpected(r.error());
     std::vector<std::vector<visibility>> out(items.size());
     for (int row = 0; row < r->rows(); ++row) {
@@ -240,14 +244,19 @@ void source::impl::stream(source& self) {
     return out;
   };
   visibility_check check = [&](const std::vector<check_item>& items) {
-    auto all = run_check(items);
+    auto all = run_check(items, false);
     if (all) return std::move(*all);
-    // A dead connection is a reason to reconnect (the batch is resent); an error of the query
-    // itself (e.g. a table dropped since) hides the failing change from everyone, checked alone.
+    // A dead connection is a reason to reconnect (the batch is resent). An error in a policy:
+    // the same batch with a subtransaction per subscriber, where it only hides the row from that
+    // subscriber. Any other error of the query (e.g. a table dropped since) hides the failing
+    // change from everyone, checked alone.
+    if (!check_conn.exec("select 1")) throw std::runtime_error(all.error().message());
+    all = run_check(items, true);
+    if (all) return std::move(*all);
     if (!check_conn.exec("select 1")) throw std::runtime_error(all.error().message());
     std::vector<std::vector<visibility>> out;
     for (const auto& item : items) {
-      auto one = run_check({item});
+      auto one = run_check({item}, true);
       if (one) {
         out.push_back(std::move(one->front()));
         continue;
@@ -259,9 +268,41 @@ void source::impl::stream(source& self) {
     return out;
   };
 
+  // Where the time goes, logged at debug every 10 s: how old the oldest change of a batch was when
+  // the batch started (commit -> here: WAL flush, walsender, decoding, waiting for the previous
+  // batch) and how long the batch took (the visibility query and the fan-out).
+  struct {
+    std::uint64_t batches = 0, changes = 0;
+    std::int64_t age_max_us = 0, took_max_us = 0, took_sum_us = 0;
+    std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
+  } stats;
   auto deliver_ready = [&] {
     if (ready_transactions == 0) return;
-    if (!ready.empty()) self.hub_.deliver(ready, check);
+    if (!ready.empty()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto age_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count() -
+          ready.front().commit_time_us;
+      self.hub_.deliver(ready, check);
+      const auto took_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+      ++stats.batches;
+      stats.changes += ready.size();
+      stats.age_max_us = std::max(stats.age_max_us, age_us);
+      stats.took_max_us = std::max(stats.took_max_us, took_us);
+      stats.took_sum_us += took_us;
+      if (t0 - stats.since >= 10s) {
+        realtime_log.debug(
+            "changes delivered: {} in {} batches; oldest change at batch start max {} ms; batch mean {:.2f} ms, max {} "
+            "ms",
+            stats.changes, stats.batches, stats.age_max_us / 1000,
+            static_cast<double>(stats.took_sum_us) / 1000.0 / static_cast<double>(stats.batches),
+            stats.took_max_us / 1000);
+        stats = {};
+        stats.since = t0;
+      }
+    }
     ready.clear();
     self.transactions_ += ready_transactions;
     ready_transactions = 0;
