@@ -143,6 +143,49 @@ struct source::impl {
   static void stream(source& self);
 };
 
+void source::sweep_stale_slots(db::connection& c) {
+  const auto& o = options_;
+  if (o.stale_slot_prefix.empty() || o.stale_slot_timeout_ms <= 0) return;
+  // The prefix as a LIKE pattern (it contains '_', a wildcard).
+  std::string pattern;
+  for (const char ch : o.stale_slot_prefix) {
+    if (ch == '_' || ch == '%' || ch == '\\') pattern += '\\';
+    pattern += ch;
+  }
+  pattern += '%';
+  auto r = c.exec(
+      "select slot_name from pg_replication_slots where slot_type = 'logical' and not active "
+      "and database = current_database() and slot_name like $1 and slot_name <> $2",
+      {pattern, o.slot_name});
+  if (!r) {
+    realtime_log.warn("cannot list replication slots to sweep: {}", r.error().message());
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  std::map<std::string, std::chrono::steady_clock::time_point> seen;
+  for (int row = 0; row < r->rows(); ++row) {
+    const auto name = r->value(row, 0);
+    const auto it = inactive_since_.find(name);
+    seen[name] = it == inactive_since_.end() ? now : it->second;
+  }
+  inactive_since_ = std::move(seen);  // a slot found active again starts over
+  for (auto it = inactive_since_.begin(); it != inactive_since_.end();) {
+    const auto idle_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second).count();
+    if (idle_ms < o.stale_slot_timeout_ms) {
+      ++it;
+      continue;
+    }
+    // Fails harmlessly if its instance came back and took the slot in the meantime.
+    if (auto dropped = c.exec("select pg_drop_replication_slot($1)", {it->first}); dropped) {
+      realtime_log.warn("dropped the replication slot {} of another instance: inactive for {} s or more", it->first,
+                        idle_ms / 1000);
+    } else {
+      realtime_log.warn("cannot drop the stale replication slot {}: {}", it->first, dropped.error().message());
+    }
+    it = inactive_since_.erase(it);
+  }
+}
+
 void source::run() {
   int backoff_ms = 100;
   while (!stopping_) {
@@ -189,13 +232,14 @@ void source::impl::stream(source& self) {
   std::vector<change> ready;    // of committed transactions, not yet delivered
   pgoutput::lsn ready_lsn = 0;  // end of the last committed transaction in `ready`
   std::uint64_t ready_transactions = 0;
-  constexpr std::size_t batch_changes_max = 1000;
+  const std::size_t batch_changes_max = std::max<std::size_t>(1, o.batch_changes_max);
   std::int64_t commit_time_us = 0;
   std::uint32_t xid = 0;
   bool in_transaction = false;  // between a Begin and its Commit on the stream
   pgoutput::lsn confirmed = 0;
   auto last_status = std::chrono::steady_clock::now();
   auto last_expire = last_status;
+  auto last_sweep = last_status - 1h;
 
   // Fast shutdown terminates ordinary backends before walsenders: a dead check connection while
   // the replication stream still talks means the server is going down.
@@ -393,6 +437,13 @@ void source::impl::stream(source& self) {
       if (now - last_expire >= 1s) {
         self.hub_.expire(unix_now_s());
         last_expire = now;
+      }
+      // About once a minute; more often with a short timeout (half of it, at least every second).
+      const auto sweep_interval =
+          std::clamp<std::chrono::milliseconds>(std::chrono::milliseconds(o.stale_slot_timeout_ms / 2), 1s, 60s);
+      if (now - last_sweep >= sweep_interval) {
+        self.sweep_stale_slots(check_conn);
+        last_sweep = now;
       }
       if (confirmed != 0 && now - last_status >= 10s) send_status(false);
       continue;

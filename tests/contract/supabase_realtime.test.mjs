@@ -82,7 +82,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   dataDir = makeDataDir();
-  substrate = await Substrate.start({ dataDir });
+  // A 1 s stale-slot timeout for the sweep test (only other instances' slots are swept).
+  substrate = await Substrate.start({ dataDir, settings: ['realtime.stale_slot_timeout_s=1'] });
   secret = fs.readFileSync(path.join(dataDir, 'secrets', 'jwt-secret'), 'utf8').trim();
   db = substrate.env().DATABASE_URL;
   psql(db, `
@@ -532,5 +533,20 @@ test('a PostgreSQL restart mid-stream loses no committed change', { timeout: 120
     spawnSync('runuser', ['-u', 'postgres', '--', `${bin}/pg_ctl`, '-D', pgdata, '-m', 'immediate', 'stop']);
     removeDataDir(sdir);
     removeDataDir(dir);
+  }
+});
+
+test('replication slots of other instances that stay inactive are dropped, others kept', async () => {
+  psql(db, `select pg_create_logical_replication_slot('substrate_realtime_0000dead', 'pgoutput');
+            select pg_create_logical_replication_slot('not_substrate_realtime', 'pgoutput');`);
+  try {
+    const slots = () => psql(db, `select string_agg(slot_name, ',' order by slot_name) from pg_replication_slots`).split(',');
+    await waitFor(() => !slots().includes('substrate_realtime_0000dead'), 15_000, 'the stale slot to be dropped');
+    const left = slots();
+    assert.ok(left.includes('not_substrate_realtime'), 'a slot without the prefix stays');
+    assert.equal(left.filter((s) => s.startsWith('substrate_realtime_')).length, 1, 'our own slot stays');
+    assert.match(substrate.stderr, /dropped the replication slot substrate_realtime_0000dead/);
+  } finally {
+    psql(db, `select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = 'not_substrate_realtime'`);
   }
 });
