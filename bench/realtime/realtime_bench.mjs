@@ -103,7 +103,9 @@ async function main() {
   const loadStart = os.loadavg();
 
   const dataDir = makeDataDir();
-  const settings = ['log.level=warn', ...(process.env.SETTINGS ?? '').split(' ').filter(Boolean)];
+  // Room for every socket of the bench on the api listener (http.connections_max defaults to 10,000).
+  const settings = ['log.level=warn', `http.connections_max=${IDLE + SUBSCRIBERS + 1000}`,
+    ...(process.env.SETTINGS ?? '').split(' ').filter(Boolean)];
   const substrate = await Substrate.start({ dataDir, settings });
   const workers = [];
   let exitCode = 0;
