@@ -430,6 +430,10 @@ test('a join the server does not answer in time gives TIMED_OUT, and the retry S
   const r = collect(c, 'timeout', { event: 'INSERT', schema: 'public', table: 'rt_notes', filter: `user_id=eq.${userA}` });
   process.kill(substrate.pid, 'SIGSTOP');
   try {
+    // The stop reaches each thread asynchronously: wait until all of them are stopped.
+    const stopped = () => fs.readdirSync(`/proc/${substrate.pid}/task`).every((t) =>
+      /^\d+ \(.*\) T /.test(fs.readFileSync(`/proc/${substrate.pid}/task/${t}/stat`, 'utf8')));
+    await waitFor(stopped, 5000, 'every thread of substrate stopped');
     r.channel.subscribe((s) => statuses.push(s), 500);
     await waitFor(() => statuses.includes('TIMED_OUT'), 10_000, 'TIMED_OUT')
       .catch((e) => { throw new Error(`${e.message}; statuses ${statuses}`); });
@@ -545,7 +549,7 @@ test('replication slots of other instances that stay inactive are dropped, other
     const left = slots();
     assert.ok(left.includes('not_substrate_realtime'), 'a slot without the prefix stays');
     assert.equal(left.filter((s) => s.startsWith('substrate_realtime_')).length, 1, 'our own slot stays');
-    assert.match(substrate.stderr, /dropped the replication slot substrate_realtime_0000dead/);
+    await waitFor(() => /dropped the replication slot substrate_realtime_0000dead/.test(substrate.stderr), 5000, 'the warning');
   } finally {
     psql(db, `select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = 'not_substrate_realtime'`);
   }
