@@ -253,7 +253,7 @@ void source::impl::stream(source& self) {
     last_status = std::chrono::steady_clock::now();
   };
 
-  // One statement for every subscriber of every change of the batch (migrations/0007).
+  // One statement for every subscriber of every change of the batch (migrations/0010).
   // safe = false: no subtransaction per subscriber, so an error in a policy fails the statement
   // (migrations/0010); the caller then repeats the batch with safe = true.
   auto run_check = [&](const std::vector<check_item>& items,

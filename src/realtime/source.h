@@ -13,9 +13,10 @@
 // changes have no subscribers: sockets do not survive a restart). stop() drops the slot, so a
 // stopped substrate does not make PostgreSQL retain WAL.
 //
-// Runs on its own thread with blocking libpq (never a shard). The RLS check of each change is one
-// query on a second, ordinary connection of this thread: substrate.realtime_visibility()
-// (migrations/0007) evaluates all distinct (role, claims) of its subscribers in one statement.
+// Runs on its own thread with blocking libpq (never a shard). The RLS check of a batch of changes
+// (the committed transactions read at once, at most batch_changes_max changes) is one query on a
+// second, ordinary connection of this thread: substrate.realtime_visibility() (migrations/0010)
+// evaluates all distinct (role, claims) of the subscribers of every change in one statement.
 // Reconnects with exponential backoff (100 ms doubling to 5 s) after any failure.
 //
 // Also calls hub::expire about once a second (token expiry of channels), and about once a minute
