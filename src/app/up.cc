@@ -194,15 +194,18 @@ int run_up(const core::config& cfg) {
   std::unique_ptr<realtime::hub> realtime_hub;
   std::unique_ptr<realtime::source> realtime_source;
   try {
-    if (exit_code == 0 && api) {
+    if (exit_code == 0 && api && cfg.realtime.enabled) {
       realtime_hub = std::make_unique<realtime::hub>(api->keys().jwt_secret);
       realtime::add_routes(api->routes(), *realtime_hub);
-      realtime_source = std::make_unique<realtime::source>(
-          // One slot per instance: several `up` may share one database (scale-out).
-          realtime::source_options{.conninfo = conninfo,
-                                   .slot_name = "substrate_realtime_" + instance_id(lock->path()),
-                                   .connect_timeout_ms = static_cast<int>(cfg.database.connect_timeout_ms)},
-          *realtime_hub);
+      // One slot per instance: several `up` may share one database (scale-out); the slots of
+      // instances gone for realtime.stale_slot_timeout_s are swept.
+      realtime::source_options options{.conninfo = conninfo,
+                                       .slot_name = "substrate_realtime_" + instance_id(lock->path()),
+                                       .connect_timeout_ms = static_cast<int>(cfg.database.connect_timeout_ms)};
+      options.batch_changes_max = static_cast<std::size_t>(cfg.realtime.batch_changes_max);
+      options.stale_slot_prefix = "substrate_realtime_";
+      options.stale_slot_timeout_ms = cfg.realtime.stale_slot_timeout_s * 1000;
+      realtime_source = std::make_unique<realtime::source>(std::move(options), *realtime_hub);
       realtime_source->start();
     }
   } catch (const std::exception& e) {

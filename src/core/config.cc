@@ -375,6 +375,19 @@ std::vector<property> make_properties() {
       [](config & c) -> auto& { return c.rest.prepared_statements; }));
 
   p.push_back(boolean(
+      "realtime.enabled", "Serve Realtime postgres_changes and broadcast (/realtime/v1/websocket) on the api listener.",
+      [](config & c) -> auto& { return c.realtime.enabled; }));
+  p.push_back(integer(
+      "realtime.batch_changes_max",
+      "Most committed changes checked for row-level security and fanned out as one batch (one query).", 1, 100000,
+      [](config & c) -> auto& { return c.realtime.batch_changes_max; }));
+  p.push_back(integer(
+      "realtime.stale_slot_timeout_s",
+      "Drop other instances' replication slots substrate_realtime_<id> inactive this long (they retain WAL); "
+      "0: never.",
+      0, 365LL * 24 * 3600, [](config & c) -> auto& { return c.realtime.stale_slot_timeout_s; }));
+
+  p.push_back(boolean(
       "registry.enabled", "Run the schema registry in `substrate up`.",
       [](config & c) -> auto& { return c.registry.enabled; }));
   p.push_back(string(

@@ -243,6 +243,17 @@ struct rest_config {
   bool prepared_statements = true;
 };
 
+// Realtime postgres_changes (/realtime/v1/websocket, src/realtime).
+struct realtime_config {
+  bool enabled = true;
+  // Most committed changes checked and fanned out as one batch (one visibility query).
+  std::int64_t batch_changes_max = 1000;
+  // Logical replication slots substrate_realtime_<instance id> of OTHER instances that have been
+  // inactive for this long are dropped (an instance that never comes back would otherwise make
+  // PostgreSQL keep WAL forever). 0: never.
+  std::int64_t stale_slot_timeout_s = 3600;
+};
+
 struct listener_config {
   std::string listen_address = "127.0.0.1";
   std::int64_t port = 0;
@@ -269,6 +280,7 @@ struct config {
   bus_config bus;
   outbox_config outbox;
   rest_config rest;
+  realtime_config realtime;
   http_config http;
   std::int64_t blocking_threads = 4;
 };

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,9 +67,10 @@ public:
   // if `self`).
   void broadcast(std::uint64_t connection, const std::string& topic, const nlohmann::json& payload, bool self);
 
-  // Delivers committed changes in commit order: bindings matched (event, table, filter), every
-  // changed row checked for all its matching subscribers with one `check` call, then one message
-  // per channel and change. Returns the number of messages queued.
+  // Delivers committed changes in commit order: bindings matched (event, table, filter) through
+  // the index, every changed row checked for all its matching subscribers with one `check` call,
+  // then one message per channel and change. A change's `data` is serialised once per distinct
+  // column set, not per channel. Returns the number of messages queued.
   std::size_t deliver(const std::vector<change>& changes, const visibility_check& check);
 
   // Ends channels whose token expired by `now_s` (system error + phx_close, 4.4).
@@ -81,13 +83,39 @@ private:
     std::shared_ptr<net::websocket_peer> peer;
     vsn version = vsn::v2;
     std::shared_ptr<const channel> ch;
+    std::string claims_json;  // ch->claims serialised once (the visibility check's group key)
   };
   using key = std::pair<std::uint64_t, std::string>;  // connection, topic
+  // One binding of a published channel. Entries are nodes of `channels_` (stable addresses); a
+  // channel is removed from the index before its entry is erased or replaced.
+  struct binding_ref {
+    const entry* e = nullptr;
+    std::uint32_t binding = 0;
+    bool operator<(const binding_ref& o) const { return std::tie(e, binding) < std::tie(o.e, o.binding); }
+  };
+  // The bindings of one (schema, table) pair as written in the joins ("*" wildcards included).
+  // Bindings with an eq or in filter are found by the value of the filtered column, so matching a
+  // change costs its own candidates, not every channel (the notifications pattern: each user
+  // filters on its own user_id). Every candidate is then checked exactly (binding_wants and
+  // filter_matches), so the index only narrows, it never decides.
+  struct table_index {
+    std::set<binding_ref> scan;  // no filter, or an operator other than eq / in
+    // filtered column -> filter_index_key(value) -> bindings
+    std::map<std::string, std::map<std::string, std::set<binding_ref>>, std::less<>> by_value;
+    [[nodiscard]] bool empty() const { return scan.empty() && by_value.empty(); }
+  };
+  using table_key = std::pair<std::string, std::string>;  // schema, table
+
+  void index_add(const entry& e);
+  void index_remove(const entry& e);
+  // The bindings that may match a change on schema.table (a superset; not yet checked).
+  void candidates(const change& c, std::vector<binding_ref>& out) const;
 
   token_verifier verify_;
   std::atomic<std::uint64_t> last_connection_{0};
   mutable std::mutex mutex_;
   std::map<key, entry> channels_;
+  std::map<table_key, table_index> index_;
 };
 
 }  // namespace substrate::realtime

@@ -65,6 +65,11 @@ std::optional<bool> to_bool(std::string_view s) {
   return std::nullopt;
 }
 
+int ascii_lower(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u >= 'A' && u <= 'Z' ? u + ('a' - 'A') : u;
+}
+
 // <0, 0, >0; nullopt when the values are not comparable as the type says.
 std::optional<int> compare(std::string_view column, std::string_view value, std::string_view type) {
   if (numeric_type(type)) {
@@ -80,10 +85,14 @@ std::optional<int> compare(std::string_view column, std::string_view value, std:
     return static_cast<int>(*a) - static_cast<int>(*b);
   }
   if (type == "uuid") {
-    std::string a(column), b(value);
-    for (auto& c : a) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    for (auto& c : b) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return a.compare(b) < 0 ? -1 : (a == b ? 0 : 1);
+    // Case-insensitive, without copies: this runs for every candidate binding of a change.
+    const std::size_t n = std::min(column.size(), value.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      const int a = ascii_lower(column[i]);
+      const int b = ascii_lower(value[i]);
+      if (a != b) return a < b ? -1 : 1;
+    }
+    return column.size() < value.size() ? -1 : (column.size() > value.size() ? 1 : 0);
   }
   const int c = column.compare(value);
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
@@ -138,6 +147,34 @@ std::string encode_frame(const frame& f, vsn version) {
               {"ref", ref_json(f.ref)},
               {"join_ref", ref_json(f.join_ref)}}
       .dump();
+}
+
+std::string encode_change_frame(std::string_view topic, const std::vector<std::int64_t>& ids,
+                                std::string_view data_json, vsn version) {
+  const std::string topic_json = json(topic).dump();
+  std::string out;
+  out.reserve(data_json.size() + topic_json.size() + 96);
+  out += version == vsn::v2 ? "[null,null," : R"({"event":"postgres_changes","join_ref":null,"payload":)";
+  if (version == vsn::v2) {
+    out += topic_json;
+    out += R"(,"postgres_changes",)";
+  }
+  out += R"({"data":)";
+  out += data_json;
+  out += R"(,"ids":[)";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  out += "]}";
+  if (version == vsn::v2) {
+    out += ']';
+  } else {
+    out += R"(,"ref":null,"topic":)";
+    out += topic_json;
+    out += '}';
+  }
+  return out;
 }
 
 std::optional<frame> parse_binary_broadcast(std::string_view bytes) {
@@ -275,6 +312,17 @@ std::int64_t binding_id(const nlohmann::json& entry) {
     mix(entry.contains(key) ? entry.at(key) : json(nullptr));
   }
   return static_cast<std::int64_t>(hash & 0x7fffffffU);
+}
+
+bool filter_equality_is_textual(std::string_view type_name) {
+  // Must agree with compare(): numbers and booleans have several spellings of one value.
+  return !numeric_type(type_name) && type_name != "bool";
+}
+
+std::string filter_index_key(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(ascii_lower(c));
+  return out;
 }
 
 bool binding_wants(const binding& b, std::string_view schema, std::string_view table, std::string_view type) {

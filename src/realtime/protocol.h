@@ -41,6 +41,13 @@ struct frame {
 [[nodiscard]] result<frame> parse_frame(std::string_view text, vsn version);
 [[nodiscard]] std::string encode_frame(const frame& f, vsn version);
 
+// A postgres_changes push, `[null,null,topic,"postgres_changes",{"data":<data_json>,"ids":[...]}]`
+// or its vsn 1.0.0 object, built around `data_json` (already serialised) so that one change is
+// serialised once however many channels receive it. Equal, as JSON, to encode_frame of the same
+// frame (join_ref and ref null).
+[[nodiscard]] std::string encode_change_frame(std::string_view topic, const std::vector<std::int64_t>& ids,
+                                              std::string_view data_json, vsn version);
+
 // A vsn 2.0.0 binary "user broadcast push" (realtime-js's channel.send over the socket) as the
 // equivalent text frame: event "broadcast", payload {type:"broadcast", event, payload}. Binary
 // user payloads (encoding 0) are not supported: nullopt, like any malformed input.
@@ -59,6 +66,13 @@ struct filter {
 // numerically for numeric types, booleans normalised, else by bytes. NULL matches nothing.
 [[nodiscard]] bool filter_matches(const filter& f, const std::optional<std::string>& column_text,
                                   std::string_view type_name);
+
+// For the hub's index of eq/in filters: true when, for a column of this type, filter equality is
+// equality of filter_index_key() of the texts (plus an exact filter_matches check); false for
+// numbers and booleans, which have several spellings of one value ("1.0" = "1", "t" = "true").
+[[nodiscard]] bool filter_equality_is_textual(std::string_view type_name);
+// The bucket of a value in that index: ASCII lower case (uuid compares case-insensitively).
+[[nodiscard]] std::string filter_index_key(std::string_view text);
 
 struct binding {
   std::string event;  // upper-cased: INSERT, UPDATE, DELETE or *

@@ -143,6 +143,49 @@ struct source::impl {
   static void stream(source& self);
 };
 
+void source::sweep_stale_slots(db::connection& c) {
+  const auto& o = options_;
+  if (o.stale_slot_prefix.empty() || o.stale_slot_timeout_ms <= 0) return;
+  // The prefix as a LIKE pattern (it contains '_', a wildcard).
+  std::string pattern;
+  for (const char ch : o.stale_slot_prefix) {
+    if (ch == '_' || ch == '%' || ch == '\\') pattern += '\\';
+    pattern += ch;
+  }
+  pattern += '%';
+  auto r = c.exec(
+      "select slot_name from pg_replication_slots where slot_type = 'logical' and not active "
+      "and database = current_database() and slot_name like $1 and slot_name <> $2",
+      {pattern, o.slot_name});
+  if (!r) {
+    realtime_log.warn("cannot list replication slots to sweep: {}", r.error().message());
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  std::map<std::string, std::chrono::steady_clock::time_point> seen;
+  for (int row = 0; row < r->rows(); ++row) {
+    const auto name = r->value(row, 0);
+    const auto it = inactive_since_.find(name);
+    seen[name] = it == inactive_since_.end() ? now : it->second;
+  }
+  inactive_since_ = std::move(seen);  // a slot found active again starts over
+  for (auto it = inactive_since_.begin(); it != inactive_since_.end();) {
+    const auto idle_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second).count();
+    if (idle_ms < o.stale_slot_timeout_ms) {
+      ++it;
+      continue;
+    }
+    // Fails harmlessly if its instance came back and took the slot in the meantime.
+    if (auto dropped = c.exec("select pg_drop_replication_slot($1)", {it->first}); dropped) {
+      realtime_log.warn("dropped the replication slot {} of another instance: inactive for {} s or more", it->first,
+                        idle_ms / 1000);
+    } else {
+      realtime_log.warn("cannot drop the stale replication slot {}: {}", it->first, dropped.error().message());
+    }
+    it = inactive_since_.erase(it);
+  }
+}
+
 void source::run() {
   int backoff_ms = 100;
   while (!stopping_) {
@@ -189,13 +232,14 @@ void source::impl::stream(source& self) {
   std::vector<change> ready;    // of committed transactions, not yet delivered
   pgoutput::lsn ready_lsn = 0;  // end of the last committed transaction in `ready`
   std::uint64_t ready_transactions = 0;
-  constexpr std::size_t batch_changes_max = 1000;
+  const std::size_t batch_changes_max = std::max<std::size_t>(1, o.batch_changes_max);
   std::int64_t commit_time_us = 0;
   std::uint32_t xid = 0;
   bool in_transaction = false;  // between a Begin and its Commit on the stream
   pgoutput::lsn confirmed = 0;
   auto last_status = std::chrono::steady_clock::now();
   auto last_expire = last_status;
+  auto last_sweep = last_status - 1h;
 
   // Fast shutdown terminates ordinary backends before walsenders: a dead check connection while
   // the replication stream still talks means the server is going down.
@@ -209,8 +253,11 @@ void source::impl::stream(source& self) {
     last_status = std::chrono::steady_clock::now();
   };
 
-  // One statement for every subscriber of every change of the batch (migrations/0007).
-  auto run_check = [&](const std::vector<check_item>& items) -> result<std::vector<std::vector<visibility>>> {
+  // One statement for every subscriber of every change of the batch (migrations/0010).
+  // safe = false: no subtransaction per subscriber, so an error in a policy fails the statement
+  // (migrations/0010); the caller then repeats the batch with safe = true.
+  auto run_check = [&](const std::vector<check_item>& items,
+                       bool safe) -> result<std::vector<std::vector<visibility>>> {
     json arg = json::array();
     for (const auto& item : items) {
       json key = json::object();
@@ -220,8 +267,9 @@ void source::impl::stream(source& self) {
       arg.push_back(json{{"xid", item.c->xid}, {"rel", item.c->table->rel.oid}, {"key", key}, {"subs", subs}});
     }
     auto r = check_conn.exec(
-        "select item, sub, visible, selectable from substrate.realtime_visibility($1::jsonb) order by item, sub",
-        {arg.dump()});
+        "select item, sub, visible, selectable from substrate.realtime_visibility($1::jsonb, $2::boolean) "
+        "order by item, sub",
+        {arg.dump(), safe ? "true" : "false"});
     if (!r) return tl::unexpected(r.error());
     std::vector<std::vector<visibility>> out(items.size());
     for (int row = 0; row < r->rows(); ++row) {
@@ -240,14 +288,19 @@ void source::impl::stream(source& self) {
     return out;
   };
   visibility_check check = [&](const std::vector<check_item>& items) {
-    auto all = run_check(items);
+    auto all = run_check(items, false);
     if (all) return std::move(*all);
-    // A dead connection is a reason to reconnect (the batch is resent); an error of the query
-    // itself (e.g. a table dropped since) hides the failing change from everyone, checked alone.
+    // A dead connection is a reason to reconnect (the batch is resent). An error in a policy:
+    // the same batch with a subtransaction per subscriber, where it only hides the row from that
+    // subscriber. Any other error of the query (e.g. a table dropped since) hides the failing
+    // change from everyone, checked alone.
+    if (!check_conn.exec("select 1")) throw std::runtime_error(all.error().message());
+    all = run_check(items, true);
+    if (all) return std::move(*all);
     if (!check_conn.exec("select 1")) throw std::runtime_error(all.error().message());
     std::vector<std::vector<visibility>> out;
     for (const auto& item : items) {
-      auto one = run_check({item});
+      auto one = run_check({item}, true);
       if (one) {
         out.push_back(std::move(one->front()));
         continue;
@@ -259,9 +312,41 @@ void source::impl::stream(source& self) {
     return out;
   };
 
+  // Where the time goes, logged at debug every 10 s: how old the oldest change of a batch was when
+  // the batch started (commit -> here: WAL flush, walsender, decoding, waiting for the previous
+  // batch) and how long the batch took (the visibility query and the fan-out).
+  struct {
+    std::uint64_t batches = 0, changes = 0;
+    std::int64_t age_max_us = 0, took_max_us = 0, took_sum_us = 0;
+    std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
+  } stats;
   auto deliver_ready = [&] {
     if (ready_transactions == 0) return;
-    if (!ready.empty()) self.hub_.deliver(ready, check);
+    if (!ready.empty()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto age_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count() -
+          ready.front().commit_time_us;
+      self.hub_.deliver(ready, check);
+      const auto took_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+      ++stats.batches;
+      stats.changes += ready.size();
+      stats.age_max_us = std::max(stats.age_max_us, age_us);
+      stats.took_max_us = std::max(stats.took_max_us, took_us);
+      stats.took_sum_us += took_us;
+      if (t0 - stats.since >= 10s) {
+        realtime_log.debug(
+            "changes delivered: {} in {} batches; oldest change at batch start max {} ms; batch mean {:.2f} ms, max {} "
+            "ms",
+            stats.changes, stats.batches, stats.age_max_us / 1000,
+            static_cast<double>(stats.took_sum_us) / 1000.0 / static_cast<double>(stats.batches),
+            stats.took_max_us / 1000);
+        stats = {};
+        stats.since = t0;
+      }
+    }
     ready.clear();
     self.transactions_ += ready_transactions;
     ready_transactions = 0;
@@ -352,6 +437,13 @@ void source::impl::stream(source& self) {
       if (now - last_expire >= 1s) {
         self.hub_.expire(unix_now_s());
         last_expire = now;
+      }
+      // About once a minute; more often with a short timeout (half of it, at least every second).
+      const auto sweep_interval =
+          std::clamp<std::chrono::milliseconds>(std::chrono::milliseconds(o.stale_slot_timeout_ms / 2), 1s, 60s);
+      if (now - last_sweep >= sweep_interval) {
+        self.sweep_stale_slots(check_conn);
+        last_sweep = now;
       }
       if (confirmed != 0 && now - last_status >= 10s) send_status(false);
       continue;

@@ -13,18 +13,27 @@
 // changes have no subscribers: sockets do not survive a restart). stop() drops the slot, so a
 // stopped substrate does not make PostgreSQL retain WAL.
 //
-// Runs on its own thread with blocking libpq (never a shard). The RLS check of each change is one
-// query on a second, ordinary connection of this thread: substrate.realtime_visibility()
-// (migrations/0007) evaluates all distinct (role, claims) of its subscribers in one statement.
+// Runs on its own thread with blocking libpq (never a shard). The RLS check of a batch of changes
+// (the committed transactions read at once, at most batch_changes_max changes) is one query on a
+// second, ordinary connection of this thread: substrate.realtime_visibility() (migrations/0010)
+// evaluates all distinct (role, claims) of the subscribers of every change in one statement.
 // Reconnects with exponential backoff (100 ms doubling to 5 s) after any failure.
 //
-// Also calls hub::expire about once a second (token expiry of channels).
+// Also calls hub::expire about once a second (token expiry of channels), and about once a minute
+// drops the slots of other instances that stayed inactive too long (source_options).
 
 #include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+
+namespace substrate::db {
+class connection;
+}
 
 namespace substrate::realtime {
 
@@ -35,6 +44,14 @@ struct source_options {
   std::string slot_name = "substrate_realtime";
   std::string publication = "supabase_realtime";
   int connect_timeout_ms = 5000;
+  // Most committed changes delivered as one batch (realtime.batch_changes_max).
+  std::size_t batch_changes_max = 1000;
+  // Slots named `stale_slot_prefix`<anything> other than ours, in this database, inactive for
+  // this long (as seen by this source: it checks about once a minute and counts from the first
+  // check that found the slot inactive) are dropped: their instance is gone and PostgreSQL
+  // would keep WAL for them forever. 0 or an empty prefix: never.
+  std::string stale_slot_prefix;
+  std::int64_t stale_slot_timeout_ms = 0;
 };
 
 class source {
@@ -54,6 +71,7 @@ public:
 
 private:
   void run();
+  void sweep_stale_slots(db::connection& c);
   struct impl;
   source_options options_;
   hub& hub_;
@@ -61,6 +79,7 @@ private:
   std::atomic<std::uint64_t> transactions_{0};
   std::thread thread_;
   bool started_ = false;
+  std::map<std::string, std::chrono::steady_clock::time_point> inactive_since_;  // source thread only
 };
 
 }  // namespace substrate::realtime

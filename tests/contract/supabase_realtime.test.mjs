@@ -5,6 +5,7 @@
 // user tokens are signed here with the project secret from <data_dir>/secrets/jwt-secret,
 // exactly as GoTrue would issue them.
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { createClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 
-import { Substrate, makeDataDir, psql, removeDataDir, waitFor } from '../e2e/lib/substrate.mjs';
+import { Substrate, freePort, makeDataDir, psql, removeDataDir, waitFor } from '../e2e/lib/substrate.mjs';
 
 let substrate;
 let dataDir;
@@ -81,7 +82,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   dataDir = makeDataDir();
-  substrate = await Substrate.start({ dataDir });
+  // A 1 s stale-slot timeout for the sweep test (only other instances' slots are swept).
+  substrate = await Substrate.start({ dataDir, settings: ['realtime.stale_slot_timeout_s=1'] });
   secret = fs.readFileSync(path.join(dataDir, 'secrets', 'jwt-secret'), 'utf8').trim();
   db = substrate.env().DATABASE_URL;
   psql(db, `
@@ -349,4 +351,206 @@ test('user_notifications: B never receives A\'s identity events or A\'s direct m
   assert.deepEqual(seen('a'), ['A:identity.signup:private', 'A:user.message:direct', 'B:user.message:broadcast']);
   assert.deepEqual(seen('b'), ['B:user.message:broadcast'], 'B sees only the broadcast');
   assert.deepEqual(seen('c'), ['A:user.message:direct', 'B:user.message:broadcast']);
+});
+
+// A psql session fed from stdin: one INSERT per transaction, in order, without blocking the event
+// loop (psql() above is synchronous). `body(i)` names row i; `sent` counts what was handed over.
+function asyncWriter(url, userId) {
+  const child = spawn('psql', [url, '-Xq', '-v', 'ON_ERROR_STOP=0'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((r) => child.on('exit', r));
+  return {
+    sent: 0,
+    write(body) {
+      this.sent++;
+      child.stdin.write(`insert into public.rt_notes (user_id, body) values ('${userId}', '${body}');\n`);
+    },
+    async end() {
+      child.stdin.end();
+      await exited;
+      return stderr;
+    },
+  };
+}
+
+// The subscription point (src/realtime/README.md, "Subscription point"): every change committed
+// after the join reply was sent is delivered; so an app that subscribes, prefetches over REST once
+// SUBSCRIBED, and merges by primary key misses nothing, whatever is written meanwhile.
+test('REST prefetch after SUBSCRIBED plus realtime loses nothing written around the join', async () => {
+  const user = crypto.randomUUID();
+  const token = userToken(user);
+  const c = createClient(substrate.apiUrl, substrate.apiKeys().anon, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    global: { headers: { Authorization: `Bearer ${token}` } },
+    realtime: { transport: WebSocket },
+  });
+  clients.push(c);
+  await c.realtime.setAuth(token);
+  const writer = asyncWriter(db, user);
+  // Rows keep coming before, during and after the join and the prefetch.
+  let i = 0;
+  const ticker = setInterval(() => writer.write(`race ${i++}`), 2);
+  await sleep(200);
+  const r = collect(c, 'race', { event: 'INSERT', schema: 'public', table: 'rt_notes', filter: `user_id=eq.${user}` });
+  let sentAtSubscribed = -1;
+  const status = await new Promise((resolve) => r.channel.subscribe((s) => {
+    if (s === 'SUBSCRIBED') sentAtSubscribed = writer.sent;
+    resolve(s);
+  }));
+  assert.equal(status, 'SUBSCRIBED');
+  const prefetch = await c.from('rt_notes').select('id, body').eq('user_id', user);
+  assert.equal(prefetch.error, null);
+  await sleep(300);
+  clearInterval(ticker);
+  assert.equal(await writer.end(), '', 'every insert committed');
+  const committed = psql(db, `select body from public.rt_notes where user_id = '${user}' order by id`).split('\n');
+  await waitFor(() => r.events.length >= committed.length - sentAtSubscribed, 10_000, 'the rows after SUBSCRIBED');
+  await sleep(300);
+  const viaRealtime = r.events.map((e) => e.new.body);
+  const viaRest = prefetch.data.map((row) => row.body);
+  // Nothing missing from the union, nothing twice over realtime.
+  assert.deepEqual([...new Set([...viaRest, ...viaRealtime])].sort(), [...committed].sort());
+  assert.equal(new Set(viaRealtime).size, viaRealtime.length);
+  // Every row sent after SUBSCRIBED (so committed after it) came over realtime, in commit order.
+  const after = committed.slice(sentAtSubscribed);
+  assert.ok(after.length > 50, `rows written after SUBSCRIBED: ${after.length}`);
+  assert.deepEqual(viaRealtime.slice(-after.length), after);
+  assert.ok(viaRest.length > 0 && sentAtSubscribed > 0, 'rows were written before the join too');
+});
+
+// TIMED_OUT (4.7): no join reply within the client's timeout. Caused for real: the server process
+// is paused (SIGSTOP) while the client's socket is open, then resumed, and the client's own retry
+// then joins.
+test('a join the server does not answer in time gives TIMED_OUT, and the retry SUBSCRIBED', async () => {
+  const c = await asUser(userA);
+  const warm = collect(c, 'timeout-warm', { event: 'INSERT', schema: 'public', table: 'rt_notes' });
+  assert.equal((await subscribe(warm.channel)).status, 'SUBSCRIBED');  // the socket is open
+  const statuses = [];
+  const r = collect(c, 'timeout', { event: 'INSERT', schema: 'public', table: 'rt_notes', filter: `user_id=eq.${userA}` });
+  process.kill(substrate.pid, 'SIGSTOP');
+  try {
+    // The stop reaches each thread asynchronously: wait until all of them are stopped.
+    const stopped = () => fs.readdirSync(`/proc/${substrate.pid}/task`).every((t) =>
+      /^\d+ \(.*\) T /.test(fs.readFileSync(`/proc/${substrate.pid}/task/${t}/stat`, 'utf8')));
+    await waitFor(stopped, 5000, 'every thread of substrate stopped');
+    r.channel.subscribe((s) => statuses.push(s), 500);
+    await waitFor(() => statuses.includes('TIMED_OUT'), 10_000, 'TIMED_OUT')
+      .catch((e) => { throw new Error(`${e.message}; statuses ${statuses}`); });
+  } finally {
+    process.kill(substrate.pid, 'SIGCONT');
+  }
+  await waitFor(() => statuses.includes('SUBSCRIBED'), 15_000, 'SUBSCRIBED after the retry');
+  assert.equal(statuses[0], 'TIMED_OUT');
+  insert(userA, 'after the timeout');
+  await waitFor(() => r.events.some((e) => e.new.body === 'after the timeout'), 5000, 'an event on the rejoined channel');
+});
+
+// An error in a policy hides the row from that subscriber only (migrations/0010: the batch is
+// re-checked with a subtransaction per subscriber).
+test('a policy that fails for one subscriber hides the row from that subscriber only', async () => {
+  const failing = crypto.randomUUID();
+  psql(db, `
+    create table public.rt_fragile (id int primary key, label text);
+    alter table public.rt_fragile enable row level security;
+    create function public.rt_fragile_check() returns boolean language plpgsql stable as $$
+    begin
+      if auth.uid() = '${failing}'::uuid then raise exception 'policy failure for this user'; end if;
+      return true;
+    end $$;
+    create policy fragile on public.rt_fragile for select using (public.rt_fragile_check());
+    grant select on public.rt_fragile to authenticated;
+    alter publication supabase_realtime add table public.rt_fragile;`);
+  const ok = collect(await asUser(userB), 'fragile-ok', { event: 'INSERT', schema: 'public', table: 'rt_fragile' });
+  const bad = collect(await asUser(failing), 'fragile-bad', { event: 'INSERT', schema: 'public', table: 'rt_fragile' });
+  for (const r of [ok, bad]) assert.equal((await subscribe(r.channel)).status, 'SUBSCRIBED');
+  psql(db, `insert into public.rt_fragile values (1, 'one'), (2, 'two')`);
+  await waitFor(() => ok.events.length === 2, 5000, 'both rows for the other subscriber');
+  await sleep(300);
+  assert.deepEqual(ok.events.map((e) => e.new.label), ['one', 'two']);
+  assert.equal(bad.events.length, 0);
+});
+
+// A real database restart mid-stream: an external PostgreSQL of this test's own (substrate's
+// managed one is a child it does not expect to restart), `pg_ctl restart -m fast` while rows are
+// written; every committed row arrives once the source has reconnected.
+test('a PostgreSQL restart mid-stream loses no committed change', { timeout: 120_000 }, async () => {
+  const bin = fs.readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))
+    .map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => fs.existsSync(`${d}/pg_ctl`));
+  const dir = makeDataDir();
+  const pgdata = path.join(dir, 'pg');
+  const port = await freePort();
+  const asPostgres = (args) => {
+    const r = spawnSync('runuser', ['-u', 'postgres', '--', ...args], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stdout}${r.stderr}`);
+  };
+  fs.mkdirSync(pgdata, { mode: 0o700 });
+  spawnSync('chown', ['postgres:postgres', pgdata]);
+  asPostgres([`${bin}/initdb`, '-D', pgdata, '-U', 'postgres', '-A', 'trust', '--no-sync']);
+  const options = `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${pgdata} -c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10 -c fsync=off`;
+  asPostgres([`${bin}/pg_ctl`, '-D', pgdata, '-o', options, '-l', `${pgdata}/log`, '-w', 'start']);
+  const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+  const sdir = makeDataDir();
+  let s;
+  try {
+    s = await Substrate.start({ dataDir: sdir, databasePort: null, settings: [`database.url=${url}`] });
+    const sSecret = fs.readFileSync(path.join(sdir, 'secrets', 'jwt-secret'), 'utf8').trim();
+    psql(url, `
+      create table public.rt_restart (id bigserial primary key, user_id uuid not null, body text);
+      alter table public.rt_restart enable row level security;
+      create policy own_rows on public.rt_restart for select using (auth.uid() = user_id);
+      grant select on public.rt_restart to authenticated;
+      alter publication supabase_realtime add table public.rt_restart;`);
+    const user = crypto.randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ sub: user, role: 'authenticated', aud: 'authenticated', exp: now + 3600, iat: now })).toString('base64url');
+    const token = `${header}.${payload}.${crypto.createHmac('sha256', sSecret).update(`${header}.${payload}`).digest('base64url')}`;
+    const c = createClient(s.apiUrl, s.apiKeys().anon, { auth: { persistSession: false, autoRefreshToken: false }, realtime: { transport: WebSocket } });
+    clients.push(c);
+    await c.realtime.setAuth(token);
+    const events = [];
+    const statuses = [];
+    const channel = c.channel('restart').on('postgres_changes',
+      { event: 'INSERT', schema: 'public', table: 'rt_restart', filter: `user_id=eq.${user}` }, (p) => events.push(p.new.body));
+    channel.subscribe((st) => statuses.push(st));
+    await waitFor(() => statuses.includes('SUBSCRIBED'), 10_000, 'SUBSCRIBED');
+    // One psql per row (a session does not survive the restart); failures during it are fine:
+    // only committed rows are expected.
+    const write = (i) => spawnSync('psql', [url, '-XAtqc', `insert into public.rt_restart (user_id, body) values ('${user}', 'row ${i}')`], { timeout: 10_000 });
+    for (let i = 0; i < 20; i++) write(i);
+    asPostgres([`${bin}/pg_ctl`, '-D', pgdata, '-o', options, '-l', `${pgdata}/log`, '-m', 'fast', '-w', 'restart']);
+    for (let i = 20; i < 40; i++) write(i);
+    await sleep(1000);
+    asPostgres([`${bin}/pg_ctl`, '-D', pgdata, '-o', options, '-l', `${pgdata}/log`, '-m', 'fast', '-w', 'restart']);
+    for (let i = 40; i < 60; i++) write(i);
+    const committed = psql(url, `select body from public.rt_restart order by id`).split('\n');
+    assert.equal(committed.length, 60, 'every insert after a completed restart commits');
+    await waitFor(() => new Set(events).size === committed.length, 30_000, 'every committed row after the restarts')
+      .catch((e) => { throw new Error(`${e.message}; got ${events.length}: ${[...new Set(events)]}`); });
+    assert.deepEqual([...new Set(events)], committed, 'in commit order');
+    assert.match(s.stderr, /replication interrupted/, 'the stream really broke');
+    assert.deepEqual(statuses, ['SUBSCRIBED'], 'the client never noticed');
+    await c.removeAllChannels();
+  } finally {
+    await s?.stop();
+    spawnSync('runuser', ['-u', 'postgres', '--', `${bin}/pg_ctl`, '-D', pgdata, '-m', 'immediate', 'stop']);
+    removeDataDir(sdir);
+    removeDataDir(dir);
+  }
+});
+
+test('replication slots of other instances that stay inactive are dropped, others kept', async () => {
+  psql(db, `select pg_create_logical_replication_slot('substrate_realtime_0000dead', 'pgoutput');
+            select pg_create_logical_replication_slot('not_substrate_realtime', 'pgoutput');`);
+  try {
+    const slots = () => psql(db, `select string_agg(slot_name, ',' order by slot_name) from pg_replication_slots`).split(',');
+    await waitFor(() => !slots().includes('substrate_realtime_0000dead'), 15_000, 'the stale slot to be dropped');
+    const left = slots();
+    assert.ok(left.includes('not_substrate_realtime'), 'a slot without the prefix stays');
+    assert.equal(left.filter((s) => s.startsWith('substrate_realtime_')).length, 1, 'our own slot stays');
+    await waitFor(() => /dropped the replication slot substrate_realtime_0000dead/.test(substrate.stderr), 5000, 'the warning');
+  } finally {
+    psql(db, `select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = 'not_substrate_realtime'`);
+  }
 });

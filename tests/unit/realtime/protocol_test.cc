@@ -3,6 +3,8 @@
 // fan-out with a recording peer and a visibility function standing in for the database.
 #include "realtime/protocol.h"
 
+#include <random>
+
 #include <gtest/gtest.h>
 
 #include "auth/jwt.h"
@@ -379,6 +381,161 @@ TEST(RealtimeHub, DeliversToMatchingVisibleChannelsWithOneCheckPerChange) {
   EXPECT_EQ(h.channel_count(), 0U);
   EXPECT_EQ(a->sent.back()[3], "phx_close");
   h.disconnect(1);
+}
+
+TEST(RealtimeFrames, ChangeFrameIsTheEncodedFrame) {
+  const json data{{"type", "INSERT"}, {"record", {{"id", 1}, {"s", "a\"b"}}}, {"errors", nullptr}};
+  for (const auto version : {vsn::v1, vsn::v2}) {
+    const frame f{std::nullopt, std::nullopt, "realtime:t\"x", "postgres_changes",
+                  json{{"ids", {7, 9}}, {"data", data}}};
+    EXPECT_EQ(json::parse(encode_change_frame(f.topic, {7, 9}, data.dump(), version)),
+              json::parse(encode_frame(f, version)));
+  }
+}
+
+// The hub's index (by table, and by value for eq / in filters) must deliver exactly what checking
+// every binding of every channel delivers: random bindings and changes, against that reference.
+TEST(RealtimeHub, IndexMatchesEveryBindingChecked) {
+  std::mt19937 random(12345);
+  auto pick = [&](const std::vector<std::string>& from) { return from[random() % from.size()]; };
+  auto table = [](const std::string& name) {
+    auto t = std::make_shared<table_info>();
+    t->rel.schema = "public";
+    t->rel.name = name;
+    t->rel.columns = {{true, "id", 20, -1},
+                      {false, "user_id", 2950, -1},
+                      {false, "n", 23, -1},
+                      {false, "flag", 16, -1},
+                      {false, "label", 25, -1}};
+    t->type_names = {"int8", "uuid", "int4", "bool", "text"};
+    return std::shared_ptr<const table_info>(t);
+  };
+  const std::vector<std::shared_ptr<const table_info>> tables = {table("t1"), table("t2"), table("*")};
+  const std::vector<std::string> users = {"0b5f0000-0000-4000-8000-00000000000a",
+                                          "0B5F0000-0000-4000-8000-00000000000A",
+                                          "0b5f0000-0000-4000-8000-00000000000b"};
+  const std::vector<std::string> filters = {"",
+                                            "",
+                                            "user_id=eq." + users[0],
+                                            "user_id=eq." + users[1],
+                                            "user_id=eq." + users[2],
+                                            "user_id=in.(" + users[0] + "," + users[2] + ")",
+                                            "n=eq.1",
+                                            "n=eq.1.0",
+                                            "n=eq.01",
+                                            "n=eq.2",
+                                            "n=in.(1,3)",
+                                            "n=in.()",
+                                            "n=gt.1",
+                                            "n=neq.2",
+                                            "flag=eq.true",
+                                            "flag=eq.f",
+                                            "label=eq.a",
+                                            "label=eq.A",
+                                            "label=in.(a,\"b\")",
+                                            "label=lt.b",
+                                            "nosuch=eq.1",
+                                            "user_id=eq."};
+
+  hub h(secret);
+  struct subscriber {
+    std::shared_ptr<recording_peer> peer;
+    std::shared_ptr<const channel> ch;
+  };
+  std::vector<subscriber> subs;
+  std::map<std::pair<std::uint64_t, std::string>, std::size_t> live;  // (connection, topic) -> subs index
+  auto join = [&](std::uint64_t connection, const std::string& topic) {
+    json changes = json::array();
+    const auto n = random() % 4;
+    for (std::size_t i = 0; i < n; ++i) {
+      json e{{"event", pick({"*", "INSERT", "UPDATE", "DELETE", "insert"})},
+             {"schema", pick({"public", "public", "*"})},
+             {"table", pick({"t1", "t1", "t2", "*"})}};
+      if (auto f = pick(filters); !f.empty()) e["filter"] = f;
+      changes.push_back(e);
+    }
+    session s(vsn::v2, token("anon", now + 3600), h.verifier());
+    auto out = s.on_frame({"1", "1", topic, "phx_join", join_payload(changes, token("authenticated", now + 60))}, now);
+    auto peer = std::make_shared<recording_peer>();
+    auto ch = std::get<subscribe_effect>(out.effects.back()).ch;
+    h.subscribe(connection, peer, vsn::v2, ch, {});
+    live[{connection, topic}] = subs.size();
+    subs.push_back({peer, ch});
+  };
+  for (std::uint64_t c = 1; c <= 40; ++c) {
+    join(c, "realtime:a");
+    if (random() % 2 == 0) join(c, "realtime:b");
+  }
+  // Churn: replaced (rejoined) and removed channels must leave the index too.
+  for (std::uint64_t c = 1; c <= 40; c += 3) join(c, "realtime:a");
+  for (std::uint64_t c = 2; c <= 40; c += 5) {
+    h.unsubscribe(c, "realtime:a");
+    live.erase({c, "realtime:a"});
+  }
+  for (std::uint64_t c = 4; c <= 40; c += 7) {
+    h.disconnect(c);
+    live.erase({c, "realtime:a"});
+    live.erase({c, "realtime:b"});
+  }
+
+  const visibility_check all_visible = [](const std::vector<check_item>& items) {
+    std::vector<std::vector<visibility>> out;
+    for (const auto& item : items) {
+      out.emplace_back(item.subscribers.size(), visibility{true, {"id", "user_id", "n", "flag", "label"}});
+    }
+    return out;
+  };
+  using k = pgoutput::value::kind;
+  std::size_t delivered = 0;
+  for (int round = 0; round < 300; ++round) {
+    for (auto& s : subs) s.peer->sent.clear();
+    const auto type = pick({"INSERT", "UPDATE", "DELETE"});
+    auto value = [&](const std::vector<std::string>& options) {
+      const auto v = pick(options);
+      return v == "NULL" ? pgoutput::value{k::null, ""} : pgoutput::value{k::text, v};
+    };
+    pgoutput::tuple t = {{k::text, std::to_string(round)},
+                         value({users[0], users[2], "NULL"}),
+                         value({"1", "2", "3", "NULL"}),
+                         value({"t", "f"}),
+                         value({"a", "A", "b", "NULL"})};
+    change c{tables[random() % tables.size()],
+             type,
+             type == "DELETE" ? pgoutput::tuple{} : t,
+             type == "INSERT" ? std::nullopt : std::optional<pgoutput::tuple>(t),
+             false,
+             0};
+    h.deliver({c}, all_visible);
+
+    // The reference: every binding of every live channel.
+    std::map<std::pair<recording_peer*, std::string>, std::vector<std::int64_t>> expected;
+    for (const auto& [key, i] : live) {
+      std::vector<std::int64_t> ids;
+      for (const auto& b : subs[i].ch->bindings) {
+        if (!binding_wants(b, "public", c.table->rel.name, type)) continue;
+        if (b.where && type != "DELETE") {
+          std::string_view type_name;
+          for (std::size_t col = 0; col < c.table->rel.columns.size(); ++col) {
+            if (c.table->rel.columns[col].name == b.where->column) type_name = c.table->type_names[col];
+          }
+          if (!filter_matches(*b.where, column_text(c, b.where->column), type_name)) continue;
+        }
+        if (std::find(ids.begin(), ids.end(), b.id) == ids.end()) ids.push_back(b.id);
+      }
+      if (!ids.empty()) expected[{subs[i].peer.get(), key.second}] = ids;
+    }
+    std::map<std::pair<recording_peer*, std::string>, std::vector<std::int64_t>> got;
+    for (const auto& s : subs) {
+      for (const auto& m : s.peer->sent) {
+        auto& ids = got[{s.peer.get(), m[2].get<std::string>()}];
+        EXPECT_TRUE(ids.empty()) << "one message per channel and change";
+        ids = m[4]["ids"].get<std::vector<std::int64_t>>();
+      }
+    }
+    ASSERT_EQ(got, expected) << "round " << round << " " << type << " on " << c.table->rel.name;
+    delivered += got.size();
+  }
+  EXPECT_GT(delivered, 1000U);  // the random cases do reach channels
 }
 
 }  // namespace
