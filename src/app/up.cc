@@ -269,9 +269,11 @@ int run_up(const core::config& cfg) {
             "kafka.sasl.enabled: the stream processors need a broker user (substrate kafka user add ...) in "
             "processors.kafka_sasl_mechanism/_username/_password, or processors.enabled=false");
       }
-      processors =
-          std::make_unique<processors_role>(cfg, processors_bootstrap(cfg, kafka ? kafka->address() : ""), conninfo,
-                                            metrics, std::vector<std::string>{}, &registry->registry());
+      // They consume where the topics were provisioned: the registry's cluster, which is the
+      // built-in broker unless registry.kafka_bootstrap names another (with kafka.enabled=false
+      // there is no built-in broker to fall back on).
+      processors = std::make_unique<processors_role>(cfg, processors_bootstrap(cfg, registry->bootstrap()), conninfo,
+                                                     metrics, std::vector<std::string>{}, &registry->registry());
       processors->start();
     }
     if (exit_code == 0 && cfg.gateway.enabled) {

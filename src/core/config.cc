@@ -426,7 +426,8 @@ std::vector<property> make_properties() {
       [](config & c) -> auto& { return c.processors.enabled; }));
   p.push_back(string(
       "processors.kafka_bootstrap",
-      "Kafka bootstrap servers (host:port,...) the processors consume from; empty: the built-in broker.",
+      "Kafka bootstrap servers (host:port,...) the processors consume from; empty: in `up` the registry's "
+      "cluster (where the topics are provisioned), in `substrate processors` kafka.listen_address:kafka.port.",
       [](config & c) -> auto& { return c.processors.kafka_bootstrap; }));
   p.push_back(string(
       "processors.kafka_sasl_mechanism",

@@ -106,7 +106,9 @@ struct provision_config {
 // processors`.
 struct processors_config {
   bool enabled = true;
-  std::string kafka_bootstrap;  // empty: the built-in broker (kafka.listen_address:kafka.port)
+  // empty: in `up`, the registry's cluster (registry.kafka_bootstrap, else the built-in broker),
+  // where the topics are provisioned; in `substrate processors`, kafka.listen_address:kafka.port
+  std::string kafka_bootstrap;
   // SASL towards the cluster (SASL_PLAINTEXT); empty mechanism: no SASL.
   std::string kafka_sasl_mechanism;
   std::string kafka_sasl_username;
