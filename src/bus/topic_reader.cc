@@ -172,7 +172,15 @@ result<void> topic_reader::subscribe(const std::string& topic, start_at where, s
   impl_->queue = rd_kafka_queue_new(impl_->handle);
   auto* t = impl_->topic(topic);
   for (const auto p : *ids) {
-    const auto offset = where == start_at::beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+    // "The end" is the high watermark now, when subscribe() returns. RD_KAFKA_OFFSET_END would
+    // be resolved by librdkafka's fetcher later, so a record produced right after subscribe()
+    // could fall before it and be skipped.
+    std::int64_t offset = RD_KAFKA_OFFSET_BEGINNING;
+    if (where == start_at::end) {
+      auto marks = offsets(topic, p, timeout_ms);
+      if (!marks) return tl::unexpected(marks.error());
+      offset = marks->high;
+    }
     if (rd_kafka_consume_start_queue(t, p, offset, impl_->queue) != 0) {
       return tl::unexpected(impl_->broker_error(rd_kafka_last_error(), fmt::format("reading {}/{}", topic, p)));
     }

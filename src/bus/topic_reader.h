@@ -56,8 +56,9 @@ public:
                                                                 std::int64_t from, std::int64_t to,
                                                                 std::int64_t timeout_ms);
 
-  // Streaming: start reading every partition of `topic` from its beginning or its end, then
-  // call next() repeatedly. One subscription per reader.
+  // Streaming: start reading every partition of `topic` from its beginning or from its end as
+  // of this call (every record produced after it returns is seen), then call next()
+  // repeatedly. One subscription per reader.
   [[nodiscard]] result<void> subscribe(const std::string& topic, start_at where, std::int64_t timeout_ms);
   // The next record of any partition, or nullopt when none arrived within timeout_ms.
   [[nodiscard]] result<std::optional<consumed_record>> next(std::int64_t timeout_ms);

@@ -21,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include "../../support/broker_process.h"
 #include "../db/postgres_fixture.h"
 #include "db/connection.h"
 #include "db/migrations.h"
@@ -29,59 +30,12 @@ namespace substrate::stream::testing {
 
 using namespace std::chrono_literals;
 
-class broker_process {
+// test_broker with `partitions` per topic and no initial rebalance delay (groups form at once).
+class broker_process : public test_support::broker_process {
 public:
-  broker_process(std::uint16_t port, std::filesystem::path data_dir, int partitions)
-      : port_(port), data_dir_(std::move(data_dir)), partitions_(partitions) {}
-  ~broker_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-  }
-
-  void start() {
-    int out[2];
-    ASSERT_EQ(::pipe(out), 0);
-    std::filesystem::create_directories(data_dir_);
-    const std::string log = (data_dir_.parent_path() / "broker.log").string();
-    const std::string port = std::to_string(port_);
-    const std::string dir = data_dir_.string();
-    const std::string partitions = std::to_string(partitions_);
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      ::dup2(out[1], STDOUT_FILENO);
-      const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (err >= 0) ::dup2(err, STDERR_FILENO);
-      ::close(out[0]);
-      ::execl(SUBSTRATE_TEST_BROKER, SUBSTRATE_TEST_BROKER, "--port", port.c_str(), "--data-dir", dir.c_str(),
-              "--partitions", partitions.c_str(), "--group-initial-rebalance-delay-ms", "0",
-              static_cast<char*>(nullptr));
-      std::perror("exec test_broker");
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    std::string seen;
-    char buffer[256];
-    while (seen.find('\n') == std::string::npos) {
-      const auto n = ::read(out[0], buffer, sizeof(buffer));
-      if (n <= 0) break;
-      seen.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(out[0]);
-    ASSERT_EQ(seen, fmt::format("listening {}\n", port_)) << "test_broker did not start; see " << log;
-  }
-
-  std::string bootstrap() const { return fmt::format("127.0.0.1:{}", port_); }
-
-private:
-  std::uint16_t port_;
-  std::filesystem::path data_dir_;
-  int partitions_;
-  pid_t pid_ = -1;
+  broker_process(std::uint16_t port, const std::filesystem::path& data_dir, int partitions)
+      : test_support::broker_process(
+            port, data_dir, {"--partitions", std::to_string(partitions), "--group-initial-rebalance-delay-ms", "0"}) {}
 };
 
 class stream_fixture : public db::postgres_fixture {
