@@ -98,10 +98,15 @@ async function start() {
   });
 
   // ---- credits (contracts.md 7.4) ----
+  let creditReads = 0;
   async function refreshCredits() {
     if (!currentUser) return;
+    // Reads can overlap (sign-in, SUBSCRIBED, notifications); only the latest one may paint, or
+    // an older answer arriving last would show a stale balance.
+    const read = ++creditReads;
     const { data, error } = await supabase
       .from('user_credit_balances').select('balance').eq('user_id', currentUser.id).maybeSingle();
+    if (read !== creditReads) return;
     const badge = $('credit-badge');
     if (error) {
       $('credit-count').textContent = '?';
@@ -137,7 +142,13 @@ async function start() {
         const label = { SUBSCRIBED: 'live', CHANNEL_ERROR: 'disconnected', TIMED_OUT: 'timed out', CLOSED: 'closed' };
         $('live-status').textContent = label[status] ?? status.toLowerCase();
         if (error) console.warn('realtime:', status, error.message);
-        if (status === 'SUBSCRIBED') loadHistory();
+        // Read the history and the balance only now: a change committed before this point is in
+        // what they read, one committed after it arrives live (and a credit.balance_changed
+        // notification reads the balance again).
+        if (status === 'SUBSCRIBED') {
+          loadHistory();
+          refreshCredits();
+        }
       });
   }
 
