@@ -119,6 +119,13 @@ int run_up(const core::config& cfg) {
   std::unique_ptr<registry_role> registry;
   std::unique_ptr<outbox_role> outbox;  // after the API (its writers), before the registry and the broker
   std::atomic<const registry_role*> registry_serving{nullptr};  // read by /readyz on the blocking pool
+  // Start-up done, substrate.env and the banner written. Its own check, so that /readyz waits for
+  // them whatever is enabled (with the registry off, nothing else would).
+  std::atomic<bool> started{false};
+  ready.add({"startup", [&started]() -> std::optional<std::string> {
+               if (!started.load()) return "starting";
+               return std::nullopt;
+             }});
   if (cfg.registry.enabled) {
     ready.add({"schema_registry", [&registry_serving]() -> std::optional<std::string> {
                  const auto* serving = registry_serving.load();
@@ -349,6 +356,7 @@ int run_up(const core::config& cfg) {
       std::fflush(stdout);
       // Ready only now: whoever waits for /readyz finds the banner and substrate.env complete.
       registry_serving = registry.get();
+      started = true;
     }
   }
 
@@ -368,6 +376,7 @@ int run_up(const core::config& cfg) {
   // The broker first: it wakes parked fetches and produces and syncs, so the listeners' drain
   // does not wait out long-polls.
   registry_serving = nullptr;
+  started = false;
   if (processors) processors->stop();
   if (gateway) gateway->stop();
   gateway.reset();
