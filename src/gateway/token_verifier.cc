@@ -136,20 +136,6 @@ std::optional<std::string> es256_der(std::string_view raw) {
   return out;
 }
 
-// SHA-256 with a digest fetched once and a context per thread: SHA256() fetches the algorithm
-// from the provider on every call, which cost as much as the rest of a cache hit.
-std::array<unsigned char, 32> sha256(std::string_view text) {
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);  // for the process' life
-  thread_local const std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx(EVP_MD_CTX_new());
-  std::array<unsigned char, 32> out{};
-  unsigned int length = 0;
-  const bool done = md != nullptr && ctx && EVP_DigestInit_ex(ctx.get(), md, nullptr) == 1 &&
-                    EVP_DigestUpdate(ctx.get(), text.data(), text.size()) == 1 &&
-                    EVP_DigestFinal_ex(ctx.get(), out.data(), &length) == 1 && length == out.size();
-  SUBSTRATE_ASSERT(done, "SHA-256 failed");
-  return out;
-}
-
 tl::unexpected<error> unauthorized(std::string why) {
   return make_error(errc::unauthorized, std::move(why));
 }
@@ -205,17 +191,11 @@ token_verifier::token_verifier(std::string hs256_secret, std::vector<jwk> keys, 
                                std::size_t cache_max)
     : secret_(std::move(hs256_secret)),
       leeway_s_(leeway_s),
-      cache_max_(cache_max),
-      keys_(std::make_shared<const std::vector<jwk>>(std::move(keys))) {
+      keys_(std::make_shared<const std::vector<jwk>>(std::move(keys))),
+      cache_(cache_max, leeway_s) {
   if (secret_.empty() && keys_->empty()) {
     throw std::invalid_argument("the gateway needs a JWT secret or a JWKS key: verification cannot be skipped");
   }
-}
-
-std::size_t token_verifier::digest_hash::operator()(const digest& d) const noexcept {
-  std::size_t h = 0;
-  std::memcpy(&h, d.data(), sizeof h);  // a SHA-256 prefix is as good a hash as any
-  return h;
 }
 
 void token_verifier::set_keys(std::vector<jwk> keys) {
@@ -224,9 +204,7 @@ void token_verifier::set_keys(std::vector<jwk> keys) {
     std::lock_guard lock(keys_mutex_);
     keys_ = std::move(fresh);
   }
-  std::lock_guard lock(cache_mutex_);
   cache_.clear();
-  ++generation_;
 }
 
 std::size_t token_verifier::key_count() const {
@@ -235,47 +213,20 @@ std::size_t token_verifier::key_count() const {
 }
 
 std::size_t token_verifier::cached_tokens() const {
-  std::lock_guard lock(cache_mutex_);
   return cache_.size();
 }
 
-// The rules of auth::check_time_claims, on the claims kept in the cache.
-bool token_verifier::valid_at(const cached& entry, std::int64_t now_s) const {
-  if (entry.exp && now_s >= *entry.exp + leeway_s_) return false;
-  if (entry.nbf && now_s + leeway_s_ < *entry.nbf) return false;
-  if (entry.iat && now_s + leeway_s_ < *entry.iat) return false;
-  return true;
-}
-
 result<identity> token_verifier::verify(std::string_view token, std::int64_t now_s) const {
-  const digest key = sha256(token);
-  std::uint64_t generation = 0;
-  {
-    std::lock_guard lock(cache_mutex_);
-    generation = generation_;
-    if (const auto hit = cache_.find(key); hit != cache_.end()) {
-      if (valid_at(hit->second, now_s)) return hit->second.who;
-      cache_.erase(hit);  // expired (or the clock went back): verified again below, and refused
-    }
-  }
-  std::optional<cached> to_cache;
-  auto who = verify_uncached(token, now_s, to_cache);
-  if (who && to_cache) {
-    std::lock_guard lock(cache_mutex_);
-    // Keys replaced meanwhile: this verdict may rest on a withdrawn key, so it is not kept.
-    if (generation == generation_) {
-      if (cache_.size() >= cache_max_) {
-        std::erase_if(cache_, [&](const auto& entry) { return !valid_at(entry.second, now_s); });
-        if (cache_.size() >= cache_max_) cache_.clear();
-      }
-      cache_.emplace(key, std::move(*to_cache));
-    }
-  }
+  if (auto hit = cache_.find(token, now_s)) return *hit;
+  const auto generation = cache_.generation();
+  auth::time_claims times;
+  auto who = verify_uncached(token, now_s, times);
+  if (who) cache_.insert(token, times, *who, now_s, generation);
   return who;
 }
 
 result<identity> token_verifier::verify_uncached(std::string_view token, std::int64_t now_s,
-                                                 std::optional<cached>& to_cache) const {
+                                                 auth::time_claims& times) const {
   auto decoded = auth::decode(token);
   if (!decoded) return unauthorized(decoded.error().message());
   // A copy: `decoded` is replaced by the HS256 verification below.
@@ -333,17 +284,7 @@ result<identity> token_verifier::verify_uncached(std::string_view token, std::in
   }
   if (const auto role = claims.find("role"); role != claims.end() && role->is_string())
     who.role = role->get<std::string>();
-  // check_time_claims accepted them, so each is absent, null or a number.
-  cached entry{who, {}, {}, {}};
-  const auto date = [&claims](const char* name) -> std::optional<std::int64_t> {
-    const auto it = claims.find(name);
-    if (it == claims.end() || !it->is_number()) return std::nullopt;
-    return static_cast<std::int64_t>(it->get<double>());
-  };
-  entry.exp = date("exp");
-  entry.nbf = date("nbf");
-  entry.iat = date("iat");
-  to_cache = std::move(entry);
+  times = auth::time_claims::of(claims);
   return who;
 }
 

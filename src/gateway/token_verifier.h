@@ -10,16 +10,14 @@
 // off: the constructor refuses a verifier without any key.
 //
 // Verified tokens are cached (a client sends the same access token with every request for its
-// hour): keyed by the SHA-256 of the whole token, so only the exact bytes of a token that passed
-// every check hit, and a hit checks exp / nbf / iat again against the time of the request, so a
-// cached token expires when it would have. At most `cache_max` entries: a full cache first
-// drops the expired entries, then starts over. set_keys() empties it, so a key that was
-// withdrawn verifies nothing more.
+// hour) in an auth::verified_token_cache: keyed by the whole token, so only the exact bytes of a
+// token that passed every check hit, and a hit checks exp / nbf / iat again against the time of
+// the request, so a cached token expires when it would have. At most `cache_max` entries.
+// set_keys() empties it, so a key that was withdrawn verifies nothing more.
 //
 // Threading: verify(), set_keys() and key_count() from any thread (the keys are an immutable
 // snapshot swapped under a mutex; the cache has its own mutex).
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,11 +25,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "auth/verified_token_cache.h"
 #include "core/result.h"
 
 struct evp_pkey_st;
@@ -80,27 +78,16 @@ public:
   [[nodiscard]] std::size_t cached_tokens() const;
 
 private:
-  using digest = std::array<unsigned char, 32>;
-  struct digest_hash {
-    std::size_t operator()(const digest& d) const noexcept;
-  };
-  struct cached {
-    identity who;
-    std::optional<std::int64_t> exp, nbf, iat;
-  };
+  // Verifies without the cache; an accepted token's time claims go to `times`.
   [[nodiscard]] result<identity> verify_uncached(std::string_view token, std::int64_t now_s,
-                                                 std::optional<cached>& to_cache) const;
-  [[nodiscard]] bool valid_at(const cached& entry, std::int64_t now_s) const;
+                                                 auth::time_claims& times) const;
 
   std::string secret_;
   std::int64_t leeway_s_;
-  std::size_t cache_max_;
   std::function<void(const std::string&)> unknown_kid_;
   mutable std::mutex keys_mutex_;
   std::shared_ptr<const std::vector<jwk>> keys_;
-  mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<digest, cached, digest_hash> cache_;
-  std::uint64_t generation_ = 0;  // under cache_mutex_: bumped by set_keys()
+  mutable auth::verified_token_cache<identity> cache_;
 };
 
 // The token of an `Authorization: Bearer <jwt>` header value; nullopt without the prefix.

@@ -171,7 +171,7 @@ struct service::context {
 };
 
 service::service(net::io_pool& io, service_options options)
-    : io_(io), options_(std::move(options)), pool_(options_.pool) {}
+    : io_(io), options_(std::move(options)), pool_(options_.pool), tokens_(token_cache_max, options_.leeway_s) {}
 
 service::~service() {
   stopping_ = true;
@@ -233,15 +233,8 @@ bool service::reload_after_miss(const schema_cache* seen) {
 
 api_result<std::shared_ptr<const service::verified_token>> service::verify(const std::string& token) {
   const auto now = now_seconds();
-  {
-    std::lock_guard lock(tokens_mutex_);
-    if (const auto hit = tokens_.find(token); hit != tokens_.end()) {
-      // The signature, nbf and iat were checked when it was cached (and only become more valid
-      // with time); exp is checked on every use.
-      if (!hit->second->exp_s || now < *hit->second->exp_s + options_.leeway_s) return hit->second;
-      tokens_.erase(hit);
-    }
-  }
+  if (auto hit = tokens_.find(token, now)) return *hit;
+  const auto generation = tokens_.generation();
   auto verified = auth::verify_hs256(token, options_.jwt_secret, {.now_s = now, .leeway_s = options_.leeway_s});
   if (!verified) return tl::unexpected(jwt_error(verified.error()));
   auto& claims = verified->claims;
@@ -252,13 +245,8 @@ api_result<std::shared_ptr<const service::verified_token>> service::verify(const
   if (entry->role.empty()) entry->role = "anon";
   claims["role"] = entry->role;
   entry->claims = claims.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (const auto exp = claims.find("exp"); exp != claims.end() && exp->is_number()) {
-    entry->exp_s = static_cast<std::int64_t>(exp->get<double>());
-  }
   std::shared_ptr<const verified_token> out = std::move(entry);
-  std::lock_guard lock(tokens_mutex_);
-  if (tokens_.size() >= token_cache_max) tokens_.clear();  // rare: thousands of live tokens
-  tokens_.insert_or_assign(token, out);
+  tokens_.insert(token, auth::time_claims::of(claims), out, now, generation);
   return out;
 }
 

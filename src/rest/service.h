@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "auth/verified_token_cache.h"
 #include "core/result.h"
 #include "db/pool.h"
 #include "net/http_message.h"
@@ -67,7 +68,6 @@ private:
   struct verified_token {
     std::string role;
     std::string claims;  // the claims as request.jwt.claims, with `role` filled in
-    std::optional<std::int64_t> exp_s;
   };
   static constexpr std::size_t token_cache_max = 4096;
   // The token's role and claims, from the cache or verified now (401 errors in PostgREST's shape).
@@ -89,8 +89,7 @@ private:
   std::shared_ptr<const schema_cache> cache_;
   std::mutex reload_mutex_;
   std::chrono::steady_clock::time_point last_reload_{};  // guarded by reload_mutex_
-  std::mutex tokens_mutex_;
-  std::unordered_map<std::string, std::shared_ptr<const verified_token>> tokens_;  // guarded by tokens_mutex_
+  auth::verified_token_cache<std::shared_ptr<const verified_token>> tokens_;
   std::atomic<bool> stopping_{false};
   std::thread listener_;
 };
