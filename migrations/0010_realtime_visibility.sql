@@ -19,6 +19,28 @@
 --     safe evaluation in every case and the common case pays no subtransactions.
 drop function if exists substrate.realtime_visibility(jsonb);
 
+-- One subscriber's lookup: prepared statement `stmt` (none when '') with the change's key values,
+-- as `role_name` with `claims`; the role is reset afterwards. An error propagates (the caller
+-- decides whether it is caught).
+create or replace function substrate.realtime_lookup_as(role_name text, claims text, stmt text, vals text[])
+returns boolean
+language plpgsql volatile
+as $$
+declare
+  ok boolean;
+begin
+  perform set_config('role', role_name, true);
+  perform set_config('request.jwt.claims', claims, true);
+  if stmt <> '' then
+    execute format('execute %I(%L)', stmt, vals) into ok;
+  end if;
+  perform set_config('role', 'none', true);
+  return ok;
+end
+$$;
+
+revoke all on function substrate.realtime_lookup_as(text, text, text, text[]) from public;
+
 create or replace function substrate.realtime_visibility(items jsonb, safe boolean)
 returns table(item int, sub int, visible boolean, selectable json)
 language plpgsql volatile
@@ -132,22 +154,12 @@ begin
         selectable := (columns->columns_key)::json;
         if safe then
           begin
-            perform set_config('role', role_name, true);
-            perform set_config('request.jwt.claims', s->>1, true);
-            if stmt <> '' then
-              execute format('execute %I(%L)', stmt, vals) into ok;
-            end if;
-            perform set_config('role', 'none', true);
+            ok := substrate.realtime_lookup_as(role_name, s->>1, stmt, vals);
           exception when others then
             ok := false;
           end;
         else
-          perform set_config('role', role_name, true);
-          perform set_config('request.jwt.claims', s->>1, true);
-          if stmt <> '' then
-            execute format('execute %I(%L)', stmt, vals) into ok;
-          end if;
-          perform set_config('role', 'none', true);
+          ok := substrate.realtime_lookup_as(role_name, s->>1, stmt, vals);
         end if;
       end if;
       visible := coalesce(ok, false);
