@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "postgres_fixture.h"
@@ -28,6 +29,7 @@ protected:
   void discarded_connections_are_replaced();
   void exec_params_reports_sqlstate_detail_and_hint();
   void copy_in_loads_rows_and_reports_failures();
+  void prepared_statements_per_connection_are_bounded();
 };
 
 void pool_test::reuses_connections_and_runs_on_connect() {
@@ -143,12 +145,40 @@ void pool_test::copy_in_loads_rows_and_reports_failures() {
   EXPECT_EQ(conn.exec("select count(*) from c")->value(0, 0), "2");
 }
 
+// exec_pipeline prepares each distinct statement once per connection, and never keeps more
+// than prepared_max on the server: past it, it deallocates them all and starts over.
+void pool_test::prepared_statements_per_connection_are_bounded() {
+  pool p(options(1, 1000));
+  auto lease = p.acquire();
+  ASSERT_TRUE(lease);
+  auto& conn = **lease;
+  const auto server_count = [&] {
+    return std::stoul(conn.exec("select count(*) from pg_prepared_statements")->value(0, 0));
+  };
+  const std::size_t shapes = connection::prepared_max + 44;
+  for (std::size_t i = 0; i < shapes; ++i) {
+    server_error error;
+    auto r = conn.exec_pipeline({{fmt::format("select $1::int + {}", i), {std::string("1")}, true}}, error);
+    ASSERT_TRUE(r) << error.message;
+    EXPECT_EQ((*r)[0].value(0, 0), std::to_string(i + 1));
+    ASSERT_LE(conn.prepared_count(), connection::prepared_max);
+  }
+  EXPECT_EQ(server_count(), conn.prepared_count());
+  EXPECT_EQ(conn.prepared_count(), shapes - connection::prepared_max);
+  // A statement seen before is not prepared again.
+  server_error error;
+  const std::string last = fmt::format("select $1::int + {}", shapes - 1);
+  ASSERT_TRUE(conn.exec_pipeline({{last, {std::string("2")}, true}}, error));
+  EXPECT_EQ(conn.prepared_count(), shapes - connection::prepared_max);
+}
+
 TEST_F(pool_test, leases_bounds_discards_and_errors) {
   reuses_connections_and_runs_on_connect();
   bounds_connections_and_times_out();
   discarded_connections_are_replaced();
   exec_params_reports_sqlstate_detail_and_hint();
   copy_in_loads_rows_and_reports_failures();
+  prepared_statements_per_connection_are_bounded();
 }
 
 }  // namespace
