@@ -15,6 +15,7 @@
 #include "bus/registry_client.h"
 #include "bus/topic_reader.h"
 #include "gateway/errc.h"
+#include "kafka/broker/local_producer.h"
 
 namespace substrate::app {
 namespace {
@@ -31,16 +32,28 @@ error to_gateway(error e) {
   return e;
 }
 
+// A failed in-process append as the gateway's contract wants it: the broker cannot store (its
+// disk failed, it is stopping) -> unavailable (503); anything else was refused (500).
+error local_failure(std::string_view topic, kafka::error_code code) {
+  const auto context = fmt::format("{}: {}", topic, kafka::to_string(code));
+  if (code == kafka::error_code::kafka_storage_error || code == kafka::error_code::broker_not_available) {
+    return error{make_error_code(gateway::errc::unavailable), fmt::format("the built-in broker: {}", context)};
+  }
+  return error{make_error_code(bus::errc::produce_rejected), context};
+}
+
 class bus_sink final : public gateway::event_sink {
 public:
-  bus_sink(const core::config& cfg, const std::string& builtin_broker, const std::string& builtin_registry_url)
-      : connection_(bus_connection(cfg, builtin_broker)),
+  bus_sink(const core::config& cfg, const std::string& builtin_broker, const std::string& builtin_registry_url,
+           std::unique_ptr<kafka::local_producer> local)
+      : local_(std::move(local)),
+        connection_(bus_connection(cfg, builtin_broker)),
         registry_(bus_registry(cfg, builtin_registry_url)),
         serializer_(registry_, bus_serializer_options()),
         producer_options_{.connection = connection_,
                           .client_id = "substrate-gateway",
                           .delivery_timeout_ms = cfg.gateway.produce_timeout_ms},
-        producer_(std::make_shared<bus::producer>(producer_options_)) {}
+        producer_(local_ ? nullptr : std::make_shared<bus::producer>(producer_options_)) {}
 
   ~bus_sink() override {
     std::vector<std::shared_ptr<bus::producer>> all;
@@ -65,6 +78,17 @@ public:
 
   void produce(std::string_view topic, std::string value, gateway::record_headers headers,
                gateway::produce_callback done) override {
+    if (local_) {
+      local_->produce(topic, std::move(value), std::move(headers),
+                      [topic = std::string(topic), done = std::move(done)](kafka::local_delivery delivered) {
+                        if (delivered.error != kafka::error_code::none) {
+                          done(tl::unexpected(local_failure(topic, delivered.error)));
+                          return;
+                        }
+                        done(gateway::produced{delivered.partition, delivered.offset});
+                      });
+      return;
+    }
     std::vector<bus::record_header> list;
     list.reserve(headers.size());
     for (auto& [name, text] : headers) list.push_back({std::move(name), std::move(text)});
@@ -88,6 +112,7 @@ public:
   }
 
   void fail_producer_for_testing(std::string_view reason) {
+    if (local_) throw std::logic_error("the sink appends to the built-in broker; it has no Kafka producer");
     if (auto failed = current()->fail_for_testing(reason); !failed) throw std::runtime_error(failed.error().message());
   }
 
@@ -96,6 +121,7 @@ public:
         !latest && latest.error().code == bus::errc::registry_unavailable) {
       return fmt::format("schema registry: {}", latest.error().message());
     }
+    if (local_) return std::nullopt;  // the broker is this process
     std::lock_guard lock(reader_mutex_);
     if (!reader_) reader_ = std::make_unique<bus::topic_reader>(connection_, "substrate-gateway-ready");
     if (auto partitions = reader_->partitions(std::string(probe_topic), 2'000);
@@ -139,6 +165,9 @@ private:
   }
 
   static constexpr std::size_t replacements_max = 16;
+  // Set when the broker runs in this process (`up`): records bypass librdkafka (see
+  // make_gateway_sink); the producer below is then never used.
+  std::unique_ptr<kafka::local_producer> local_;
   bus::kafka_connection connection_;
   bus::registry_client registry_;
   bus::avro_serializer serializer_;
@@ -160,8 +189,11 @@ void fail_gateway_producer_for_testing(gateway::event_sink& sink, std::string_vi
 }
 
 std::unique_ptr<gateway::event_sink> make_gateway_sink(const core::config& cfg, const std::string& builtin_broker,
-                                                       const std::string& builtin_registry_url) {
-  return std::make_unique<bus_sink>(cfg, builtin_broker, builtin_registry_url);
+                                                       const std::string& builtin_registry_url,
+                                                       const in_process_broker& local) {
+  std::unique_ptr<kafka::local_producer> producer;
+  if (local.broker && local.pool) producer = std::make_unique<kafka::local_producer>(*local.pool, *local.broker);
+  return std::make_unique<bus_sink>(cfg, builtin_broker, builtin_registry_url, std::move(producer));
 }
 
 }  // namespace substrate::app

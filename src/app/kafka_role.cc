@@ -98,4 +98,8 @@ std::string kafka_role::security_summary() const {
   return impl_->summary;
 }
 
+kafka::broker& kafka_role::broker() {
+  return *impl_->broker;
+}
+
 }  // namespace substrate::app

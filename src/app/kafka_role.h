@@ -20,6 +20,10 @@ namespace substrate::net {
 class io_pool;
 }
 
+namespace substrate::kafka {
+class broker;
+}
+
 namespace substrate::app {
 
 class kafka_role {
@@ -35,6 +39,8 @@ public:
   [[nodiscard]] std::string address() const;
   // One line for the banner: "SASL SCRAM-SHA-256,PLAIN, ACLs on" or "no authentication".
   [[nodiscard]] std::string security_summary() const;
+  // The broker itself, for the roles of this process that append to it directly.
+  [[nodiscard]] kafka::broker& broker();
 
   struct impl;
 

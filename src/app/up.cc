@@ -290,7 +290,13 @@ int run_up(const core::config& cfg) {
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       const std::string jwt_secret =
           api ? api->keys().jwt_secret : load_project_keys(lock->path(), cfg.api.jwt_secret, now_s).jwt_secret;
-      gateway_sink = make_gateway_sink(cfg, registry->bootstrap(), registry->url());
+      // The built-in broker takes the events directly when it is where they would go anyway.
+      in_process_broker local;
+      if (kafka && cfg.gateway.in_process_broker && cfg.bus.kafka_bootstrap.empty() &&
+          cfg.registry.kafka_bootstrap.empty()) {
+        local = in_process_broker{&pool, &kafka->broker()};
+      }
+      gateway_sink = make_gateway_sink(cfg, registry->bootstrap(), registry->url(), local);
       gateway = std::make_unique<gateway_role>(pool, cfg, jwt_secret, *gateway_sink, metrics, http_metrics);
       gateway->start();
     }

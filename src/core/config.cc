@@ -518,6 +518,11 @@ std::vector<property> make_properties() {
   p.push_back(integer(
       "gateway.produce_timeout_ms", "How long an event may wait for the broker's ack before the request gets 503.", 100,
       hour_ms, [](config & c) -> auto& { return c.gateway.produce_timeout_ms; }));
+  p.push_back(boolean(
+      "gateway.in_process_broker",
+      "With up's built-in broker and no bus.kafka_bootstrap: append events to it directly (acks=all durability) "
+      "instead of through a Kafka client over loopback.",
+      [](config & c) -> auto& { return c.gateway.in_process_broker; }));
   p.push_back(string(
       "bus.kafka_bootstrap",
       "Kafka bootstrap servers the services produce to; empty: registry.kafka_bootstrap, else the built-in broker.",

@@ -192,6 +192,9 @@ struct gateway_config {
   // How long a record may wait for the broker's ack before the request answers 503 (the
   // gateway's producer; where it connects and as whom is bus.*).
   std::int64_t produce_timeout_ms = 10'000;
+  // In `up` with the built-in broker: append events to it directly (kafka::local_producer, same
+  // durability as acks=all) instead of through a Kafka client over loopback.
+  bool in_process_broker = true;
 };
 
 // The web app (issue 9): the built web/dist served on web.port with /config.json.

@@ -705,6 +705,29 @@ struct broker::impl {
     co_return out;
   }
 
+  // broker::append_durable: the append, then the wait for the sync that covers it, both on the
+  // partition's owner.
+  asio::awaitable<std::pair<error_code, std::int64_t>> append_durable(std::string topic, std::int32_t index,
+                                                                      std::vector<std::byte> batch) {
+    if (stopping) co_return std::pair{error_code::broker_not_available, std::int64_t{-1}};
+    const auto* first = reinterpret_cast<const std::uint8_t*>(batch.data());
+    auto out = co_await asio::co_spawn(owner_executor(topic, index),
+                                       append_on_owner(topic, index, bytes(first, first + batch.size()), -1, true),
+                                       asio::use_awaitable);
+    if (out.error == error_code::none && out.durable_target >= 0) {
+      out.error = co_await asio::co_spawn(owner_executor(topic, index),
+                                          wait_durable_on_owner(topic, index, out.durable_target), asio::use_awaitable);
+    }
+    co_return std::pair{out.error, out.error == error_code::none ? out.base_offset : std::int64_t{-1}};
+  }
+
+  std::optional<std::int32_t> partition_count(std::string_view topic) const {
+    auto current = snapshot();
+    auto it = current->find(topic);
+    if (it == current->end()) return std::nullopt;
+    return it->second.partitions;
+  }
+
   asio::awaitable<error_code> wait_durable_on_owner(std::string topic, std::int32_t index, std::int64_t target) {
     auto state = shards[owner_of(topic, index)].find(topic, index);
     if (!state) co_return error_code::unknown_topic_or_partition;
@@ -1298,25 +1321,10 @@ struct broker_offsets_log final : coordinator::offsets_log {
 
   asio::awaitable<std::pair<error_code, std::int64_t>> append(std::int32_t partition,
                                                               std::vector<std::byte> batch) override {
-    const auto* first = reinterpret_cast<const std::uint8_t*>(batch.data());
-    auto out = co_await asio::co_spawn(
-        i.owner_executor(name, partition),
-        i.append_on_owner(std::string(name), partition, bytes(first, first + batch.size()), -1, true),
-        asio::use_awaitable);
-    if (out.error == error_code::none && out.durable_target >= 0) {
-      out.error = co_await asio::co_spawn(i.owner_executor(name, partition),
-                                          i.wait_durable_on_owner(std::string(name), partition, out.durable_target),
-                                          asio::use_awaitable);
-    }
-    co_return std::pair{out.error, out.base_offset};
+    co_return co_await i.append_durable(std::string(name), partition, std::move(batch));
   }
 
-  std::optional<std::int32_t> partitions_of(std::string_view topic) const override {
-    auto current = i.snapshot();
-    auto it = current->find(topic);
-    if (it == current->end()) return std::nullopt;
-    return it->second.partitions;
-  }
+  std::optional<std::int32_t> partitions_of(std::string_view topic) const override { return i.partition_count(topic); }
 };
 
 broker::broker(net::io_pool& pool, broker_config config, core::metrics_registry& metrics)
@@ -1399,6 +1407,15 @@ error_code broker::authorize_group(const connection_context& context, std::strin
 error_code broker::authorize_topic(const connection_context& context, std::string_view topic,
                                    security::acl_operation operation) const {
   return impl_->topic_allowed(context, topic, operation) ? error_code::none : error_code::topic_authorization_failed;
+}
+
+asio::awaitable<std::pair<error_code, std::int64_t>> broker::append_durable(std::string topic, std::int32_t partition,
+                                                                            std::vector<std::byte> batch) {
+  co_return co_await impl_->append_durable(std::move(topic), partition, std::move(batch));
+}
+
+std::optional<std::int32_t> broker::partition_count(std::string_view topic) const {
+  return impl_->partition_count(topic);
 }
 
 }  // namespace substrate::kafka

@@ -23,6 +23,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -84,6 +86,17 @@ public:
   // The same for a topic: none or TOPIC_AUTHORIZATION_FAILED (29).
   [[nodiscard]] error_code authorize_topic(const connection_context& context, std::string_view topic,
                                            security::acl_operation operation) const;
+
+  // In-process producers (local_producer.h; the group coordinator's offsets log too): appends
+  // one batch as log::batch_builder builds it, without a producer id, to a partition of an
+  // existing topic, and completes on the caller's executor once the batch is durable, with its
+  // base offset. What a Produce with acks=all from a trusted client of this process gets: no
+  // ACL check (the caller is this process), no auto-creation (unknown_topic_or_partition),
+  // kafka_storage_error when the sync fails, broker_not_available once stop() ran.
+  boost::asio::awaitable<std::pair<error_code, std::int64_t>> append_durable(std::string topic, std::int32_t partition,
+                                                                             std::vector<std::byte> batch);
+  // The partition count of a topic; nullopt when it does not exist. Any thread.
+  [[nodiscard]] std::optional<std::int32_t> partition_count(std::string_view topic) const;
 
   struct impl;
 

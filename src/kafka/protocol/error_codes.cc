@@ -18,6 +18,8 @@ std::string_view to_string(error_code code) {
       return "leader_not_available";
     case error_code::not_leader_or_follower:
       return "not_leader_or_follower";
+    case error_code::broker_not_available:
+      return "broker_not_available";
     case error_code::request_timed_out:
       return "request_timed_out";
     case error_code::message_too_large:

@@ -17,6 +17,7 @@ enum class error_code : std::int16_t {
   leader_not_available = 5,
   not_leader_or_follower = 6,
   request_timed_out = 7,
+  broker_not_available = 8,
   message_too_large = 10,
   offset_metadata_too_large = 12,
   coordinator_load_in_progress = 14,

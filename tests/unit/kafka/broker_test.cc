@@ -3,14 +3,20 @@
 #include "kafka/broker/broker.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <map>
+#include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
+#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
 #include "frame_client.h"
+#include "kafka/broker/local_producer.h"
 #include "kafka/protocol/error_codes.h"
 #include "kafka/security/acl.h"
 #include "log/record_batch.h"
@@ -68,7 +74,7 @@ protected:
 
   void start() {
     registry_ = std::make_unique<core::metrics_registry>();
-    pool_ = std::make_unique<net::io_pool>(2, 1);
+    pool_ = std::make_unique<net::io_pool>(shards_, 1);
     metrics_ = std::make_unique<kafka_metrics>(*registry_);
     broker_ = std::make_unique<broker>(*pool_, config_, *registry_);
     kafka_server_options options;
@@ -185,6 +191,7 @@ protected:
   }
 
   std::filesystem::path dir_;
+  std::size_t shards_ = 2;
   broker_config config_;
   std::unique_ptr<core::metrics_registry> registry_;
   std::unique_ptr<net::io_pool> pool_;
@@ -1174,6 +1181,150 @@ TEST_F(broker_test, acls_guard_the_group_apis_and_the_committed_topics) {
   const message described = client.call(api_key::describe_groups, 2, describe);
   EXPECT_EQ(described.array("groups").at(0).i16("error_code"), 0);
   EXPECT_EQ(described.array("groups").at(1).i16("error_code"), group_denied);
+}
+
+// ---- kafka::local_producer: the in-process path of `up`'s gateway -------------------------------
+
+// Collects local_producer deliveries from whatever thread they arrive on.
+class deliveries {
+public:
+  local_producer::callback expect() {
+    std::lock_guard lock(mutex_);
+    ++expected_;
+    return [this](local_delivery d) {
+      std::lock_guard lock(mutex_);
+      got_.push_back(d);
+      changed_.notify_all();
+    };
+  }
+  std::vector<local_delivery> wait() {
+    std::unique_lock lock(mutex_);
+    const bool all = changed_.wait_for(lock, std::chrono::seconds(30), [&] { return got_.size() >= expected_; });
+    EXPECT_TRUE(all) << got_.size() << " of " << expected_ << " deliveries";
+    return got_;
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::size_t expected_ = 0;
+  std::vector<local_delivery> got_;
+};
+
+// Every record of every batch in `data` (whole batches, as Fetch returns them), by offset:
+// value and the value of its one header.
+std::map<std::int64_t, std::pair<std::string, std::string>> records_of(const bytes& data, int* batch_count = nullptr) {
+  std::map<std::int64_t, std::pair<std::string, std::string>> out;
+  auto rest = std::as_bytes(std::span(data));
+  while (!rest.empty()) {
+    auto header = log::validate_batch(rest);
+    EXPECT_TRUE(header.has_value());
+    if (!header) break;
+    const auto size = header->size_bytes();
+    auto records = log::decode_records(rest.first(size));
+    EXPECT_TRUE(records.has_value());
+    if (!records) break;
+    for (const auto& r : *records) {
+      EXPECT_FALSE(r.key.has_value());
+      EXPECT_EQ(r.headers.size(), 1u);
+      out[header->base_offset + r.offset_delta] = {
+          std::string(r.value.value_or("<null>")),
+          r.headers.empty() ? "" : std::string(r.headers[0].value.value_or(""))};
+    }
+    if (batch_count) ++*batch_count;
+    rest = rest.subspan(size);
+  }
+  return out;
+}
+
+TEST_F(broker_test, local_producer_records_are_durable_fetchable_and_batched_while_the_shard_is_busy) {
+  shards_ = 1;  // the records below are handed in by one handler of the only shard: one batch
+  restart();
+  {
+    frame_client setup(port());
+    ASSERT_EQ(create_topic(setup, "local", 2).i16("error_code"), 0);
+  }
+  local_producer producer(*pool_, *broker_);
+  deliveries first;
+  std::promise<void> handed_in;
+  boost::asio::post(pool_->shard(0), [&] {
+    for (int i = 0; i < 100; ++i) {
+      producer.produce("local", "value-" + std::to_string(i), {{"event_id", "id-" + std::to_string(i)}},
+                       first.expect());
+    }
+    handed_in.set_value();
+  });
+  handed_in.get_future().wait();
+  auto got = first.wait();
+  ASSERT_EQ(got.size(), 100u);
+  for (const auto& d : got) {
+    EXPECT_EQ(d.error, error_code::none);
+    EXPECT_EQ(d.partition, got[0].partition);  // one batch, one partition
+  }
+  // The next records, handed in from a thread of their own, go to the other partition first.
+  deliveries second;
+  for (int i = 100; i < 110; ++i) {
+    producer.produce("local", "value-" + std::to_string(i), {{"event_id", "id-" + std::to_string(i)}}, second.expect());
+  }
+  auto more = second.wait();
+  ASSERT_EQ(more.size(), 10u);
+  std::map<std::int32_t, std::vector<std::int64_t>> offsets;
+  for (const auto& d : got) offsets[d.partition].push_back(d.offset);
+  for (const auto& d : more) {
+    EXPECT_EQ(d.error, error_code::none);
+    offsets[d.partition].push_back(d.offset);
+  }
+  EXPECT_EQ(offsets.size(), 2u);
+
+  restart();  // acknowledged means synced: everything is there after a restart
+  frame_client client(port());
+  std::set<std::string> values;
+  int batch_count_first = 0;
+  for (const auto& [partition, list] : offsets) {
+    int batches = 0;
+    message data = fetch(client, "local", partition, 0);
+    ASSERT_TRUE(data.batches("records").data.has_value());
+    const auto records = records_of(*data.batches("records").data, &batches);
+    if (partition == got[0].partition) batch_count_first = batches;
+    EXPECT_EQ(records.size(), list.size());
+    for (const auto offset : list) {
+      ASSERT_TRUE(records.contains(offset)) << partition << "/" << offset;
+      const auto& [value, event_id] = records.at(offset);
+      EXPECT_EQ(event_id, "id-" + value.substr(std::string("value-").size()));
+      EXPECT_TRUE(values.insert(value).second) << value << " twice";
+    }
+  }
+  EXPECT_EQ(values.size(), 110u);
+  EXPECT_EQ(batch_count_first, 1);  // the 100 records of the busy shard: one batch
+}
+
+TEST_F(broker_test, local_producer_refuses_unknown_topics_and_stops_with_the_broker) {
+  local_producer producer(*pool_, *broker_);
+  deliveries unknown;
+  producer.produce("never-created", "v", {{"h", "x"}}, unknown.expect());
+  auto got = unknown.wait();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].error, error_code::unknown_topic_or_partition);
+  {
+    frame_client client(port());  // and it was not created
+    message response = metadata(client, {"never-created"}, false);
+    EXPECT_EQ(response.array("topics").at(0).i16("error_code"), code(error_code::unknown_topic_or_partition));
+    ASSERT_EQ(create_topic(client, "known", 1).i16("error_code"), 0);
+  }
+  producer.close();
+  deliveries closed;
+  producer.produce("known", "v", {{"h", "x"}}, closed.expect());
+  got = closed.wait();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].error, error_code::broker_not_available);
+
+  local_producer after_stop(*pool_, *broker_);
+  broker_->stop();
+  deliveries stopped;
+  after_stop.produce("known", "v", {{"h", "x"}}, stopped.expect());
+  got = stopped.wait();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].error, error_code::broker_not_available);
 }
 
 }  // namespace
