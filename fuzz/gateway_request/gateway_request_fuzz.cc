@@ -1,14 +1,16 @@
 // The gateway's untrusted-input paths (issue 6): byte 0 picks one, the rest is the input.
 //   0: a JWKS document (gateway.jwks_url answers are untrusted bytes)
 //   1: a bearer token, verified with a secret and an EC key
-//   2: a client event body: JSON object -> identity bound from the token -> Avro (byte 1 picks
-//      one of the platform's schemas) - the JSON -> Avro request path
+//   2: a client event body: identity appended from the token -> Avro (byte 1 picks one of the
+//      platform's schemas) - the JSON -> Avro request path; an accepted record must carry the
+//      token's identity
 //   3: a webhook body: JSON object -> flat record (database-webhook shapes) -> Avro
 //   4: a media intent body: validation -> intent record -> Avro
 // Nothing may crash; every record the gateway builds from a valid body must be a JSON object.
 #include <cstdio>
 #include <cstdlib>
 
+#include "avro/json_decoder.h"
 #include "fuzz/avro_fuzz.h"
 #include "gateway/requests.h"
 #include "gateway/token_verifier.h"
@@ -28,6 +30,26 @@ void encode(std::uint8_t pick, const nlohmann::json& record) {
   avro::json_encoder encoder;
   std::string out;
   (void)encoder.encode(*schemas[pick % schemas.size()], record.dump(), out);
+}
+
+// An accepted client event carries the token's identity, whatever the body said: decoded
+// back, a top-level string user_id / email is the token's.
+void expect_identity(const avro::schema& s, const std::string& bytes, const gateway::identity& who) {
+  std::string json;
+  const auto* first = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  if (!avro::decode_json(s, std::span(first, bytes.size()), json)) {
+    std::fprintf(stderr, "gateway_request_fuzz: an encoded event does not decode\n");
+    std::abort();
+  }
+  const auto record = nlohmann::json::parse(json, nullptr, false);
+  if (!record.is_object()) return;
+  const auto user_id = record.find("user_id");
+  const auto email = record.find("email");
+  if ((user_id != record.end() && user_id->is_string() && *user_id != who.subject) ||
+      (email != record.end() && email->is_string() && *email != who.email.value_or(""))) {
+    std::fprintf(stderr, "gateway_request_fuzz: the body's identity reached the record: %s\n", json.c_str());
+    std::abort();
+  }
 }
 
 }  // namespace
@@ -57,8 +79,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)verifier->verify(input, 1'800'000'000);
       break;
     case 2: {
-      auto body = gateway::parse_body_object(input);
-      if (body && gateway::bind_identity(*body, who)) encode(pick, *body);
+      // As the gateway does it: the identity appended to the text, one parse by the encoder.
+      auto text = gateway::bind_identity_text(input, who);
+      if (!text) break;
+      const auto& s = *schemas[pick % schemas.size()];
+      avro::json_encoder encoder;
+      std::string out;
+      if (encoder.encode(s, *text, out)) expect_identity(s, out, who);
       break;
     }
     case 3: {

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "core/assert.h"
+#include "core/logging.h"
 #include "gateway/errc.h"
 
 namespace substrate::gateway {
@@ -74,6 +75,27 @@ result<void> bind_identity(nlohmann::json& event, const identity& who) {
   event["user_id"] = who.subject;
   event["email"] = who.email.value_or("");
   return {};
+}
+
+result<std::string> bind_identity_text(std::string_view body, const identity& who) {
+  if (who.subject.empty()) return make_error(errc::unauthorized, "the token has no subject (sub): not a user token");
+  constexpr std::string_view space = " \t\r\n";  // JSON's whitespace
+  const auto first = body.find_first_not_of(space);
+  const auto last = body.find_last_not_of(space);
+  if (first == std::string_view::npos || body[first] != '{' || body[last] != '}' || first == last) {
+    return bad("Invalid JSON structure: the body must be a JSON object");
+  }
+  const std::string_view members = body.substr(first + 1, last - first - 1);
+  std::string out;
+  out.reserve(body.size() + who.subject.size() + (who.email ? who.email->size() : 0) + 32);
+  out.append(body.substr(first, last - first));  // up to, without, the closing brace
+  if (members.find_first_not_of(space) != std::string_view::npos) out.push_back(',');
+  out.append("\"user_id\":\"");
+  core::append_json_escaped(out, who.subject);
+  out.append("\",\"email\":\"");
+  core::append_json_escaped(out, who.email.value_or(""));
+  out.append("\"}");
+  return out;
 }
 
 result<webhook_record> shape_webhook(nlohmann::json body, std::string_view now) {

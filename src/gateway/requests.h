@@ -33,6 +33,15 @@ namespace substrate::gateway {
 // has no subject (an API key is not a user).
 [[nodiscard]] result<void> bind_identity(nlohmann::json& event, const identity& who);
 
+// The same for the JSON text of a client event, in one pass and without parsing it here: the
+// body with `"user_id":<sub>,"email":<email>` appended as the object's last members. The Avro
+// encoder that parses the result takes the last of repeated keys (avro/json_encoder.h), so the
+// token's identity wins over whatever the body says, and a body that is not one JSON object
+// stays invalid JSON with the members added (the encoder then refuses it: avro::errc::
+// invalid_json). errc::bad_request when the text does not even start with `{` and end with `}`
+// (outside whitespace), errc::unauthorized as bind_identity.
+[[nodiscard]] result<std::string> bind_identity_text(std::string_view body, const identity& who);
+
 struct webhook_record {
   nlohmann::json record;  // the flat record to encode (when not ignored)
   bool ignored = false;   // a database webhook that reports no identity event (see reason)

@@ -142,6 +142,9 @@ struct service::impl {
     }
     if (!encoded) {
       const auto& e = encoded.error();
+      if (e.code == avro::errc::invalid_json || e.code == avro::errc::too_deep) {
+        co_return fail(400, "invalid_json", "Invalid JSON structure");
+      }
       if (e.code.category() == avro::avro_category()) {
         co_return fail(400, "schema_violation", "Internal schema formatting violation", e.context);
       }
@@ -191,14 +194,17 @@ struct service::impl {
     if (!json_content_type(request)) {
       co_return fail(415, "unsupported_media_type", "Unsupported Media Type", "send Content-Type: application/json");
     }
-    auto body = parse_body_object(request.body);
-    if (!body) co_return fail(400, "invalid_json", "Invalid JSON structure");
-    if (auto bound = bind_identity(*body, *who); !bound) {
-      co_return fail(401, "unauthorized", "Unauthorized (Invalid JWT Signature)", bound.error().context);
+    // One parse: the encoder's (bind_identity_text; a body that is not one JSON object fails
+    // there as invalid_json).
+    auto json = bind_identity_text(request.body, *who);
+    if (!json) {
+      if (json.error().code == errc::unauthorized) {
+        co_return fail(401, "unauthorized", "Unauthorized (Invalid JWT Signature)", json.error().context);
+      }
+      co_return fail(400, "invalid_json", "Invalid JSON structure");
     }
     const std::string event_id = uuid_v4();
-    std::string json = body->dump();
-    co_return co_await publish(*topic, std::move(json), event_id, "event_id");
+    co_return co_await publish(*topic, std::move(*json), event_id, "event_id");
   }
 
   awaitable<net::http_response> webhook(net::http_request& request) {

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "avro/errc.h"
+#include "avro/json_decoder.h"
+#include "avro/json_encoder.h"
+#include "avro/schema.h"
 #include "gateway/errc.h"
 
 namespace substrate::gateway {
@@ -34,6 +38,84 @@ TEST(requests, identity_comes_from_the_token_never_the_body) {
   EXPECT_EQ(body["email"], "");
   identity api_key{"", std::nullopt, "service_role", "HS256"};
   auto refused = bind_identity(body, api_key);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, errc::unauthorized);
+}
+
+// bind_identity_text, judged by what matters: the Avro record the encoder makes of its result.
+class identity_text : public ::testing::Test {
+protected:
+  void SetUp() override {
+    auto parsed = avro::schema::parse(R"({"type":"record","name":"M","fields":[{"name":"user_id","type":"string"},)"
+                                      R"({"name":"email","type":"string"},{"name":"message","type":"string"},)"
+                                      R"({"name":"visibility","type":["null","string"],"default":null}]})");
+    ASSERT_TRUE(parsed) << parsed.error().message();
+    schema_ = std::make_unique<avro::schema>(std::move(*parsed));
+  }
+  // The record as JSON, or the encoder's error.
+  result<nlohmann::json> record_of(std::string_view body, const identity& who) {
+    auto text = bind_identity_text(body, who);
+    if (!text) return tl::unexpected(text.error());
+    avro::json_encoder encoder;
+    std::string bytes;
+    if (auto encoded = encoder.encode(*schema_, *text, bytes); !encoded) return tl::unexpected(encoded.error());
+    std::string json;
+    const auto* first = reinterpret_cast<const std::uint8_t*>(bytes.data());
+    if (auto decoded = avro::decode_json(*schema_, std::span(first, bytes.size()), json); !decoded) {
+      return tl::unexpected(decoded.error());
+    }
+    return nlohmann::json::parse(json);
+  }
+  std::unique_ptr<avro::schema> schema_;
+};
+
+TEST_F(identity_text, the_token_identity_wins_over_the_body_in_any_position) {
+  for (const std::string_view body :
+       {R"({"user_id":"spoofed","email":"evil@example.com","message":"hi"})",
+        R"({"message":"hi","user_id":"spoofed","email":"evil@example.com"})",
+        R"(  {"message":"hi","user_id":{"nested":"object"},"email":7}  )", "{\n\"message\":\"hi\"\n}\n"}) {
+    auto record = record_of(body, ada);
+    ASSERT_TRUE(record) << body << ": " << record.error().message();
+    EXPECT_EQ((*record)["user_id"], ada.subject) << body;
+    EXPECT_EQ((*record)["email"], "ada@example.com") << body;
+    EXPECT_EQ((*record)["message"], "hi") << body;
+  }
+  identity quoted = ada;
+  quoted.email = "a\"b\\c\n@example.com";  // escaped, not injected
+  auto record = record_of(R"({"message":"hi"})", quoted);
+  ASSERT_TRUE(record) << record.error().message();
+  EXPECT_EQ((*record)["email"], *quoted.email);
+  quoted.email.reset();
+  record = record_of(R"({"message":"hi"})", quoted);
+  ASSERT_TRUE(record);
+  EXPECT_EQ((*record)["email"], "");
+}
+
+TEST_F(identity_text, an_empty_object_gets_the_identity_and_then_misses_only_the_message) {
+  auto record = record_of(" { } ", ada);
+  ASSERT_FALSE(record);
+  EXPECT_EQ(record.error().code, avro::errc::missing_field);
+  EXPECT_NE(record.error().context.find("message"), std::string::npos) << record.error().context;
+}
+
+TEST_F(identity_text, what_is_not_one_json_object_stays_refused) {
+  // Not shaped like an object at all: refused before the encoder.
+  for (const std::string_view body :
+       {"", "   ", "[]", "42", "\"x\"", "null", "{", "}", "[{}]", R"({"message":["x")", R"({"message")"}) {
+    auto text = bind_identity_text(body, ada);
+    ASSERT_FALSE(text) << body;
+    EXPECT_EQ(text.error().code, errc::bad_request) << body;
+  }
+  // Braces outside, but not one valid object: the members added do not make it valid.
+  for (const std::string_view body :
+       {R"({"message":"hi",})", R"({"message":"hi"} {"b":2})", R"({"message":"hi"}})", R"({"message":"hi})",
+        R"({"message":"hi\})", R"({"message":{"a":1})", R"({,})", R"({"message":"hi"} , {})"}) {
+    auto record = record_of(body, ada);
+    ASSERT_FALSE(record) << body;
+    EXPECT_EQ(record.error().code, avro::errc::invalid_json) << body << ": " << record.error().message();
+  }
+  identity api_key{"", std::nullopt, "service_role", "HS256"};
+  auto refused = bind_identity_text(R"({"message":"hi"})", api_key);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, errc::unauthorized);
 }
