@@ -317,6 +317,29 @@ asio::awaitable<void> http_server::impl::run_websocket(beast::tcp_stream stream,
   handler->on_close();
 }
 
+// After an error answer to a request that was not read to its end (a body or headers over the
+// limit, a malformed request), closing at once makes the kernel reset the connection over the
+// bytes the client is still sending, and the client may see ECONNRESET instead of the answer.
+// So, as nginx's lingering close: stop sending (the answer is flushed with a FIN), then read and
+// discard what still arrives, until the client closes, for at most linger_ms and
+// linger_bytes_max, then close.
+namespace {
+asio::awaitable<void> linger_close(tcp::socket& socket, connection& conn) {
+  constexpr std::int64_t linger_ms = 2'000;
+  constexpr std::size_t linger_bytes_max = 8 << 20;
+  boost::system::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  conn.enter(connection::phase::reading, linger_ms);
+  std::array<char, 16 * 1024> discard{};
+  std::size_t total = 0;
+  while (!ec && total < linger_bytes_max) {
+    total += co_await socket.async_read_some(asio::buffer(discard), asio::redirect_error(asio::use_awaitable, ec));
+  }
+  conn.enter_untimed(connection::phase::handling);
+}
+}  // namespace
+
 asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::string& remote_address, connection& conn,
                                                listener_shard& shard) {
   boost::system::error_code ec;
@@ -389,6 +412,7 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
         count_request(shard, parser.is_header_done() ? std::string_view(parser.get().method_string()) : "OTHER",
                       failure.status);
         co_await write(serialize(failure, 11, false, false));
+        co_await linger_close(socket, conn);
         break;
       }
 

@@ -67,6 +67,25 @@ TEST_F(http_server_test, oversized_body_is_413_and_the_connection_closes) {
   EXPECT_TRUE(client.closed_by_peer());
 }
 
+// A client that sends its whole (too large) body before it reads gets the 413, not a reset:
+// the server keeps reading and discarding after the answer (lingering close). Closing at once
+// made the kernel reset the connection over the unread megabytes, and the answer was lost.
+TEST_F(http_server_test, a_client_still_sending_a_large_body_reads_the_413) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    raw_client client(port_);
+    const std::size_t size = 4 << 20;
+    // Sent whole: the server reads (and drops) the rest instead of resetting the connection.
+    EXPECT_TRUE(client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n" +
+                            std::string(size, 'x')))
+        << "attempt " << attempt;
+    auto r = client.read_response();
+    ASSERT_TRUE(r) << "attempt " << attempt << ": no answer (reset?)";
+    EXPECT_EQ(r->status, 413);
+    EXPECT_EQ(error_code_of(*r), "body_too_large");
+    EXPECT_TRUE(client.closed_by_peer());
+  }
+}
+
 TEST_F(http_server_test, oversized_chunked_body_is_413) {
   raw_client client(port_);
   std::string chunked = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";

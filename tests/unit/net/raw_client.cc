@@ -27,13 +27,14 @@ raw_client::~raw_client() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void raw_client::send(const std::string& bytes) {
+bool raw_client::send(const std::string& bytes) {
   std::size_t sent = 0;
   while (sent < bytes.size()) {
     const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return;  // the server may have closed already; reading tells the test
+    if (n <= 0) return false;  // the server may have closed already; reading tells the test
     sent += static_cast<std::size_t>(n);
   }
+  return true;
 }
 
 bool raw_client::fill(std::chrono::steady_clock::time_point deadline) {

@@ -23,7 +23,8 @@ public:
   raw_client(const raw_client&) = delete;
   raw_client& operator=(const raw_client&) = delete;
 
-  void send(const std::string& bytes);
+  // False when the connection failed before every byte was sent (the server closed or reset it).
+  bool send(const std::string& bytes);
   // Reads one response (Content-Length framed); nullopt if the connection closed or the timeout
   // passed first.
   std::optional<raw_response> read_response(std::chrono::milliseconds timeout = std::chrono::seconds(5));
