@@ -203,6 +203,9 @@ stream::processor_definition define(std::string name, std::string group, std::st
   d.name = std::move(name);
   d.group_id = std::move(group);
   d.handlers.emplace(std::move(topic), std::move(handler));
+  // Every platform handler only adds rows (notifications, ledger entries, outbox records): the
+  // runtime runs them ahead of their transaction, overlapped with the previous commit.
+  d.rows_only = true;
   return d;
 }
 
