@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -386,6 +387,9 @@ result<outbox_relay::impl::round_outcome> outbox_relay::impl::round(db::connecti
   std::mutex done_mutex;
   std::condition_variable done_changed;
   std::size_t done_count = 0;
+  // The number of records enqueued, once all are (the last callback wakes the round then, not
+  // every callback: a wake-up per record cost a futex call and a context switch each).
+  std::size_t expected = std::numeric_limits<std::size_t>::max();
   std::set<std::string> skipped;  // topics held back in this round: their later rows wait too
 
   for (int row = 0; row < rows->rows(); ++row) {
@@ -440,7 +444,7 @@ result<outbox_relay::impl::round_outcome> outbox_relay::impl::round(db::connecti
           std::lock_guard lock(done_mutex);
           batch[slot].done = std::move(d);
           ++done_count;
-          done_changed.notify_all();
+          if (done_count == expected) done_changed.notify_all();
         });
     if (!enqueued) {
       batch.pop_back();
@@ -455,7 +459,8 @@ result<outbox_relay::impl::round_outcome> outbox_relay::impl::round(db::connecti
   // failed when the producer closes), so this wait ends.
   {
     std::unique_lock lock(done_mutex);
-    done_changed.wait(lock, [&] { return done_count == batch.size(); });
+    expected = batch.size();
+    done_changed.wait(lock, [&] { return done_count == expected; });
   }
   std::vector<std::int64_t> acknowledged;
   for (const auto& s : batch) {
