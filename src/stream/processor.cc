@@ -995,8 +995,10 @@ void processor::consume_loop() {
     RdKafka::TopicPartition::destroy(positions);
     metrics_.lag->set(static_cast<double>(lag));
   }
-  // The database thread stops after the transaction in hand (running_ is false).
+  // The database thread stops after the transaction in hand (running_ is false). A poll it did
+  // not take is dropped here, before the consumer closes (its records are read again later).
   if (database_thread_.joinable()) database_thread_.join();
+  stage_->next.reset();
   // Leave the group: the revoke callback runs inside close().
   consumer.close();
   kafka_->producer->flush(5000);
