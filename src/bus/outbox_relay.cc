@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -24,6 +25,26 @@ using clock_type = std::chrono::steady_clock;
 
 // The relay's lock: the two-key form, a key space of its own (migrations use the one-key form).
 constexpr const char* try_lock_sql = "select pg_try_advisory_lock(hashtext('substrate'), hashtext('outbox_relay'))";
+
+// The floor needs ids handed out in time order: the id column's sequence with cache 1 (bigserial's
+// default; with a cache each session hands out ids from its own range).
+constexpr const char* ids_in_order_sql =
+    "select s.seqcache = 1 from pg_sequence s "
+    "where s.seqrelid = pg_get_serial_sequence('substrate.outbox', 'id')::regclass";
+
+constexpr const char* select_sql =
+    "select id, topic, key, payload::text from substrate.outbox where id > $3 and not (topic = any($1::text[])) "
+    "order by id limit $2";
+constexpr const char* delete_sql = "delete from substrate.outbox where id = any($1::bigint[])";
+
+// The transactions (virtual ids, those of prepared transactions included) that hold or wait for a
+// write lock on the outbox, other than the relay's. Every writer takes it before the row's id is
+// drawn (when INSERT or COPY opens the table) and keeps it to its commit or rollback.
+constexpr const char* writers_sql =
+    "select coalesce(array_agg(virtualtransaction), '{}')::text from pg_locks "
+    "where locktype = 'relation' and mode = 'RowExclusiveLock' "
+    "and database = (select oid from pg_database where datname = current_database()) "
+    "and relation = 'substrate.outbox'::regclass and pid is distinct from pg_backend_pid()";
 
 std::optional<std::int64_t> parse_id(std::string_view text) {
   std::int64_t value = 0;
@@ -60,6 +81,33 @@ bool is_database_error(const error& e) {
   return e.code.category() == db::db_category();
 }
 
+// The elements of a one-dimensional text array literal without quoting ({a,b}; virtual
+// transaction ids are "backend/local").
+std::set<std::string> parse_text_array(std::string_view text) {
+  std::set<std::string> out;
+  if (text.size() < 2) return out;
+  text = text.substr(1, text.size() - 2);
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    out.emplace(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+// Statements in one round trip; a failure as a database error.
+result<std::vector<db::query_result>> run_statements(db::connection& conn,
+                                                     const std::vector<db::connection::pipelined>& work) {
+  db::server_error failure;
+  auto results = conn.exec_pipeline(work, failure);
+  if (!results) {
+    return make_error(db::errc::query_failed,
+                      failure.message.empty() ? std::string("the connection failed") : failure.message);
+  }
+  return std::move(*results);
+}
+
 // JSON that does not fit the schema, or a topic nobody has a schema for: retrying cannot help.
 bool never_encodable(const error& e) {
   return e.code.category() == avro::avro_category() || e.code == errc::no_schema_for_topic;
@@ -88,6 +136,26 @@ struct outbox_relay::impl {
   std::set<std::string> prepared;                        // topics the producer knows
   std::map<std::string, clock_type::time_point> held;    // topic -> retry after
   std::map<std::string, clock_type::time_point> warned;  // rate limit of repeated warnings
+
+  // The floor (outbox_relay.h; relay thread only). Invariant: every row with an id <= floor_id
+  // that exists or will ever exist has been relayed (or moved to outbox_dead).
+  struct floor_candidate {
+    std::int64_t id = 0;            // a round's last id
+    std::set<std::string> writers;  // outbox writers after that round read
+    bool settled = false;           // all of them ended since
+  };
+  bool ids_in_order = false;
+  std::int64_t floor_id = 0;
+  std::int64_t highest_done = 0;  // the largest id relayed by rounds that relayed all they read
+  std::optional<floor_candidate> candidate;
+  clock_type::time_point last_full_scan{};
+  void reset_floor() {
+    floor_id = 0;
+    highest_done = 0;
+    candidate.reset();
+    std::lock_guard lock(mutex);
+    stats.floor_id = 0;
+  }
 
   impl(outbox_relay_options o, avro_serializer& s, producer& p, kafka_connection c)
       : options(std::move(o)), serializer(s), out(p), connection(std::move(c)) {}
@@ -129,6 +197,9 @@ struct outbox_relay::impl {
     bool delivery_failed = false;
   };
   result<round_outcome> round(db::connection& conn);
+  // Deletes the acknowledged rows and moves the floor, in one round trip.
+  result<void> finish_round(db::connection& conn, std::size_t rows_read, std::int64_t last_id, bool all_done,
+                            const std::vector<std::int64_t>& acknowledged);
 };
 
 void outbox_relay::impl::run() {
@@ -163,6 +234,14 @@ void outbox_relay::impl::run() {
     }
     set_active(true);
     bus_log.info("outbox relay active: holding this database's relay lock");
+    reset_floor();
+    auto in_order = conn->exec(ids_in_order_sql);
+    ids_in_order = in_order && in_order->rows() == 1 && in_order->value(0, 0) == "t";
+    if (!ids_in_order) {
+      bus_log.info(
+          "outbox relay: substrate.outbox ids do not come from a sequence with cache 1; every round reads "
+          "from the table's start");
+    }
     bool need_recovery = true;
     bool reconnect = false;
     while (!reconnect && !stopping_now()) {
@@ -193,6 +272,7 @@ void outbox_relay::impl::run() {
           ++stats.rounds_failed;
         }
         need_recovery = true;
+        reset_floor();  // the rows that failed are below it now
         if (!pause(options.retry_backoff_ms)) break;
         continue;
       }
@@ -280,14 +360,22 @@ result<outbox_relay::impl::round_outcome> outbox_relay::impl::round(db::connecti
   std::erase_if(held, [&](const auto& entry) { return entry.second <= now; });
   std::set<std::string> held_topics;
   for (const auto& [topic, until] : held) held_topics.insert(topic);
-  auto rows = conn.exec(
-      "select id, topic, key, payload::text from substrate.outbox where not (topic = any($1::text[])) order by id "
-      "limit $2",
-      {text_array(held_topics), std::to_string(options.batch_size)});
-  if (!rows) return tl::unexpected(rows.error());
+  // From the floor, or from the start when it cannot be used or it is time for a full scan.
+  const bool full_scan = !ids_in_order || floor_id == 0 ||
+                         now - last_full_scan >= std::chrono::milliseconds(options.full_scan_interval_ms);
+  if (full_scan) last_full_scan = now;
+  const std::int64_t scan_from = full_scan ? 0 : floor_id;
+  auto selected = run_statements(
+      conn,
+      {{select_sql, {text_array(held_topics), std::to_string(options.batch_size), std::to_string(scan_from)}, true}});
+  if (!selected) return tl::unexpected(selected.error());
+  const auto* rows = &selected->front();
   round_outcome outcome;
   outcome.rows = static_cast<std::size_t>(rows->rows());
-  if (outcome.rows == 0) return outcome;
+  if (outcome.rows == 0) {
+    if (auto finished = finish_round(conn, 0, 0, held.empty(), {}); !finished) return tl::unexpected(finished.error());
+    return outcome;
+  }
 
   struct sent {
     std::int64_t id = 0;
@@ -299,6 +387,9 @@ result<outbox_relay::impl::round_outcome> outbox_relay::impl::round(db::connecti
   std::mutex done_mutex;
   std::condition_variable done_changed;
   std::size_t done_count = 0;
+  // The number of records enqueued, once all are (the last callback wakes the round then, not
+  // every callback: a wake-up per record cost a futex call and a context switch each).
+  std::size_t expected = std::numeric_limits<std::size_t>::max();
   std::set<std::string> skipped;  // topics held back in this round: their later rows wait too
 
   for (int row = 0; row < rows->rows(); ++row) {
@@ -353,7 +444,7 @@ result<outbox_relay::impl::round_outcome> outbox_relay::impl::round(db::connecti
           std::lock_guard lock(done_mutex);
           batch[slot].done = std::move(d);
           ++done_count;
-          done_changed.notify_all();
+          if (done_count == expected) done_changed.notify_all();
         });
     if (!enqueued) {
       batch.pop_back();
@@ -368,7 +459,8 @@ result<outbox_relay::impl::round_outcome> outbox_relay::impl::round(db::connecti
   // failed when the producer closes), so this wait ends.
   {
     std::unique_lock lock(done_mutex);
-    done_changed.wait(lock, [&] { return done_count == batch.size(); });
+    expected = batch.size();
+    done_changed.wait(lock, [&] { return done_count == expected; });
   }
   std::vector<std::int64_t> acknowledged;
   for (const auto& s : batch) {
@@ -383,9 +475,14 @@ result<outbox_relay::impl::round_outcome> outbox_relay::impl::round(db::connecti
       hold(s.topic);
     }
   }
+  std::int64_t last_id = 0;
+  for (int row = 0; row < rows->rows(); ++row) last_id = std::max(last_id, parse_id(rows->value(row, 0)).value_or(0));
+  const bool all_done =
+      held.empty() && !outcome.delivery_failed && outcome.progressed + acknowledged.size() == outcome.rows;
+  if (auto finished = finish_round(conn, outcome.rows, last_id, all_done, acknowledged); !finished) {
+    return tl::unexpected(finished.error());
+  }
   if (!acknowledged.empty()) {
-    auto deleted = conn.exec("delete from substrate.outbox where id = any($1::bigint[])", {id_array(acknowledged)});
-    if (!deleted) return tl::unexpected(deleted.error());
     {
       std::lock_guard lock(mutex);
       stats.relayed += acknowledged.size();
@@ -394,6 +491,45 @@ result<outbox_relay::impl::round_outcome> outbox_relay::impl::round(db::connecti
     outcome.progressed += acknowledged.size();
   }
   return outcome;
+}
+
+result<void> outbox_relay::impl::finish_round(db::connection& conn, std::size_t rows_read, std::int64_t last_id,
+                                              bool all_done, const std::vector<std::int64_t>& acknowledged) {
+  // The round read every visible row above where it started (up to the last one it read when it
+  // was full) and relayed all of them, unless some failed or a topic is held back (all_done).
+  all_done = all_done && ids_in_order;
+  if (!all_done) candidate.reset();
+  if (all_done && candidate && candidate->settled &&
+      (rows_read < static_cast<std::size_t>(options.batch_size) || last_id >= candidate->id)) {
+    floor_id = candidate->id;
+    candidate.reset();
+    std::lock_guard lock(mutex);
+    stats.floor_id = floor_id;
+  }
+  // How far this round knows every visible row relayed: to its last row, and when it read all the
+  // visible rows above where it started, also to what earlier rounds relayed.
+  const std::int64_t reach =
+      rows_read < static_cast<std::size_t>(options.batch_size) ? std::max(last_id, highest_done) : last_id;
+  const bool check_writers = all_done && (candidate ? !candidate->settled : reach > floor_id);
+  std::vector<db::connection::pipelined> statements;
+  if (!acknowledged.empty()) statements.push_back({delete_sql, {id_array(acknowledged)}, true});
+  if (check_writers) statements.push_back({writers_sql, {}, true});
+  if (statements.empty()) return {};
+  auto finished = run_statements(conn, statements);
+  if (!finished) return tl::unexpected(finished.error());
+  if (all_done) highest_done = std::max(highest_done, last_id);
+  if (!check_writers) return {};
+  auto writers = parse_text_array(finished->back().value(0, 0));
+  if (!candidate) {
+    // A row below `reach` that this round did not see was written by a transaction that drew its
+    // id before this round's read (ids come in time order), so it held the outbox's write lock
+    // then and holds it now unless it has ended already.
+    candidate = floor_candidate{reach, std::move(writers), false};
+  } else {
+    candidate->settled = std::none_of(candidate->writers.begin(), candidate->writers.end(),
+                                      [&](const std::string& w) { return writers.contains(w); });
+  }
+  return {};
 }
 
 outbox_relay::outbox_relay(outbox_relay_options options, avro_serializer& serializer, producer& producer,

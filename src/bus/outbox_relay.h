@@ -17,7 +17,13 @@
 //   `clock_skew_ms` (records without the header: other producers on the same topic).
 // - New rows are found by polling every poll_interval_ms (no trigger: the table stays exactly
 //   the shared contract, and external databases need nothing else), at once again while full
-//   batches come back.
+//   batches come back. A round reads the rows above a floor id below which every row is known
+//   relayed, so it does not walk the index entries of the rows deleted before (dead until
+//   vacuum, and for as long as any snapshot older than their delete lives). The floor moves up to
+//   a round's last id once every transaction that held a write lock on the outbox after that
+//   round read has ended, and a round after that read everything up to it: a row committed late
+//   with a smaller id was written by such a transaction (docs/decisions/0003-outbox-relay.md,
+//   "The floor"). Every full_scan_interval_ms a round reads from the start anyway.
 // - A row that can never be encoded (JSON that does not fit the schema, a topic without any
 //   schema) moves to substrate.outbox_dead with the reason; a topic whose rows fail for a
 //   passing reason (registry or broker down, unknown topic) is held back alone (its order is
@@ -51,9 +57,10 @@ struct outbox_relay_options {
   std::int64_t poll_interval_ms = 50;
   std::int64_t lock_retry_ms = 1'000;
   std::int64_t retry_backoff_ms = 1'000;
-  std::int64_t kafka_timeout_ms = 10'000;  // metadata and each read of the recovery scan
-  std::int64_t scan_chunk_records = 500;   // records read per step of the backward scan
-  std::int64_t clock_skew_ms = 300'000;    // see the recovery scan above
+  std::int64_t kafka_timeout_ms = 10'000;      // metadata and each read of the recovery scan
+  std::int64_t scan_chunk_records = 500;       // records read per step of the backward scan
+  std::int64_t clock_skew_ms = 300'000;        // see the recovery scan above
+  std::int64_t full_scan_interval_ms = 5'000;  // a round from the table's start (see the floor above)
 };
 
 struct outbox_relay_stats {
@@ -61,7 +68,8 @@ struct outbox_relay_stats {
   std::uint64_t recovered = 0;  // rows found already on their topic by a recovery scan
   std::uint64_t dead = 0;       // rows moved to substrate.outbox_dead
   std::uint64_t rounds_failed = 0;
-  bool active = false;  // holds the database's relay lock
+  std::int64_t floor_id = 0;  // rounds read ids above it (0: from the start)
+  bool active = false;        // holds the database's relay lock
 };
 
 class outbox_relay {

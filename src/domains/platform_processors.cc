@@ -16,33 +16,101 @@ using stream::input_record;
 constexpr const char* unified_topic = "internal.platform.unified.events";
 constexpr const char* echo_topic = "internal.identity.login.echo";
 
-result<json> parse_value(const input_record& r) {
-  auto value = json::parse(r.json, nullptr, false);
-  if (value.is_discarded() || !value.is_object()) {
-    return make_error(stream::errc::invalid_record, "the decoded value is not a JSON object");
+// The top-level string fields of a decoded value (every field the platform handlers read is a
+// string or null), read with nlohmann's SAX parser: no document is built on the per-record path.
+class fields {
+public:
+  static result<fields> parse(std::string_view text) {
+    fields out;
+    out.values_.reserve(8);
+    reader r{out};
+    if (!json::sax_parse(text, &r) || !r.object) {
+      return make_error(stream::errc::invalid_record, "the decoded value is not a JSON object");
+    }
+    return out;
   }
-  return value;
+  // The field's string; nullopt when absent, null or not a string.
+  [[nodiscard]] std::optional<std::string_view> text(std::string_view name) const {
+    for (const auto& [key, value] : values_) {
+      if (key == name) return value ? std::optional<std::string_view>(*value) : std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+private:
+  // Top-level keys with a string value (or null for anything else); nested values are skipped.
+  struct reader {
+    fields& out;
+    int depth = 0;
+    bool object = false;
+    std::string key_;
+    void top(std::optional<std::string> value) {
+      if (depth == 1) out.values_.emplace_back(key_, std::move(value));
+    }
+    bool null() {
+      top(std::nullopt);
+      return true;
+    }
+    bool boolean(bool) { return null(); }
+    bool number_integer(json::number_integer_t) { return null(); }
+    bool number_unsigned(json::number_unsigned_t) { return null(); }
+    bool number_float(json::number_float_t, const std::string&) { return null(); }
+    // Copied, not moved: the lexer keeps its token buffer's capacity for the next token.
+    bool string(std::string& value) {
+      top(value);
+      return true;
+    }
+    bool binary(json::binary_t&) { return null(); }
+    bool start_object(std::size_t) {
+      if (depth == 0) object = true;
+      if (depth == 1) top(std::nullopt);
+      ++depth;
+      return true;
+    }
+    bool key(std::string& name) {
+      if (depth == 1) key_ = name;
+      return true;
+    }
+    bool end_object() {
+      --depth;
+      return true;
+    }
+    bool start_array(std::size_t) {
+      if (depth == 1) top(std::nullopt);
+      ++depth;
+      return depth > 1;  // a top-level array is not a value we handle
+    }
+    bool end_array() {
+      --depth;
+      return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+  };
+  std::vector<std::pair<std::string, std::optional<std::string>>> values_;
+};
+
+result<fields> parse_value(const input_record& r) {
+  return fields::parse(r.json);
 }
 
 // A required, non-empty string field.
-result<std::string> required(const json& value, const char* field) {
-  const auto it = value.find(field);
-  if (it == value.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+result<std::string> required(const fields& value, const char* field) {
+  const auto text = value.text(field);
+  if (!text || text->empty()) {
     return make_error(stream::errc::invalid_record, fmt::format("field {} must be a non-empty string", field));
   }
-  return it->get<std::string>();
+  return std::string(*text);
 }
 
-// A nullable string field: the string or JSON null (absent counts as null).
-json nullable(const json& value, const char* field) {
-  const auto it = value.find(field);
-  if (it == value.end() || !it->is_string()) return nullptr;
-  return *it;
+// A nullable string field: the string or null (absent and non-string count as null).
+std::optional<std::string_view> nullable(const fields& value, const char* field) {
+  return value.text(field);
 }
 
-std::optional<std::string> optional_text(const json& v) {
-  if (v.is_null()) return std::nullopt;
-  return v.get<std::string>();
+// A JSON value for a nullable string: the string or null.
+json json_of(std::optional<std::string_view> text) {
+  if (!text) return nullptr;
+  return std::string(*text);
 }
 
 // A JSON object's text written field by field (cheaper than building a json and dumping it, on
@@ -56,12 +124,12 @@ public:
   }
   object_text& field(std::string_view name, const std::string& value) { return field(name, std::string_view(value)); }
   object_text& field(std::string_view name, const char* value) { return field(name, std::string_view(value)); }
-  object_text& field(std::string_view name, const json& value) {
+  object_text& field(std::string_view name, std::optional<std::string_view> value) {
     key(name);
-    if (value.is_string()) {
-      avro::append_json_string(text_, value.get_ref<const std::string&>());
+    if (value) {
+      avro::append_json_string(text_, *value);
     } else {
-      text_ += value.dump();
+      text_ += "null";
     }
     return *this;
   }
@@ -95,8 +163,10 @@ result<void> ledger(effects& fx, const std::string& user_id, int amount, const s
   return fx.insert(statement, {user_id, std::to_string(amount), event_type, description, event_time});
 }
 
+using nullable_text = std::optional<std::string_view>;
+
 result<void> unified(effects& fx, const std::string& type, const std::string& user_id, const std::string& time,
-                     const json& email, const json& device_id, const json& user_agent, const json& ip_address) {
+                     nullable_text email, nullable_text device_id, nullable_text user_agent, nullable_text ip_address) {
   std::string event = object_text()
                           .field("event_id", user_id + "_" + time)
                           .field("event_time", time)
@@ -126,9 +196,9 @@ result<void> on_login(effects& fx, const input_record& r) {
   SUBSTRATE_TRY_ASSIGN(user_id, required(value, "user_id"));
   SUBSTRATE_TRY_ASSIGN(email, required(value, "email"));
   SUBSTRATE_TRY_ASSIGN(time, required(value, "login_time"));
-  const json device_id = nullable(value, "device_id");
-  const json user_agent = nullable(value, "user_agent");
-  const json ip_address = nullable(value, "ip_address");
+  const auto device_id = nullable(value, "device_id");
+  const auto user_agent = nullable(value, "user_agent");
+  const auto ip_address = nullable(value, "ip_address");
   SUBSTRATE_TRY(notify(fx, user_id, "identity.login",
                        object_text()
                            .field("email", email)
@@ -149,36 +219,34 @@ result<void> on_signup(effects& fx, const input_record& r) {
   SUBSTRATE_TRY(ledger(fx, user_id, 2, "credit.signup_bonus", "Welcome bonus: 2 credits", time));
   SUBSTRATE_TRY(
       notify(fx, user_id, "credit.balance_changed", json{{"amount", 2}, {"reason", "signup_bonus"}}.dump(), time));
-  return unified(fx, "SIGNUP", user_id, time, email, nullptr, nullptr, nullptr);
+  return unified(fx, "SIGNUP", user_id, time, email, std::nullopt, std::nullopt, std::nullopt);
 }
 
 result<void> on_signout(effects& fx, const input_record& r) {
   SUBSTRATE_TRY_ASSIGN(value, parse_value(r));
   SUBSTRATE_TRY_ASSIGN(user_id, required(value, "user_id"));
   SUBSTRATE_TRY_ASSIGN(time, required(value, "signout_time"));
-  const json email = nullable(value, "email");
-  const json payload = {{"email", email},
-                        {"device_id", nullable(value, "device_id")},
-                        {"user_agent", nullable(value, "user_agent")},
-                        {"ip_address", nullable(value, "ip_address")}};
+  const auto email = nullable(value, "email");
+  const json payload = {{"email", json_of(email)},
+                        {"device_id", json_of(nullable(value, "device_id"))},
+                        {"user_agent", json_of(nullable(value, "user_agent"))},
+                        {"ip_address", json_of(nullable(value, "ip_address"))}};
   SUBSTRATE_TRY(notify(fx, user_id, "identity.signout", payload.dump(), time));
   // contracts.md 4.3: the unified SIGNOUT carries no device fields.
-  return unified(fx, "SIGNOUT", user_id, time, email, nullptr, nullptr, nullptr);
+  return unified(fx, "SIGNOUT", user_id, time, email, std::nullopt, std::nullopt, std::nullopt);
 }
 
 result<void> on_message(effects& fx, const input_record& r) {
   SUBSTRATE_TRY_ASSIGN(value, parse_value(r));
   SUBSTRATE_TRY_ASSIGN(user_id, required(value, "user_id"));
   SUBSTRATE_TRY_ASSIGN(time, required(value, "timestamp"));
-  const auto email = value.value("email", std::string());
-  const auto message = value.value("message", std::string());
+  const std::string email(nullable(value, "email").value_or(""));
+  const std::string message(nullable(value, "message").value_or(""));
   // contracts.md 4.11: visibility as sent (no validation), broadcast when empty; recipient or null.
-  std::string visibility = value.contains("visibility") && value["visibility"].is_string()
-                               ? value["visibility"].get<std::string>()
-                               : std::string();
+  std::string visibility(nullable(value, "visibility").value_or(""));
   if (visibility.empty()) visibility = "broadcast";
-  std::optional<std::string> recipient = optional_text(nullable(value, "recipient_id"));
-  if (recipient && recipient->empty()) recipient.reset();
+  std::optional<std::string> recipient;
+  if (const auto text = nullable(value, "recipient_id"); text && !text->empty()) recipient = std::string(*text);
   return notify(fx, user_id, "user.message", json{{"email", email}, {"message", message}}.dump(), time, visibility,
                 recipient);
 }
@@ -191,9 +259,9 @@ result<void> on_echo(effects& fx, const input_record& r) {
   const json echo = {{"user_id", user_id},
                      {"email", email},
                      {"login_time", time},
-                     {"device_id", nullable(value, "device_id")},
-                     {"user_agent", nullable(value, "user_agent")},
-                     {"ip_address", nullable(value, "ip_address")}};
+                     {"device_id", json_of(nullable(value, "device_id"))},
+                     {"user_agent", json_of(nullable(value, "user_agent"))},
+                     {"ip_address", json_of(nullable(value, "ip_address"))}};
   return fx.emit(echo_topic, std::nullopt, echo.dump());
 }
 
@@ -203,6 +271,9 @@ stream::processor_definition define(std::string name, std::string group, std::st
   d.name = std::move(name);
   d.group_id = std::move(group);
   d.handlers.emplace(std::move(topic), std::move(handler));
+  // Every platform handler only adds rows (notifications, ledger entries, outbox records): the
+  // runtime runs them ahead of their transaction, overlapped with the previous commit.
+  d.rows_only = true;
   return d;
 }
 

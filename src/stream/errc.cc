@@ -14,6 +14,8 @@ public:
         return "cannot decode record";
       case errc::unavailable:
         return "dependency unavailable";
+      case errc::needs_transaction:
+        return "the handler needs its transaction";
     }
     return "unknown stream error";
   }

@@ -12,6 +12,9 @@ enum class errc {
   invalid_record = 1,  // permanent: the record can never be processed (validation, bad data)
   decode_failed,       // permanent: framing or Avro decoding failed, or the writer schema is unknown
   unavailable,         // transient: a dependency (registry, database, broker) cannot be reached now
+  // Internal: a handler run ahead of its transaction asked for the database (effects::exec ...);
+  // the runtime runs it again inside the transaction.
+  needs_transaction,
 };
 
 const std::error_category& stream_category();

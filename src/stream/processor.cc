@@ -1,6 +1,7 @@
 #include "stream/processor.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include "core/assert.h"
 #include "db/errc.h"
 #include "stream/errc.h"
 #include "stream/logger.h"
@@ -110,16 +112,36 @@ void append_copy_field(std::string& out, const std::optional<std::string>& value
     out += "\\N";
     return;
   }
-  std::string_view rest = *value;
-  for (;;) {
-    const auto special = rest.find_first_of("\\\n\r\t");
-    out.append(rest.substr(0, special));
-    if (special == std::string_view::npos) return;
-    out += '\\';
-    const char c = rest[special];
-    out += c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : '\\';
-    rest.remove_prefix(special + 1);
+  // One pass over the bytes, eight at a time while none is special (find_first_of with a set
+  // calls memchr on the set for each byte): most values have none and are appended at once.
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  auto has_byte = [&](std::uint64_t w, char c) {
+    const std::uint64_t x = w ^ (ones * static_cast<unsigned char>(c));
+    return (x - ones) & ~x & highs;
+  };
+  const char* run = value->data();
+  const char* const end = run + value->size();
+  const char* c = run;
+  while (c != end) {
+    if (end - c >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, c, 8);
+      if ((has_byte(w, '\\') | has_byte(w, '\n') | has_byte(w, '\r') | has_byte(w, '\t')) == 0) {
+        c += 8;
+        continue;
+      }
+    }
+    const char special = *c;
+    if (special == '\\' || special == '\n' || special == '\r' || special == '\t') {
+      out.append(run, c);
+      out += '\\';
+      out += special == '\n' ? 'n' : special == '\r' ? 'r' : special == '\t' ? 't' : '\\';
+      run = c + 1;
+    }
+    ++c;
   }
+  out.append(run, end);
 }
 
 result<std::size_t> find_or_add(deferred_rows& d, const row_insert& s) {
@@ -186,7 +208,13 @@ void coalesce(const deferred_rows& d, std::size_t s, std::vector<db::connection:
 
 // The COPY text of statement `s`'s rows.
 std::string copy_data(const deferred_rows& d, std::size_t s) {
+  std::size_t size = 0;
+  for (const auto& row : d.rows) {
+    if (row.statement != s) continue;
+    for (const auto& p : row.params) size += (p ? p->size() : 2) + 1;
+  }
   std::string out;
+  out.reserve(size + size / 16);  // a few escapes
   for (const auto& row : d.rows) {
     if (row.statement != s) continue;
     for (std::size_t i = 0; i < row.params.size(); ++i) {
@@ -200,7 +228,24 @@ std::string copy_data(const deferred_rows& d, std::size_t s) {
 
 }  // namespace
 
+namespace {
+
+error ahead_of_transaction(std::string_view what) {
+  return error{errc::needs_transaction, fmt::format("effects::{} ahead of the transaction", what)};
+}
+
+}  // namespace
+
+db::connection& effects::db() {
+  SUBSTRATE_ASSERT(conn_ != nullptr,
+                   "processor {}: effects::db() in a handler run ahead of its transaction (rows_only handlers "
+                   "only call insert and emit)",
+                   processor_);
+  return *conn_;
+}
+
 result<void> effects::flush() {
+  if (conn_ == nullptr) return tl::unexpected(ahead_of_transaction("flush"));
   if (deferred_ == nullptr) return {};
   auto& d = *deferred_;
   if (d.failed) return tl::unexpected(*d.failed);
@@ -219,7 +264,7 @@ result<void> effects::flush() {
   auto send_pipeline = [&]() -> result<void> {
     if (pipeline.empty()) return {};
     db::server_error failure;
-    const bool sent = conn_.exec_pipeline(pipeline, failure).has_value();
+    const bool sent = conn_->exec_pipeline(pipeline, failure).has_value();
     pipeline.clear();
     if (!sent) {
       return fail(failure.sqlstate,
@@ -236,11 +281,11 @@ result<void> effects::flush() {
     if (auto sent = send_pipeline(); !sent) return sent;
     const std::string data = copy_data(d, s);
     if (data.empty()) continue;
-    auto copied = conn_.copy_in(fmt::format("copy {} from stdin", statement.source.into), data);
+    auto copied = conn_->copy_in(fmt::format("copy {} from stdin", statement.source.into), data);
     if (!copied) {
       // Row-level security active for this user: COPY cannot be used, INSERT can.
-      d.copy_refused = conn_.last_sqlstate() == "0A000";
-      return fail(conn_.last_sqlstate(), copied.error().context);
+      d.copy_refused = conn_->last_sqlstate() == "0A000";
+      return fail(conn_->last_sqlstate(), copied.error().context);
     }
   }
   if (auto sent = send_pipeline(); !sent) return sent;
@@ -249,15 +294,16 @@ result<void> effects::flush() {
 }
 
 result<db::query_result> effects::exec(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+  if (conn_ == nullptr) return tl::unexpected(ahead_of_transaction("exec"));
   if (auto flushed = flush(); !flushed) return tl::unexpected(flushed.error());
   sent_ = true;
-  return conn_.exec(sql, params);
+  return conn_->exec(sql, params);
 }
 
 result<void> effects::insert(const row_insert& statement, std::vector<std::optional<std::string>> params) {
   if (deferred_ == nullptr) {
     sent_ = true;
-    auto inserted = conn_.exec(fmt::format("insert into {} values {}", statement.into, statement.values), params);
+    auto inserted = conn_->exec(fmt::format("insert into {} values {}", statement.into, statement.values), params);
     if (!inserted) return tl::unexpected(inserted.error());
     return {};
   }
@@ -305,8 +351,33 @@ struct processor::pending {
   std::string json;
   bool decoded = false;
   bool dead = false;
+  bool failure_counted = false;  // in substrate_stream_records_failed_total
   bool dead_letter_sent = false;
   std::string error;
+  // The handler ran ahead of the transaction: the rows it added (statement numbers of the
+  // partition batch's `ahead`) and its output records.
+  bool ahead = false;
+  std::vector<deferred_rows::row> rows;
+  std::uint64_t emitted = 0;
+};
+
+// One poll's records of one partition, in order.
+struct processor::partition_batch {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::vector<pending> records;
+  deferred_rows ahead;  // the statements of the rows of handlers run ahead (its rows stay empty)
+};
+
+// The hand-off between the consume thread and the database thread: at most one prepared poll
+// waits while the database thread applies the one before (and the consume thread prepares the
+// one after), which bounds the records in memory to three polls.
+struct processor::stage {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::optional<std::vector<partition_batch>> next;
+  bool busy = false;  // the database thread works on a poll
+  bool done = false;  // the database thread has exited
 };
 
 struct processor::kafka : public RdKafka::RebalanceCb, public RdKafka::DeliveryReportCb {
@@ -319,6 +390,10 @@ struct processor::kafka : public RdKafka::RebalanceCb, public RdKafka::DeliveryR
 
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
+    // What the database thread has in hand finishes first (committed, or given up when stopping):
+    // the stored positions are read after it, the connection is free for on_assign, and this
+    // member applies nothing of a revoked partition once the callback returned.
+    owner->drain();
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       std::vector<std::pair<std::string, std::int32_t>> list;
       for (auto* p : partitions) list.emplace_back(p->topic(), p->partition());
@@ -372,7 +447,8 @@ processor::processor(processor_definition definition, runtime_options options, p
     : definition_(std::move(definition)),
       options_(std::move(options)),
       metrics_(metrics.for_processor(definition_.name)),
-      kafka_(std::make_unique<kafka>()) {
+      kafka_(std::make_unique<kafka>()),
+      stage_(std::make_unique<stage>()) {
   if (definition_.name.empty()) throw std::invalid_argument("stream: a processor needs a name");
   if (definition_.group_id.empty()) definition_.group_id = definition_.name;
   if (definition_.handlers.empty())
@@ -440,6 +516,11 @@ void processor::start() {
 void processor::stop() {
   if (!running_.exchange(false)) return;
   wake_.notify_all();
+  {
+    // Under the stage's mutex, so a thread between its predicate and its wait sees running_.
+    std::lock_guard lock(stage_->mutex);
+  }
+  stage_->changed.notify_all();
   if (consumer_thread_.joinable()) consumer_thread_.join();
   if (timer_thread_.joinable()) timer_thread_.join();
   stream_log.info("processor stopped", {{"processor", definition_.name}});
@@ -493,10 +574,11 @@ enum class attempt { done, again };
 
 }  // namespace
 
-result<void> processor::process_partition(std::vector<pending>& batch) {
+result<void> processor::process_partition(partition_batch& work) {
   auto& conn = *conn_;
-  const std::string topic = batch.front().message->topic_name();
-  const std::int32_t partition = batch.front().message->partition();
+  auto& batch = work.records;
+  const std::string& topic = work.topic;
+  const std::int32_t partition = work.partition;
   const std::string partition_text = std::to_string(partition);
   auto rollback = [&] {
     if (conn.is_open()) (void)conn.exec("rollback");
@@ -521,6 +603,8 @@ result<void> processor::process_partition(std::vector<pending>& batch) {
     deferred_rows deferred;
     deferred.use_copy = !copy_refused_;
     deferred_rows* rows = coalesced ? &deferred : nullptr;
+    // Statement numbers of work.ahead -> of `deferred` (assigned in order of first use here).
+    std::vector<std::optional<std::size_t>> ahead_statements(work.ahead.statements.size());
     // A failure of the coalesced rows: transient, or permanent (then record by record).
     auto coalesced_failed = [&]() -> std::optional<error> {
       const error e = *deferred.failed;
@@ -555,7 +639,35 @@ result<void> processor::process_partition(std::vector<pending>& batch) {
         continue;
       }
       ++processed;
-      if (p.dead) continue;
+      if (p.dead) {
+        if (!p.failure_counted) metrics_.failed->increment();
+        p.failure_counted = true;
+        continue;
+      }
+      if (p.ahead && rows != nullptr) {
+        // The handler ran ahead of this transaction: its rows join the batch's as if it ran here
+        // (handlers that only add rows do not depend on what the transaction sees). They are
+        // moved: an attempt that runs again runs this handler again, in the transaction.
+        for (auto& row : p.rows) {
+          auto& mapped = ahead_statements[row.statement];
+          if (!mapped) {
+            const auto& statement = work.ahead.statements[row.statement];
+            for (std::size_t i = 0; i < deferred.statements.size() && !mapped; ++i) {
+              const auto& known = deferred.statements[i].source;
+              if (known.into == statement.source.into && known.values == statement.source.values) mapped = i;
+            }
+            if (!mapped) {
+              deferred.statements.push_back(statement);
+              mapped = deferred.statements.size() - 1;
+            }
+          }
+          deferred.rows.push_back({*mapped, std::move(row.params)});
+        }
+        p.rows.clear();
+        p.ahead = false;
+        out += p.emitted;
+        continue;
+      }
       if (definition_.decode && !p.decoded) {
         auto json = options_.decode(
             topic,
@@ -567,6 +679,7 @@ result<void> processor::process_partition(std::vector<pending>& batch) {
           }
           p.dead = true;
           p.error = json.error().message();
+          p.failure_counted = true;
           metrics_.failed->increment();
           continue;
         }
@@ -577,6 +690,7 @@ result<void> processor::process_partition(std::vector<pending>& batch) {
       if (handler == definition_.handlers.end()) {
         p.dead = true;
         p.error = "no handler for topic " + topic;
+        p.failure_counted = true;
         metrics_.failed->increment();
         continue;
       }
@@ -606,6 +720,7 @@ result<void> processor::process_partition(std::vector<pending>& batch) {
         }
         p.dead = true;
         p.error = handled.error().message();
+        p.failure_counted = true;
         metrics_.failed->increment();
         if (!fx.sent()) {
           // Nothing of this record reached the database: drop its deferred rows and go on.
@@ -695,8 +810,130 @@ result<void> processor::process_partition(std::vector<pending>& batch) {
   }
 }
 
+void processor::prepare(partition_batch& batch) {
+  const bool ahead = definition_.rows_only && options_.coalesce_inserts && !ahead_refused_;
+  const auto handler = definition_.handlers.find(batch.topic);
+  for (auto& p : batch.records) {
+    const std::span<const std::uint8_t> value(static_cast<const std::uint8_t*>(p.message->payload()), p.message->len());
+    if (definition_.decode) {
+      auto json = options_.decode(batch.topic, value);
+      if (!json) {
+        // Transient (the registry cannot be asked now): decoded again in the transaction.
+        if (classify(json.error(), nullptr) == failure_kind::permanent) {
+          p.dead = true;
+          p.error = json.error().message();
+        }
+        continue;
+      }
+      p.json = std::move(*json);
+      p.decoded = true;
+    }
+    if (!ahead || ahead_refused_ || handler == definition_.handlers.end()) continue;
+    input_record record;
+    record.topic = batch.topic;
+    record.partition = batch.partition;
+    record.offset = p.message->offset();
+    record.timestamp_ms = p.message->timestamp().timestamp;
+    if (p.message->key()) record.key = std::string_view(*p.message->key());
+    record.value = value;
+    record.json = p.json;
+    const std::size_t rows_before = batch.ahead.rows.size();
+    effects fx(definition_.name, batch.ahead);
+    auto handled = handler->second(fx, record);
+    if (!handled) {
+      batch.ahead.rows.resize(rows_before);
+      if (handled.error().code == errc::needs_transaction) {
+        // The definition says rows_only but a handler asked for the database: from now on its
+        // handlers run in their transactions only (correct, without the overlap).
+        ahead_refused_ = true;
+        stream_log.warn("a rows_only handler needs its transaction; running handlers in their transactions",
+                        {{"processor", definition_.name}, {"error", handled.error().message()}});
+      } else if (classify(handled.error(), nullptr) == failure_kind::permanent) {
+        // Nothing was sent: as in the transaction, the record is dead-lettered and the rest goes on.
+        p.dead = true;
+        p.error = handled.error().message();
+      }
+      continue;  // else transient: the handler runs again in the transaction
+    }
+    p.rows.assign(std::make_move_iterator(batch.ahead.rows.begin() + static_cast<std::ptrdiff_t>(rows_before)),
+                  std::make_move_iterator(batch.ahead.rows.end()));
+    batch.ahead.rows.resize(rows_before);
+    p.emitted = fx.emitted();
+    p.ahead = true;
+  }
+}
+
+void processor::drain() {
+  std::unique_lock lock(stage_->mutex);
+  stage_->changed.wait(lock, [this] { return stage_->done || (!stage_->next && !stage_->busy); });
+}
+
+void processor::apply(std::vector<partition_batch>& batches) {
+  std::vector<RdKafka::TopicPartition*> commits;
+  for (auto& batch : batches) {
+    int delay_ms = options_.retry_backoff_initial_ms;
+    bool done = false;
+    while (running_) {
+      if (!ensure_connection(conn_)) {
+        metrics_.retries->increment();
+        backoff(delay_ms);
+        continue;
+      }
+      auto processed = process_partition(batch);
+      if (processed) {
+        done = true;
+        break;
+      }
+      metrics_.retries->increment();
+      stream_log.warn("transient failure, retrying the batch", {{"processor", definition_.name},
+                                                                {"topic", batch.topic},
+                                                                {"partition", batch.partition},
+                                                                {"error", processed.error().message()},
+                                                                {"retry_in_ms", delay_ms}});
+      if (conn_ && !conn_->is_open()) conn_.reset();
+      backoff(delay_ms);
+    }
+    if (!done) break;
+    commits.push_back(
+        RdKafka::TopicPartition::create(batch.topic, batch.partition, batch.records.back().message->offset() + 1));
+  }
+  if (!commits.empty()) {
+    // Asynchronous: the offsets table is the source of truth, the Kafka commit is for lag and tooling.
+    kafka_->consumer->commitAsync(commits);
+    RdKafka::TopicPartition::destroy(commits);
+  }
+}
+
+void processor::database_loop() {
+  for (;;) {
+    std::vector<partition_batch> batches;
+    {
+      std::unique_lock lock(stage_->mutex);
+      stage_->changed.wait(lock, [this] { return stage_->next.has_value() || !running_; });
+      if (!running_) break;  // what was polled and not applied is read again after a restart
+      batches = std::move(*stage_->next);
+      stage_->next.reset();
+      stage_->busy = true;
+    }
+    stage_->changed.notify_all();
+    apply(batches);
+    {
+      std::lock_guard lock(stage_->mutex);
+      stage_->busy = false;
+    }
+    stage_->changed.notify_all();
+  }
+  {
+    std::lock_guard lock(stage_->mutex);
+    stage_->busy = false;
+    stage_->done = true;
+  }
+  stage_->changed.notify_all();
+}
+
 void processor::consume_loop() {
   auto& consumer = *kafka_->consumer;
+  database_thread_ = std::thread([this] { database_loop(); });
   while (running_) {
     std::vector<std::unique_ptr<RdKafka::Message>> polled;
     int timeout_ms = options_.poll_timeout_ms;
@@ -721,37 +958,23 @@ void processor::consume_loop() {
       p.message = std::move(message);
       by_partition[tp].push_back(std::move(p));
     }
-    std::vector<RdKafka::TopicPartition*> commits;
-    for (auto& [tp, batch] : by_partition) {
-      int delay_ms = options_.retry_backoff_initial_ms;
-      bool done = false;
-      while (running_) {
-        if (!ensure_connection(conn_)) {
-          metrics_.retries->increment();
-          backoff(delay_ms);
-          continue;
-        }
-        auto processed = process_partition(batch);
-        if (processed) {
-          done = true;
-          break;
-        }
-        metrics_.retries->increment();
-        stream_log.warn("transient failure, retrying the batch", {{"processor", definition_.name},
-                                                                  {"topic", tp.first},
-                                                                  {"partition", tp.second},
-                                                                  {"error", processed.error().message()},
-                                                                  {"retry_in_ms", delay_ms}});
-        if (conn_ && !conn_->is_open()) conn_.reset();
-        backoff(delay_ms);
+    if (!by_partition.empty()) {
+      std::vector<partition_batch> batches;
+      batches.reserve(by_partition.size());
+      for (auto& [tp, records] : by_partition) {
+        batches.emplace_back();
+        batches.back().topic = tp.first;
+        batches.back().partition = tp.second;
+        batches.back().records = std::move(records);
+        prepare(batches.back());
       }
-      if (!done) break;
-      commits.push_back(RdKafka::TopicPartition::create(tp.first, tp.second, batch.back().message->offset() + 1));
-    }
-    if (!commits.empty()) {
-      // Asynchronous: the offsets table is the source of truth, the Kafka commit is for lag and tooling.
-      consumer.commitAsync(commits);
-      RdKafka::TopicPartition::destroy(commits);
+      // Hand off once the database thread has taken the previous poll (it may still apply it).
+      std::unique_lock lock(stage_->mutex);
+      stage_->changed.wait(lock, [this] { return !stage_->next || stage_->done || !running_; });
+      if (stage_->done || !running_) break;
+      stage_->next = std::move(batches);
+      lock.unlock();
+      stage_->changed.notify_all();
     }
     // Lag: high watermark - position over the assigned partitions (cached watermarks, no request).
     std::int64_t lag = 0;
@@ -772,6 +995,10 @@ void processor::consume_loop() {
     RdKafka::TopicPartition::destroy(positions);
     metrics_.lag->set(static_cast<double>(lag));
   }
+  // The database thread stops after the transaction in hand (running_ is false). A poll it did
+  // not take is dropped here, before the consumer closes (its records are read again later).
+  if (database_thread_.joinable()) database_thread_.join();
+  stage_->next.reset();
   // Leave the group: the revoke callback runs inside close().
   consumer.close();
   kafka_->producer->flush(5000);

@@ -23,9 +23,17 @@
 // loop claims due timers (FOR UPDATE SKIP LOCKED), deletes each row and runs the timer handler in
 // one transaction, so a timer fires exactly once and survives restarts.
 //
-// Threading: start() creates two threads (the consume loop with its own database connection, and
-// the timer loop with its own); handlers run on them, one record at a time per thread. stop()
-// is idempotent, leaves the group (committing what is done) and joins. Not copyable or movable.
+// Pipelining: the consume thread polls, decodes and (for a definition whose handlers only add
+// rows, processor_definition::rows_only) runs the handlers of the next poll ahead of its
+// transaction, while the database thread runs the previous poll's transactions. What a handler
+// run ahead adds is only data: the transaction still decides, under the offsets row's lock,
+// which records it applies (README "Pipelining").
+//
+// Threading: start() creates three threads (the consume thread, the database thread with its own
+// connection, and the timer loop with its own); record handlers run on the consume thread (ahead)
+// or the database thread, timer handlers on the timer loop, one record at a time per thread.
+// stop() is idempotent, leaves the group (committing what is done) and joins. Not copyable or
+// movable.
 
 #include <atomic>
 #include <chrono>
@@ -94,13 +102,21 @@ struct deferred_rows;
 // together, grouped by statement in the order each statement first appeared, after the batch's
 // last handler or before the next exec()/schedule()/cancel(), whichever comes first. A handler that
 // needs to read its own rows back uses exec(), which sends the deferred rows first.
+//
+// A handler of a rows_only definition may run ahead of its transaction, with effects that have no
+// connection: insert() and emit() add rows as usual, exec(), flush(), schedule() and cancel()
+// return errc::needs_transaction (the runtime then runs the handler again inside the
+// transaction), and db() must not be called.
 class effects {
 public:
   effects(db::connection& conn, const std::string& processor, deferred_rows* deferred = nullptr)
-      : conn_(conn), processor_(processor), deferred_(deferred) {}
+      : conn_(&conn), processor_(processor), deferred_(deferred) {}
+  // Ahead of the transaction (see above): rows go to `deferred`.
+  effects(const std::string& processor, deferred_rows& deferred) : processor_(processor), deferred_(&deferred) {}
 
-  // The connection itself: it does not send deferred rows first (call flush()).
-  [[nodiscard]] db::connection& db() { return conn_; }
+  // The connection itself: it does not send deferred rows first (call flush()). Not ahead of the
+  // transaction (a rows_only handler that calls it is a bug: the process aborts).
+  [[nodiscard]] db::connection& db();
   // Runs one statement now (after the deferred rows).
   [[nodiscard]] result<db::query_result> exec(const std::string& sql,
                                               const std::vector<std::optional<std::string>>& params);
@@ -125,7 +141,7 @@ public:
   [[nodiscard]] bool sent() const { return sent_; }
 
 private:
-  db::connection& conn_;
+  db::connection* conn_ = nullptr;  // null ahead of the transaction
   const std::string& processor_;
   deferred_rows* deferred_;
   std::uint64_t emitted_ = 0;
@@ -141,6 +157,9 @@ struct processor_definition {
   std::map<std::string, record_handler> handlers;  // by input topic
   timer_handler on_timer;                          // optional
   bool decode = true;                              // decode values to JSON before the handler
+  // The record handlers only call effects::insert and emit (no exec, flush, schedule, cancel or
+  // db): the runtime may run them ahead of their transaction, while the previous one commits.
+  bool rows_only = false;
 };
 
 struct runtime_options {
@@ -183,11 +202,20 @@ public:
 private:
   struct kafka;
   struct pending;
+  struct partition_batch;
+  struct stage;
   void consume_loop();
+  void database_loop();
   void timer_loop();
   bool ensure_connection(std::optional<db::connection>& conn);
   bool backoff(int& delay_ms);
-  result<void> process_partition(std::vector<pending>& batch);
+  // Consume thread: decodes a partition's records and runs rows_only handlers ahead.
+  void prepare(partition_batch& batch);
+  // Database thread: the transactions of one poll's partitions, then the Kafka commit.
+  void apply(std::vector<partition_batch>& batches);
+  result<void> process_partition(partition_batch& batch);
+  // Consume thread (rebalance callbacks): waits until the database thread has nothing in hand.
+  void drain();
   void on_assign(const std::vector<std::pair<std::string, std::int32_t>>& partitions,
                  std::vector<std::int64_t>& offsets);
   result<int> fire_due_timers();
@@ -196,13 +224,18 @@ private:
   runtime_options options_;
   probe::children metrics_;
   std::unique_ptr<kafka> kafka_;
+  std::unique_ptr<stage> stage_;
+  // The database thread's connection; the consume thread uses it in rebalance callbacks, after
+  // drain() (the database thread then waits for work and does not touch it).
   std::optional<db::connection> conn_;
-  bool copy_refused_ = false;  // consume thread: COPY failed with 0A000, coalesce into INSERTs
+  bool copy_refused_ = false;   // database thread: COPY failed with 0A000, coalesce into INSERTs
+  bool ahead_refused_ = false;  // consume thread: a rows_only handler needed the transaction
   std::optional<db::connection> timer_conn_;
   std::atomic<bool> running_{false};
   std::mutex wake_mutex_;
   std::condition_variable wake_;
   std::thread consumer_thread_;
+  std::thread database_thread_;  // started and joined by the consume thread
   std::thread timer_thread_;
   mutable std::mutex assignment_mutex_;
   std::vector<std::string> assignment_;

@@ -170,6 +170,48 @@ TEST_F(outbox_relay_test, relays_every_row_once_in_order_per_key_and_deletes_it)
   EXPECT_EQ(first->key, "k1");
 }
 
+// Rounds read from a floor below which every row is relayed. A row committed after rows with
+// larger ids were relayed (its transaction drew its id first) is still found, without waiting for
+// a full scan: the floor does not pass it while its writer is open. Once every writer of the
+// relayed rows has ended, the floor moves up to them.
+TEST_F(outbox_relay_test, a_row_committed_late_with_a_smaller_id_is_relayed_before_the_floor_passes_it) {
+  auto o = relay_options();
+  o.full_scan_interval_ms = 600'000;  // only the floor finds rows here
+  outbox_relay relay(o, *serializer_, *producer_, connection());
+  relay.start();
+  insert(1, 20);
+  ASSERT_TRUE(wait_until([&] { return count("substrate.outbox") == 0; }));
+  ASSERT_TRUE(wait_until([&] { return relay.stats().floor_id > 0; }));
+
+  // A writer draws an id and stays open while later rows are written and relayed.
+  auto late_writer = db::connection::open(postgres_->conninfo(), 5000);
+  ASSERT_TRUE(late_writer);
+  ASSERT_TRUE(late_writer->exec("begin"));
+  auto late =
+      late_writer->exec(fmt::format("insert into substrate.outbox (topic, key, payload) values ('{}', 'late', "
+                                    "'{{\"n\": 1000, \"text\": \"late\"}}') returning id",
+                                    topic_));
+  ASSERT_TRUE(late) << late.error().message();
+  const auto late_id = std::stoll(late->value(0, 0));
+  const auto after = insert(21, 200);  // several rounds of 64
+  // (The open row is not visible here.)
+  ASSERT_TRUE(wait_until([&] { return count("substrate.outbox") == 0; }));
+  std::this_thread::sleep_for(200ms);  // idle rounds: the floor must still stay below the open row
+  EXPECT_LT(relay.stats().floor_id, late_id);
+
+  ASSERT_TRUE(late_writer->exec("commit"));
+  ASSERT_TRUE(wait_until([&] { return count("substrate.outbox") == 0; }, 10s));
+  ASSERT_TRUE(wait_until([&] { return relay.stats().floor_id >= after.back(); }));
+  relay.stop();
+  EXPECT_EQ(relay.stats().relayed, 201u);
+  auto records = read_topic();
+  std::map<std::int64_t, int> times;
+  for (const auto& r : records) ++times[r.id];
+  EXPECT_EQ(records.size(), 201u);
+  EXPECT_EQ(times[late_id], 1);
+  for (const auto id : after) EXPECT_EQ(times[id], 1) << id;
+}
+
 TEST_F(outbox_relay_test, rows_already_on_the_topic_after_a_crash_are_not_produced_again) {
   // A relay that produced rows 1..6 and died before deleting them: their records carry the header.
   const auto ids = insert(1, 10);

@@ -70,6 +70,24 @@ protected:
     return d;
   }
 
+  // The same with effects::insert (rows_only: the runtime runs it ahead of its transaction).
+  processor_definition adding_rows(const std::string& name, const std::string& group, const std::string& topic) {
+    processor_definition d;
+    d.name = name;
+    d.group_id = group;
+    d.rows_only = true;
+    d.handlers[topic] = [](effects& fx, const input_record& r) -> result<void> {
+      static const row_insert row{"effects (processor, source, record_id, n)", "($1, $2, $3, $4)"};
+      auto value = nlohmann::json::parse(r.json);
+      if (value["n"].get<int>() < 0) return make_error(errc::invalid_record, "n must not be negative");
+      auto inserted = fx.insert(row, {fx.processor(), fmt::format("{}/{}/{}", r.topic, r.partition, r.offset),
+                                      value["id"].get<std::string>(), std::to_string(value["n"].get<int>())});
+      if (!inserted) return inserted;
+      return fx.emit("test.out", std::nullopt, nlohmann::json{{"id", value["id"]}}.dump());
+    };
+    return d;
+  }
+
   void produce_numbered(const std::string& topic, int from, int to) {
     auto producer = make_producer();
     for (int i = from; i < to; ++i) {
@@ -329,6 +347,106 @@ TEST_F(processor_test, exec_sees_the_rows_inserted_before_it_in_the_batch) {
   EXPECT_EQ(wait_for("select count(*) from effects", "30"), "30");
   p.stop();
   EXPECT_EQ(scalar("select string_agg(n::text, ',' order by n) from effects where source = 'count'"), "9,19,29");
+}
+
+// Handlers run ahead of their transactions (rows_only) while earlier batches commit: every
+// record's rows are applied once and in order, across a restart in another group, and poison
+// records found ahead are dead-lettered once and counted once.
+TEST_F(processor_test, handlers_run_ahead_apply_each_record_once_and_in_order_across_a_restart) {
+  auto producer = make_producer();
+  for (int i = 0; i < 300; ++i) {
+    const int n = i == 17 ? -1 : i;
+    if (i == 40) {
+      produce(*producer, "test.in", i % partitions, "\x01garbage", "poison-key");
+    } else {
+      produce(*producer, "test.in", i % partitions, framed(fmt::format(R"({{"id":"r{}","n":{}}})", i, n)));
+    }
+  }
+  flush(*producer);
+  auto o = options();
+  o.batch_records_max = 20;  // many polls: the consume thread runs ahead of the database thread
+  {
+    processor p(adding_rows("ahead", "ahead-a", "test.in"), o, probe_);
+    p.start();
+    EXPECT_EQ(wait_for("select count(*) from effects", "298"), "298");
+    EXPECT_EQ(read_topic("test.in.dlq", 2).size(), 2u);
+    p.stop();
+  }
+  {
+    processor p(adding_rows("ahead", "ahead-b", "test.in"), o, probe_);
+    p.start();
+    EXPECT_EQ(wait_for("select sum(next_offset) from substrate.stream_offsets where processor = 'ahead'", "300"),
+              "300");
+    std::this_thread::sleep_for(500ms);
+    p.stop();
+  }
+  EXPECT_EQ(scalar("select count(*) from effects"), "298");
+  EXPECT_EQ(scalar("select count(distinct record_id) from effects"), "298");
+  EXPECT_EQ(scalar("select count(*) from effects where record_id in ('r17', 'r40')"), "0");
+  EXPECT_EQ(scalar("select count(*) from substrate.outbox where topic = 'test.out'"), "298");
+  // Rows of one partition are in offset order.
+  EXPECT_EQ(scalar("select count(*) from (select split_part(source, '/', 3)::int as o, "
+                   "lag(split_part(source, '/', 3)::int) over (partition by split_part(source, '/', 2) order by id) "
+                   "as before from effects) x where before >= o"),
+            "0");
+  const auto children = probe_.for_processor("ahead");
+  EXPECT_EQ(children.in->value(), 300u);
+  EXPECT_EQ(children.out->value(), 298u);
+  EXPECT_EQ(children.failed->value(), 2u);
+  EXPECT_EQ(children.dead_lettered->value(), 2u);
+}
+
+// A definition that says rows_only but whose handler asks for the database (exec): the runtime
+// notices ahead of the transaction and from then on runs the handlers in their transactions, so
+// the exec sees what it would have seen without the declaration.
+TEST_F(processor_test, a_rows_only_handler_that_needs_its_transaction_runs_in_it) {
+  auto producer = make_producer();
+  for (int i = 0; i < 30; ++i) produce(*producer, "test.in", 0, framed(fmt::format(R"({{"id":"r{}","n":{}}})", i, i)));
+  flush(*producer);
+  processor_definition d;
+  d.name = "mislabelled";
+  d.rows_only = true;
+  d.handlers["test.in"] = [](effects& fx, const input_record& r) -> result<void> {
+    static const row_insert row{"effects (processor, source, record_id, n)", "($1, $2, $3, $4)"};
+    auto value = nlohmann::json::parse(r.json);
+    const int n = value["n"].get<int>();
+    if (n % 10 == 9) {
+      auto counted = fx.exec("select count(*) from effects where processor = $1", {fx.processor()});
+      if (!counted) return tl::unexpected(counted.error());
+      return fx.insert(row, {fx.processor(), "count", value["id"].get<std::string>(), counted->value(0, 0)});
+    }
+    return fx.insert(row, {fx.processor(), "row", value["id"].get<std::string>(), std::to_string(n)});
+  };
+  auto o = options();
+  o.batch_records_max = 7;
+  processor p(std::move(d), o, probe_);
+  p.start();
+  EXPECT_EQ(wait_for("select count(*) from effects", "30"), "30");
+  p.stop();
+  EXPECT_EQ(scalar("select string_agg(n::text, ',' order by n) from effects where source = 'count'"), "9,19,29");
+  EXPECT_EQ(probe_.for_processor("mislabelled").dead_lettered->value(), 0u);
+}
+
+// Rows added ahead that the database rejects (a CHECK constraint) fail their coalesced batch; it
+// runs again record by record (the handlers again, in the transaction) and only the rejected
+// record is dead-lettered.
+TEST_F(processor_test, a_row_added_ahead_that_the_database_rejects_dead_letters_only_its_record) {
+  ASSERT_TRUE(sql().exec("alter table effects add constraint n_is_not_13 check (n <> 13)"));
+  produce_numbered("test.in", 0, 40);
+  auto o = options();
+  o.batch_records_max = 10;
+  processor p(adding_rows("ahead-rejected", "ahead-rejected", "test.in"), o, probe_);
+  p.start();
+  EXPECT_EQ(wait_for("select count(*) from effects", "39"), "39");
+  auto dead = read_topic("test.in.dlq", 1);
+  std::this_thread::sleep_for(300ms);
+  p.stop();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(scalar("select count(distinct record_id) from effects"), "39");
+  EXPECT_EQ(scalar("select count(*) from effects where record_id = 'r13'"), "0");
+  EXPECT_EQ(scalar("select count(*) from substrate.outbox where topic = 'test.out'"), "39");
+  EXPECT_EQ(probe_.for_processor("ahead-rejected").failed->value(), 1u);
+  EXPECT_EQ(probe_.for_processor("ahead-rejected").out->value(), 39u);
 }
 
 TEST_F(processor_test, timers_fire_once_after_a_restart_and_cancelled_ones_never) {
