@@ -1,5 +1,6 @@
 #include "gateway/service.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 
@@ -37,10 +38,17 @@ std::string lower(std::string text) {
 bool json_content_type(const net::http_request& request) {
   const auto type = request.header("Content-Type");
   if (!type) return true;
-  std::string media = lower(std::string(type->substr(0, type->find(';'))));
-  while (!media.empty() && media.back() == ' ') media.pop_back();
-  while (!media.empty() && media.front() == ' ') media.erase(media.begin());
-  return media == "application/json" || media.ends_with("+json");
+  std::string_view media = type->substr(0, type->find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
+  const auto iequal_suffix = [&](std::string_view suffix) {
+    if (media.size() < suffix.size()) return false;
+    const auto tail = media.substr(media.size() - suffix.size());
+    return std::equal(tail.begin(), tail.end(), suffix.begin(), [](char a, char b) {
+      return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+    });
+  };
+  return (media.size() == 16 && iequal_suffix("application/json")) || iequal_suffix("+json");
 }
 
 std::array<unsigned char, SHA256_DIGEST_LENGTH> digest(std::string_view text) {

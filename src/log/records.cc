@@ -160,7 +160,10 @@ batch_builder& batch_builder::add(std::optional<std::string_view> key, std::opti
   previous_offset_delta_ = delta;
   max_record_timestamp_ = record_count_ == 0 ? timestamp_ms : std::max(max_record_timestamp_, timestamp_ms);
 
-  std::vector<std::byte> body;
+  // The record body is built in a buffer kept from one add() to the next (its length prefix
+  // comes first, so the body cannot be written in place): no allocation per record.
+  auto& body = body_scratch_;
+  body.clear();
   body.push_back(std::byte{0});  // attributes: unused
   append_varlong(body, static_cast<std::int64_t>(static_cast<std::uint64_t>(timestamp_ms) -
                                                  static_cast<std::uint64_t>(*base_timestamp_)));

@@ -80,6 +80,7 @@ public:
 
 private:
   std::vector<std::byte> records_;
+  std::vector<std::byte> body_scratch_;  // add()'s, reused
   std::int32_t record_count_ = 0;
   std::int64_t base_offset_ = 0;
   std::int32_t partition_leader_epoch_ = 0;

@@ -191,6 +191,7 @@ http_request from_beast(http::request<http::string_body>&& in, std::string remot
   http_request out;
   out.method = std::string(in.method_string());
   out.set_target(std::string(in.target()));
+  out.headers.reserve(8);
   for (const auto& field : in) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   out.body = std::move(in.body());
   out.remote_address = std::move(remote);

@@ -3,11 +3,16 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include <boost/container/small_vector.hpp>
+
 namespace substrate::net {
 namespace {
 
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> parts;
+// The path's segments, without allocating for paths of up to 16 segments (every request's path
+// is split once per request).
+using path_parts = boost::container::small_vector<std::string_view, 16>;
+path_parts split_path(std::string_view path) {
+  path_parts parts;
   if (path.starts_with('/')) path.remove_prefix(1);
   while (true) {
     const auto slash = path.find('/');
@@ -59,7 +64,7 @@ router& router::add_websocket(std::string pattern, websocket_factory factory) {
   return *this;
 }
 
-bool router::match_route(const route& r, const std::vector<std::string_view>& parts,
+bool router::match_route(const route& r, std::span<const std::string_view> parts,
                          std::map<std::string, std::string>& params, bool& bad_encoding) {
   std::size_t i = 0;
   for (; i < r.segments.size(); ++i) {
@@ -93,8 +98,9 @@ bool router::match_route(const route& r, const std::vector<std::string_view>& pa
 router::match router::find(std::string_view method, std::string_view path) const {
   match result;
   const auto parts = split_path(path);
+  std::map<std::string, std::string> params;
   for (const auto& r : routes_) {
-    std::map<std::string, std::string> params;
+    params.clear();
     bool bad_encoding = false;
     if (!match_route(r, parts, params, bad_encoding)) continue;
     // HEAD is served by GET routes (the server drops the body).

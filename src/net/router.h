@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -56,7 +57,7 @@ private:
     websocket_factory websocket;
   };
   static std::vector<segment> parse_pattern(const std::string& pattern);
-  static bool match_route(const route& r, const std::vector<std::string_view>& parts,
+  static bool match_route(const route& r, std::span<const std::string_view> parts,
                           std::map<std::string, std::string>& params, bool& bad_encoding);
 
   std::vector<route> routes_;
