@@ -322,24 +322,27 @@ TEST_F(processor_test, row_level_security_makes_the_coalesced_rows_use_insert_in
 }
 
 // The rows an exec of a later record reads back include the earlier records' deferred rows.
+// A handler that inserts a row per record, except every tenth record, which counts the rows
+// before it (a read of the database inside the batch) and records the count as its n.
+result<void> count_every_tenth(effects& fx, const input_record& r) {
+  static const row_insert row{"effects (processor, source, record_id, n)", "($1, $2, $3, $4)"};
+  auto value = nlohmann::json::parse(r.json);
+  const int n = value["n"].get<int>();
+  if (n % 10 == 9) {
+    auto counted = fx.exec("select count(*) from effects where processor = $1", {fx.processor()});
+    if (!counted) return tl::unexpected(counted.error());
+    return fx.insert(row, {fx.processor(), "count", value["id"].get<std::string>(), counted->value(0, 0)});
+  }
+  return fx.insert(row, {fx.processor(), "row", value["id"].get<std::string>(), std::to_string(n)});
+}
+
 TEST_F(processor_test, exec_sees_the_rows_inserted_before_it_in_the_batch) {
   auto producer = make_producer();
   for (int i = 0; i < 30; ++i) produce(*producer, "test.in", 0, framed(fmt::format(R"({{"id":"r{}","n":{}}})", i, i)));
   flush(*producer);
   processor_definition d;
   d.name = "reader";
-  d.handlers["test.in"] = [](effects& fx, const input_record& r) -> result<void> {
-    static const row_insert row{"effects (processor, source, record_id, n)", "($1, $2, $3, $4)"};
-    auto value = nlohmann::json::parse(r.json);
-    const int n = value["n"].get<int>();
-    if (n % 10 == 9) {
-      // Every tenth record counts the rows before it and records the count as its n.
-      auto counted = fx.exec("select count(*) from effects where processor = $1", {fx.processor()});
-      if (!counted) return tl::unexpected(counted.error());
-      return fx.insert(row, {fx.processor(), "count", value["id"].get<std::string>(), counted->value(0, 0)});
-    }
-    return fx.insert(row, {fx.processor(), "row", value["id"].get<std::string>(), std::to_string(n)});
-  };
+  d.handlers["test.in"] = count_every_tenth;
   auto o = options();
   o.batch_records_max = 100;
   processor p(std::move(d), o, probe_);
@@ -406,17 +409,7 @@ TEST_F(processor_test, a_rows_only_handler_that_needs_its_transaction_runs_in_it
   processor_definition d;
   d.name = "mislabelled";
   d.rows_only = true;
-  d.handlers["test.in"] = [](effects& fx, const input_record& r) -> result<void> {
-    static const row_insert row{"effects (processor, source, record_id, n)", "($1, $2, $3, $4)"};
-    auto value = nlohmann::json::parse(r.json);
-    const int n = value["n"].get<int>();
-    if (n % 10 == 9) {
-      auto counted = fx.exec("select count(*) from effects where processor = $1", {fx.processor()});
-      if (!counted) return tl::unexpected(counted.error());
-      return fx.insert(row, {fx.processor(), "count", value["id"].get<std::string>(), counted->value(0, 0)});
-    }
-    return fx.insert(row, {fx.processor(), "row", value["id"].get<std::string>(), std::to_string(n)});
-  };
+  d.handlers["test.in"] = count_every_tenth;
   auto o = options();
   o.batch_records_max = 7;
   processor p(std::move(d), o, probe_);
