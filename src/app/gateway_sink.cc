@@ -1,5 +1,6 @@
 #include "app/gateway_sink.h"
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -36,7 +37,8 @@ error to_gateway(error e) {
 // disk failed, it is stopping) -> unavailable (503); anything else was refused (500).
 error local_failure(std::string_view topic, kafka::error_code code) {
   const auto context = fmt::format("{}: {}", topic, kafka::to_string(code));
-  if (code == kafka::error_code::kafka_storage_error || code == kafka::error_code::broker_not_available) {
+  if (code == kafka::error_code::kafka_storage_error || code == kafka::error_code::broker_not_available ||
+      code == kafka::error_code::request_timed_out) {
     return error{make_error_code(gateway::errc::unavailable), fmt::format("the built-in broker: {}", context)};
   }
   return error{make_error_code(bus::errc::produce_rejected), context};
@@ -192,7 +194,10 @@ std::unique_ptr<gateway::event_sink> make_gateway_sink(const core::config& cfg, 
                                                        const std::string& builtin_registry_url,
                                                        const in_process_broker& local) {
   std::unique_ptr<kafka::local_producer> producer;
-  if (local.broker && local.pool) producer = std::make_unique<kafka::local_producer>(*local.pool, *local.broker);
+  if (local.broker && local.pool) {
+    producer = std::make_unique<kafka::local_producer>(*local.pool, *local.broker,
+                                                       std::chrono::milliseconds(cfg.gateway.produce_timeout_ms));
+  }
   return std::make_unique<bus_sink>(cfg, builtin_broker, builtin_registry_url, std::move(producer));
 }
 

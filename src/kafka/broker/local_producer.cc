@@ -8,6 +8,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "kafka/broker/broker.h"
 #include "log/records.h"
@@ -44,9 +48,10 @@ std::int64_t now_ms() {
 }  // namespace
 
 struct local_producer::state {
-  state(net::io_pool& p, broker& b) : pool(p), target(b) {}
+  state(net::io_pool& p, broker& b, std::chrono::milliseconds t) : pool(p), target(b), timeout(t) {}
   net::io_pool& pool;
   broker& target;
+  std::chrono::milliseconds timeout;
   std::mutex mutex;
   bool closed = false;
   std::map<std::string, topic_queue, std::less<>> topics;
@@ -74,6 +79,23 @@ void schedule_flush(const std::shared_ptr<local_producer::state>& s, std::string
 
 void fail(std::vector<pending_record>& records, error_code why) {
   for (auto& r : records) r.done(local_delivery{why, -1, -1});
+}
+
+// A batch in flight and whether it was answered: by the append, or by its timeout, whichever
+// comes first. Both run on the flush's shard, so no lock.
+struct in_flight {
+  explicit in_flight(const asio::any_io_executor& executor) : timer(executor) {}
+  std::vector<pending_record> records;
+  asio::steady_timer timer;
+  bool answered = false;
+};
+
+asio::awaitable<void> expire(std::shared_ptr<in_flight> batch) {
+  boost::system::error_code ec;
+  co_await batch->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (ec || batch->answered) co_return;  // cancelled: the append answered
+  batch->answered = true;
+  fail(batch->records, error_code::request_timed_out);
 }
 
 // Takes the queue's records (up to batch_bytes_max), appends them as one batch to the next
@@ -116,16 +138,27 @@ asio::awaitable<void> flush(std::shared_ptr<local_producer::state> s, std::strin
     for (const auto& [name, text] : r.record_headers) views.push_back({name, std::string_view(text)});
     builder.add(std::nullopt, std::string_view(r.value), timestamp, views);
   }
+  auto flight = std::make_shared<in_flight>(co_await asio::this_coro::executor);
+  flight->records = std::move(batch);
+  if (s->timeout.count() > 0) {
+    flight->timer.expires_after(s->timeout);
+    asio::co_spawn(flight->timer.get_executor(), expire(flight), asio::detached);
+  }
   const auto [error, base_offset] = co_await s->target.append_durable(topic, partition, builder.build());
-  for (std::size_t i = 0; i < batch.size(); ++i) {
+  if (flight->answered) co_return;  // timed out first
+  flight->answered = true;
+  flight->timer.cancel();
+  auto& records = flight->records;
+  for (std::size_t i = 0; i < records.size(); ++i) {
     const std::int64_t offset = error == error_code::none ? base_offset + static_cast<std::int64_t>(i) : -1;
-    batch[i].done(local_delivery{error, error == error_code::none ? partition : -1, offset});
+    records[i].done(local_delivery{error, error == error_code::none ? partition : -1, offset});
   }
 }
 
 }  // namespace
 
-local_producer::local_producer(net::io_pool& pool, broker& target) : state_(std::make_shared<state>(pool, target)) {}
+local_producer::local_producer(net::io_pool& pool, broker& target, std::chrono::milliseconds timeout)
+    : state_(std::make_shared<state>(pool, target, timeout)) {}
 
 local_producer::~local_producer() {
   close();

@@ -14,10 +14,14 @@
 // Delivery: `done` runs exactly once, on a broker shard, after the batch is durable (error
 // none, the partition and the record's offset) or failed (unknown_topic_or_partition,
 // kafka_storage_error, message_too_large, broker_not_available after broker::stop() or close()).
-// Nothing is retried: a failed record is not stored, and saying so is the caller's job.
+// Nothing is retried: a failed record is not stored, and saying so is the caller's job. With a
+// timeout, a batch not durable by then is answered request_timed_out (a disk that stalls the
+// sync, a starved blocking pool): it may still be stored once the sync completes, as after
+// librdkafka's delivery timeout.
 //
 // Threading: produce() from any thread. Lifecycle: the broker and the io_pool must outlive the
 // producer's records in flight; close() (also run by the destructor) refuses new records.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -50,7 +54,8 @@ public:
   // At most this many value + header bytes per batch; more records wait for the next one.
   static constexpr std::size_t batch_bytes_max = 512 * 1024;
 
-  local_producer(net::io_pool& pool, broker& target);
+  // `timeout`: how long a record may wait to be durable (zero: no limit).
+  local_producer(net::io_pool& pool, broker& target, std::chrono::milliseconds timeout = {});
   ~local_producer();
   local_producer(const local_producer&) = delete;
   local_producer& operator=(const local_producer&) = delete;

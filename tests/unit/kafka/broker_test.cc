@@ -1303,6 +1303,43 @@ TEST_F(broker_test, local_producer_records_are_durable_fetchable_and_batched_whi
   EXPECT_EQ(first_partition_batches.begin()->second, 100u);
 }
 
+// A sync that cannot run (here: the only blocking thread is busy, as behind a disk that stalls)
+// answers request_timed_out after the producer's timeout instead of holding the record forever;
+// once the sync runs, the record is stored (the answer said "not known", not "not stored").
+TEST_F(broker_test, local_producer_answers_request_timed_out_when_the_sync_cannot_run) {
+  {
+    frame_client setup(port());
+    ASSERT_EQ(create_topic(setup, "slow", 1).i16("error_code"), 0);
+  }
+  std::promise<void> release;
+  std::promise<void> busy;
+  boost::asio::post(pool_->blocking(), [&, until = release.get_future().share()] {
+    busy.set_value();
+    until.wait();
+  });
+  busy.get_future().wait();
+  local_producer producer(*pool_, *broker_, std::chrono::milliseconds(200));
+  deliveries stalled;
+  producer.produce("slow", "late", {{"event_id", "late"}}, stalled.expect());
+  auto got = stalled.wait();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].error, error_code::request_timed_out);
+  release.set_value();
+  deliveries after;
+  producer.produce("slow", "next", {{"event_id", "next"}}, after.expect());
+  got = after.wait();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].error, error_code::none);
+  EXPECT_EQ(got[0].offset, 1);  // the timed-out record was stored at 0
+  frame_client client(port());
+  message data = fetch(client, "slow", 0, 0);
+  ASSERT_TRUE(data.batches("records").data.has_value());
+  const auto records = records_of(*data.batches("records").data);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records.at(0).first, "late");
+  EXPECT_EQ(records.at(1).first, "next");
+}
+
 TEST_F(broker_test, local_producer_refuses_unknown_topics_and_stops_with_the_broker) {
   local_producer producer(*pool_, *broker_);
   deliveries unknown;
