@@ -70,13 +70,6 @@ result<nlohmann::json> parse_body_object(std::string_view body) {
   return parsed;
 }
 
-result<void> bind_identity(nlohmann::json& event, const identity& who) {
-  if (who.subject.empty()) return make_error(errc::unauthorized, "the token has no subject (sub): not a user token");
-  event["user_id"] = who.subject;
-  event["email"] = who.email.value_or("");
-  return {};
-}
-
 result<std::string> bind_identity_text(std::string_view body, const identity& who) {
   if (who.subject.empty()) return make_error(errc::unauthorized, "the token has no subject (sub): not a user token");
   constexpr std::string_view space = " \t\r\n";  // JSON's whitespace

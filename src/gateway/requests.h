@@ -29,17 +29,15 @@ namespace substrate::gateway {
 // The body as a JSON object (the whole body: one value, nothing after it but whitespace).
 [[nodiscard]] result<nlohmann::json> parse_body_object(std::string_view body);
 
-// Sets user_id and email of a client event from the token. errc::unauthorized when the token
-// has no subject (an API key is not a user).
-[[nodiscard]] result<void> bind_identity(nlohmann::json& event, const identity& who);
-
-// The same for the JSON text of a client event, in one pass and without parsing it here: the
+// Binds the caller's identity to a client event (user_id = the token's sub, email = its email,
+// whatever the body says: contracts.md 11.3), in one pass and without parsing the JSON here: the
 // body with `"user_id":<sub>,"email":<email>` appended as the object's last members. The Avro
 // encoder that parses the result takes the last of repeated keys (avro/json_encoder.h), so the
 // token's identity wins over whatever the body says, and a body that is not one JSON object
 // stays invalid JSON with the members added (the encoder then refuses it: avro::errc::
 // invalid_json). errc::bad_request when the text does not even start with `{` and end with `}`
-// (outside whitespace), errc::unauthorized as bind_identity.
+// (outside whitespace), errc::unauthorized when the token has no subject (an API key is not a
+// user).
 [[nodiscard]] result<std::string> bind_identity_text(std::string_view body, const identity& who);
 
 struct webhook_record {

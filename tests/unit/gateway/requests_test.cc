@@ -26,22 +26,6 @@ TEST(requests, body_must_be_one_json_object) {
   }
 }
 
-TEST(requests, identity_comes_from_the_token_never_the_body) {
-  auto body = *parse_body_object(R"({"user_id":"spoofed","email":"evil@example.com","message":"hi"})");
-  ASSERT_TRUE(bind_identity(body, ada));
-  EXPECT_EQ(body["user_id"], ada.subject);
-  EXPECT_EQ(body["email"], "ada@example.com");
-  EXPECT_EQ(body["message"], "hi");
-  identity no_email = ada;
-  no_email.email.reset();
-  ASSERT_TRUE(bind_identity(body, no_email));
-  EXPECT_EQ(body["email"], "");
-  identity api_key{"", std::nullopt, "service_role", "HS256"};
-  auto refused = bind_identity(body, api_key);
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, errc::unauthorized);
-}
-
 // bind_identity_text, judged by what matters: the Avro record the encoder makes of its result.
 class identity_text : public ::testing::Test {
 protected:
