@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "app/api_role.h"
+#include "app/bus_settings.h"
 #include "app/data_dir.h"
 #include "app/gateway_role.h"
 #include "app/gateway_sink.h"
@@ -290,10 +291,11 @@ int run_up(const core::config& cfg) {
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       const std::string jwt_secret =
           api ? api->keys().jwt_secret : load_project_keys(lock->path(), cfg.api.jwt_secret, now_s).jwt_secret;
-      // The built-in broker takes the events directly when it is where they would go anyway.
+      // The built-in broker takes the events directly when it is where they would go anyway
+      // (bus_connection's choice, so the two cannot disagree).
       in_process_broker local;
-      if (kafka && cfg.gateway.in_process_broker && cfg.bus.kafka_bootstrap.empty() &&
-          cfg.registry.kafka_bootstrap.empty()) {
+      if (kafka && cfg.gateway.in_process_broker &&
+          bus_connection(cfg, registry->bootstrap()).bootstrap == kafka->address()) {
         local = in_process_broker{&pool, &kafka->broker()};
       }
       gateway_sink = make_gateway_sink(cfg, registry->bootstrap(), registry->url(), local);
