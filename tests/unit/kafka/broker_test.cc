@@ -1303,6 +1303,47 @@ TEST_F(broker_test, local_producer_records_are_durable_fetchable_and_batched_whi
   EXPECT_EQ(first_partition_batches.begin()->second, 100u);
 }
 
+// local_producer::batch_bytes_max bounds a batch: records handed in together beyond it wait for
+// the next batch (a lone record larger than the bound still goes, alone).
+TEST_F(broker_test, local_producer_batches_stay_within_batch_bytes_max) {
+  shards_ = 1;
+  restart();
+  {
+    frame_client setup(port());
+    ASSERT_EQ(create_topic(setup, "big", 1).i16("error_code"), 0);
+  }
+  local_producer producer(*pool_, *broker_);
+  deliveries all;
+  const std::size_t value_bytes = local_producer::batch_bytes_max / 2 - 1024;
+  std::promise<void> handed_in;
+  boost::asio::post(pool_->shard(0), [&] {
+    for (int i = 0; i < 5; ++i) {
+      producer.produce("big", std::string(value_bytes, static_cast<char>('a' + i)), {{"event_id", "e"}}, all.expect());
+    }
+    handed_in.set_value();
+  });
+  handed_in.get_future().wait();
+  const auto got = all.wait();
+  ASSERT_EQ(got.size(), 5u);
+  for (const auto& d : got) EXPECT_EQ(d.error, error_code::none);
+  frame_client client(port());
+  std::map<std::int64_t, std::size_t> batches;
+  std::size_t records = 0;
+  for (std::int64_t offset = 0; offset < 5;) {  // a fetch returns at most about 1 MiB
+    message data = fetch(client, "big", 0, offset);
+    ASSERT_TRUE(data.batches("records").data.has_value());
+    const auto some = records_of(*data.batches("records").data, &batches);
+    ASSERT_FALSE(some.empty());
+    records += some.size();
+    offset = some.rbegin()->first + 1;
+  }
+  EXPECT_EQ(records, 5u);
+  // Two records fit under the bound, three do not: batches of 2, 2 and 1.
+  std::vector<std::size_t> sizes;
+  for (const auto& [base, count] : batches) sizes.push_back(count);
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{2, 2, 1}));
+}
+
 // A sync that cannot run (here: the only blocking thread is busy, as behind a disk that stalls)
 // answers request_timed_out after the producer's timeout instead of holding the record forever;
 // once the sync runs, the record is stored (the answer said "not known", not "not stored").
