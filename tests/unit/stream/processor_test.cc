@@ -41,6 +41,23 @@ protected:
                    "record_id text, n int)"));
   }
 
+  // After a run of `total` records of which `poisoned` of the ids in `poison_ids` (an SQL list)
+  // were dead-lettered: one effect row and one outbox row per other record, none for the poison
+  // ones, and the probe counted as much.
+  void expect_all_but_poison(const std::string& name, std::uint64_t total, const std::string& poison_ids,
+                             std::uint64_t poisoned) {
+    const std::string kept = std::to_string(total - poisoned);
+    EXPECT_EQ(scalar("select count(*) from effects"), kept);
+    EXPECT_EQ(scalar("select count(distinct record_id) from effects"), kept);
+    EXPECT_EQ(scalar("select count(*) from effects where record_id in (" + poison_ids + ")"), "0");
+    EXPECT_EQ(scalar("select count(*) from substrate.outbox where topic = 'test.out'"), kept);
+    const auto children = probe_.for_processor(name);
+    EXPECT_EQ(children.in->value(), total);
+    EXPECT_EQ(children.out->value(), total - poisoned);
+    EXPECT_EQ(children.failed->value(), poisoned);
+    EXPECT_EQ(children.dead_lettered->value(), poisoned);
+  }
+
   runtime_options options() {
     runtime_options o;
     o.bootstrap = broker_->bootstrap();
@@ -241,16 +258,8 @@ TEST_F(processor_test, a_row_the_database_rejects_in_a_coalesced_batch_dead_lett
   std::set<std::string> offsets;
   for (const auto& m : dead) offsets.insert(m.headers.at("substrate.source.offset"));
   EXPECT_EQ(offsets, (std::set<std::string>{"7", "13"}));
-  EXPECT_EQ(scalar("select count(*) from effects"), "38");
-  EXPECT_EQ(scalar("select count(distinct record_id) from effects"), "38");
-  EXPECT_EQ(scalar("select count(*) from effects where record_id in ('r7', 'r13')"), "0");
-  EXPECT_EQ(scalar("select count(*) from substrate.outbox where topic = 'test.out'"), "38");
+  expect_all_but_poison("coalesced", 40, "'r7', 'r13'", 2);
   EXPECT_EQ(scalar("select next_offset from substrate.stream_offsets where processor = 'coalesced'"), "40");
-  const auto children = probe_.for_processor("coalesced");
-  EXPECT_EQ(children.dead_lettered->value(), 2u);
-  EXPECT_EQ(children.failed->value(), 2u);
-  EXPECT_EQ(children.in->value(), 40u);
-  EXPECT_EQ(children.out->value(), 38u);
 }
 
 // Coalesced rows of plain parameters go by COPY: tabs, newlines, backslashes and NULL arrive as
@@ -383,20 +392,12 @@ TEST_F(processor_test, handlers_run_ahead_apply_each_record_once_and_in_order_ac
     std::this_thread::sleep_for(500ms);
     p.stop();
   }
-  EXPECT_EQ(scalar("select count(*) from effects"), "298");
-  EXPECT_EQ(scalar("select count(distinct record_id) from effects"), "298");
-  EXPECT_EQ(scalar("select count(*) from effects where record_id in ('r17', 'r40')"), "0");
-  EXPECT_EQ(scalar("select count(*) from substrate.outbox where topic = 'test.out'"), "298");
+  expect_all_but_poison("ahead", 300, "'r17', 'r40'", 2);
   // Rows of one partition are in offset order.
   EXPECT_EQ(scalar("select count(*) from (select split_part(source, '/', 3)::int as o, "
                    "lag(split_part(source, '/', 3)::int) over (partition by split_part(source, '/', 2) order by id) "
                    "as before from effects) x where before >= o"),
             "0");
-  const auto children = probe_.for_processor("ahead");
-  EXPECT_EQ(children.in->value(), 300u);
-  EXPECT_EQ(children.out->value(), 298u);
-  EXPECT_EQ(children.failed->value(), 2u);
-  EXPECT_EQ(children.dead_lettered->value(), 2u);
 }
 
 // A definition that says rows_only but whose handler asks for the database (exec): the runtime
