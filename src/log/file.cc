@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -95,14 +97,14 @@ result<void> file::truncate(std::uint64_t size) {
   return {};
 }
 
-result<void> file::allocate(std::uint64_t size) {
-  int rc;
-  do {
-    rc = ::fallocate(fd_, 0, 0, static_cast<off_t>(size));
-  } while (rc != 0 && errno == EINTR);
-  if (rc == 0) return {};
-  if (errno == EOPNOTSUPP) return truncate(size);
-  return tl::unexpected(io_error("fallocate", path_, errno));
+result<void> file::write_zeros(std::uint64_t from, std::uint64_t size) {
+  static constexpr std::array<std::byte, 64 * 1024> zeros{};
+  while (from < size) {
+    const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), size - from));
+    if (auto r = write_at(std::span(zeros.data(), chunk), from); !r) return r;
+    from += chunk;
+  }
+  return {};
 }
 
 result<void> file::sync() {

@@ -42,9 +42,12 @@ public:
   [[nodiscard]] result<std::size_t> read_at(std::span<std::byte> bytes, std::uint64_t position) const;
   [[nodiscard]] result<std::uint64_t> size() const;
   [[nodiscard]] result<void> truncate(std::uint64_t size);
-  // Reserves blocks for [0, size) and extends the file to `size` (zero-filled). Falls back to
-  // ftruncate where the filesystem has no fallocate.
-  [[nodiscard]] result<void> allocate(std::uint64_t size);
+  // Writes zeros over [from, size), so the blocks are allocated *and written*. Not fallocate:
+  // ext4 and XFS mark fallocated extents "unwritten", and the first write into one converts it,
+  // a metadata change that makes every following fdatasync commit the journal (measured on the
+  // 2-core machine's ext4: ~90 us and ~27 us of CPU per append + fdatasync, against ~60 us and
+  // ~20 us over written zeros). PostgreSQL zero-fills its WAL segments for the same reason.
+  [[nodiscard]] result<void> write_zeros(std::uint64_t from, std::uint64_t size);
   // fdatasync for regular files, fsync for directories.
   [[nodiscard]] result<void> sync();
   // A second descriptor for the same open file, for use on another thread.

@@ -291,7 +291,8 @@ result<void> segment::reserve_for(std::uint64_t end) {
   // Whole steps past `end`, so the next writes land in reserved space too.
   const std::uint64_t step = std::max<std::uint64_t>(options_.preallocate_step_bytes, 1);
   const std::uint64_t target = std::min(limit, (end / step + 1) * step);
-  if (auto r = log_.allocate(target); !r) return r;
+  // From the end of what is there: [end_, reserved_) is already zeros, and below end_ is data.
+  if (auto r = log_.write_zeros(std::max(reserved_, end_), target); !r) return r;
   reserved_ = target;
   return {};
 }

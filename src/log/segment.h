@@ -1,8 +1,8 @@
 #pragma once
 // One segment of a partition: `<base>.log` holding whole batches back to back, its sparse offset
 // index `<base>.index` and its time index `<base>.timeindex` (docs/formats/log.md). The log
-// file of the active segment is reserved ahead of the writes (fallocate), a step at a time up to
-// the segment size; size_bytes() is its logical end.
+// file of the active segment is reserved ahead of the writes (zeros written, see file::write_zeros), a step at a time
+// up to the segment size; size_bytes() is its logical end.
 //
 // Ownership: owned by a `partition`, used by its owner thread only. Blocking file I/O.
 // Lifecycle: create() or open() (which recovers), append() while active, seal() when the
