@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -49,7 +50,7 @@ public:
   // The value kept for `token` if it is still valid at now_s (an invalid entry is dropped).
   [[nodiscard]] std::optional<Value> find(std::string_view token, std::int64_t now_s) {
     std::lock_guard lock(mutex_);
-    const auto hit = entries_.find(std::string(token));
+    const auto hit = entries_.find(token);
     if (hit == entries_.end()) return std::nullopt;
     if (hit->second.times.valid_at(now_s, leeway_s_)) return hit->second.value;
     entries_.erase(hit);  // expired (or the clock went back): verified again, and refused
@@ -94,8 +95,13 @@ private:
   const std::size_t max_entries_;
   const std::int64_t leeway_s_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, entry> entries_;  // guarded by mutex_
-  std::uint64_t generation_ = 0;                    // guarded by mutex_
+  // Looked up by string_view: a token is a few hundred bytes, not worth a copy per request.
+  struct token_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  std::unordered_map<std::string, entry, token_hash, std::equal_to<>> entries_;  // guarded by mutex_
+  std::uint64_t generation_ = 0;                                                 // guarded by mutex_
 };
 
 }  // namespace substrate::auth

@@ -34,7 +34,7 @@ std::optional<std::int64_t> rate_limiter::take(std::string_view caller, std::int
   if (rate_per_ms_ <= 0) return std::nullopt;
   std::lock_guard lock(mutex_);
   bucket* b = nullptr;
-  if (auto it = buckets_.find(std::string(caller)); it != buckets_.end()) {
+  if (auto it = buckets_.find(caller); it != buckets_.end()) {
     b = &it->second;
   } else {
     if (buckets_.size() >= callers_max_) evict_full(now_ms);

@@ -10,6 +10,7 @@
 // Threading: any thread (one mutex; the critical section is a map lookup and arithmetic).
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -41,7 +42,11 @@ private:
   double burst_;
   std::size_t callers_max_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, bucket> buckets_;
+  struct caller_hash {  // lookups by string_view, without a copy of the caller's id
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  std::unordered_map<std::string, bucket, caller_hash, std::equal_to<>> buckets_;
   bucket overflow_;
 };
 

@@ -216,13 +216,15 @@ std::size_t token_verifier::cached_tokens() const {
   return cache_.size();
 }
 
-result<identity> token_verifier::verify(std::string_view token, std::int64_t now_s) const {
-  if (auto hit = cache_.find(token, now_s)) return *hit;
+result<shared_identity> token_verifier::verify(std::string_view token, std::int64_t now_s) const {
+  if (auto hit = cache_.find(token, now_s)) return std::move(*hit);
   const auto generation = cache_.generation();
   auth::time_claims times;
   auto who = verify_uncached(token, now_s, times);
-  if (who) cache_.insert(token, times, *who, now_s, generation);
-  return who;
+  if (!who) return tl::unexpected(std::move(who.error()));
+  auto shared = std::make_shared<const identity>(std::move(*who));
+  cache_.insert(token, times, shared, now_s, generation);
+  return shared;
 }
 
 result<identity> token_verifier::verify_uncached(std::string_view token, std::int64_t now_s,

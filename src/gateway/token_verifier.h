@@ -55,6 +55,8 @@ struct identity {
   std::string role;                  // `role` when a string, else empty
   std::string algorithm;             // the verified alg
 };
+// Shared with the cache of verified tokens, so a request's check copies no strings.
+using shared_identity = std::shared_ptr<const identity>;
 
 class token_verifier {
 public:
@@ -63,7 +65,7 @@ public:
                  std::size_t cache_max = 10'000);
 
   // Verifies `token` (the text after "Bearer "). errc::unauthorized with the reason.
-  [[nodiscard]] result<identity> verify(std::string_view token, std::int64_t now_s) const;
+  [[nodiscard]] result<shared_identity> verify(std::string_view token, std::int64_t now_s) const;
 
   // Replaces the JWKS keys (a refresh of gateway.jwks_url) and empties the cache.
   void set_keys(std::vector<jwk> keys);
@@ -87,7 +89,7 @@ private:
   std::function<void(const std::string&)> unknown_kid_;
   mutable std::mutex keys_mutex_;
   std::shared_ptr<const std::vector<jwk>> keys_;
-  mutable auth::verified_token_cache<identity> cache_;
+  mutable auth::verified_token_cache<shared_identity> cache_;
 };
 
 // The token of an `Authorization: Bearer <jwt>` header value; nullopt without the prefix.

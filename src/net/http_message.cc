@@ -4,10 +4,18 @@
 
 namespace substrate::net {
 
+namespace {
+// ASCII only, as HTTP's case-insensitive tokens are; std::tolower is a locale-aware library call
+// per character, and header lookups run a few times per request.
+constexpr unsigned char ascii_lower(unsigned char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c | 0x20) : c;
+}
+}  // namespace
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (ascii_lower(static_cast<unsigned char>(a[i])) != ascii_lower(static_cast<unsigned char>(b[i]))) return false;
   }
   return true;
 }
@@ -39,11 +47,16 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
   return out;
 }
 
-void http_request::set_target(std::string raw_target) {
-  target = std::move(raw_target);
-  const auto question = target.find('?');
-  path = target.substr(0, question);
-  query = question == std::string::npos ? std::string() : target.substr(question + 1);
+void http_request::set_target(std::string_view raw_target) {
+  // assign(), not a new string: a connection's request object keeps its capacity.
+  target.assign(raw_target);
+  const auto question = raw_target.find('?');
+  path.assign(raw_target.substr(0, question));
+  if (question == std::string_view::npos) {
+    query.clear();
+  } else {
+    query.assign(raw_target.substr(question + 1));
+  }
 }
 
 std::optional<std::string_view> http_request::header(std::string_view name) const {

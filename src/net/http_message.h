@@ -26,7 +26,7 @@ struct http_request {
   unsigned version = 11;  // 10 or 11
 
   // Sets `target` and splits it into `path` and `query` at the first '?'.
-  void set_target(std::string raw_target);
+  void set_target(std::string_view raw_target);
   // Case-insensitive lookup of the first header with this name.
   [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
   // The first value of a query parameter, percent-decoded ('+' is a space).

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <memory_resource>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -36,6 +37,11 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
+
+// A request as Beast parses it, its header fields allocated from the connection's arena
+// (http_server::impl::serve) instead of one heap allocation per field.
+using fields_allocator = std::pmr::polymorphic_allocator<char>;
+using beast_request = http::request<http::string_body, http::basic_fields<fields_allocator>>;
 
 http_metrics::http_metrics(core::metrics_registry& registry)
     : requests(registry.add_counter("http_requests_total", "HTTP requests answered, by listener, method and status.",
@@ -119,7 +125,7 @@ struct http_server::impl {
 
   asio::awaitable<void> serve(tcp::socket& socket, const std::string& remote_address, connection& conn,
                               listener_shard& shard);
-  asio::awaitable<void> run_websocket(beast::tcp_stream stream, http::request<http::string_body> request,
+  asio::awaitable<void> run_websocket(beast::tcp_stream stream, beast_request request,
                                       std::unique_ptr<websocket_handler> handler, listener_shard& shard,
                                       connection& conn);
 
@@ -144,17 +150,30 @@ struct http_server::impl {
 
 namespace {
 
+// A loop, not find_first_of: libstdc++'s find_first_of calls memchr on the set for every
+// character of the text.
 bool header_safe(std::string_view text) {
-  return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+  for (const char c : text) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+bool valid_header_name(std::string_view name) {
+  if (name.empty() || !header_safe(name)) return false;
+  for (const char c : name) {
+    if (c == ' ' || c == ':') return false;
+  }
+  return true;
 }
 
 // The response as bytes on the wire. Written directly rather than through Beast's serializer:
 // one contiguous buffer, one send, and the framing headers are ours alone (a handler cannot set
 // Content-Length or Connection, nor smuggle a CR/LF into a header).
-std::string serialize(const http_response& response, unsigned version, bool keep_alive, bool head_request) {
+// Into `out`, replacing what it held (a connection reuses one buffer).
+void serialize(std::string& out, const http_response& response, unsigned version, bool keep_alive, bool head_request) {
   const int status = response.status;
   const bool body_allowed = status >= 200 && status != 204 && status != 304;
-  std::string out;
+  out.clear();
   out.reserve(128 + response.body.size() + response.headers.size() * 48);
   out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   out += std::to_string(status);
@@ -163,7 +182,7 @@ std::string serialize(const http_response& response, unsigned version, bool keep
   out += "\r\n";
   for (const auto& [name, value] : response.headers) {
     if (iequals(name, "Content-Length") || iequals(name, "Connection") || iequals(name, "Transfer-Encoding")) continue;
-    if (name.empty() || !header_safe(name) || name.find_first_of(" :") != std::string::npos || !header_safe(value)) {
+    if (!valid_header_name(name) || !header_safe(value)) {
       http_log.warn("dropping a response header with forbidden characters: {}", name);
       continue;
     }
@@ -184,19 +203,25 @@ std::string serialize(const http_response& response, unsigned version, bool keep
   }
   out += "\r\n";
   if (body_allowed && !head_request) out += response.body;
-  return out;
 }
 
-http_request from_beast(http::request<http::string_body>&& in, std::string remote) {
-  http_request out;
-  out.method = std::string(in.method_string());
-  out.set_target(std::string(in.target()));
-  out.headers.reserve(8);
-  for (const auto& field : in) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+// Fills `out` from what Beast parsed, reusing the strings `out` already holds (a connection
+// keeps one http_request for all its requests), and takes the body.
+void fill_request(http_request& out, beast_request& in, std::string_view remote) {
+  out.method.assign(in.method_string());
+  out.set_target(in.target());
+  std::size_t count = 0;
+  for (const auto& field : in) {
+    if (count == out.headers.size()) out.headers.emplace_back();
+    out.headers[count].first.assign(field.name_string());
+    out.headers[count].second.assign(field.value());
+    ++count;
+  }
+  out.headers.resize(count);
   out.body = std::move(in.body());
-  out.remote_address = std::move(remote);
+  out.path_params.clear();
+  out.remote_address.assign(remote);
   out.version = in.version();
-  return out;
 }
 
 }  // namespace
@@ -276,8 +301,7 @@ private:
   bool closed_ = false;
 };
 
-asio::awaitable<void> http_server::impl::run_websocket(beast::tcp_stream stream,
-                                                       http::request<http::string_body> request,
+asio::awaitable<void> http_server::impl::run_websocket(beast::tcp_stream stream, beast_request request,
                                                        std::unique_ptr<websocket_handler> handler,
                                                        listener_shard& shard, connection& conn) {
   beast::get_lowest_layer(stream).expires_never();
@@ -353,6 +377,13 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
 
   try {
     beast::flat_buffer buffer;
+    // Kept across the connection's requests, so that a request in the steady state allocates
+    // little: the request's strings and the response buffer keep their capacity, and Beast's
+    // header fields come from an arena that is reset before each request.
+    http_request request;
+    std::string wire;
+    std::array<std::byte, 2048> fields_storage;
+    std::pmr::monotonic_buffer_resource fields_arena(fields_storage.data(), fields_storage.size());
     while (!shard.draining || buffer.size() > 0) {
       if (buffer.size() == 0) {
         // Waiting for the first byte of the next request: the idle timeout applies, and a
@@ -364,7 +395,11 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
         buffer.commit(n);
       }
       conn.enter(connection::phase::reading, limits.read_timeout_ms);
-      http::request_parser<http::string_body> parser;
+      fields_arena.release();  // the previous request's parser is gone
+      request.body.clear();
+      http::request_parser<http::string_body, fields_allocator> parser(
+          std::piecewise_construct, std::make_tuple(std::move(request.body)),
+          std::make_tuple(fields_allocator(&fields_arena)));
       parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes_max));
       parser.body_limit(static_cast<std::uint64_t>(limits.body_bytes_max));
       // Most requests arrive whole in one read: parse what is buffered directly, and go through
@@ -412,24 +447,24 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
         }
         count_request(shard, parser.is_header_done() ? std::string_view(parser.get().method_string()) : "OTHER",
                       failure.status);
-        co_await write(serialize(failure, 11, false, false));
+        serialize(wire, failure, 11, false, false);
+        co_await write(wire);
         co_await linger_close(socket, conn);
         break;
       }
 
       const auto started = std::chrono::steady_clock::now();
-      auto beast_request = parser.release();
-      const bool keep_alive_requested = beast_request.keep_alive();
-      const unsigned version = beast_request.version();
-      const bool upgrade = websocket::is_upgrade(beast_request);
-      const bool head_request = beast_request.method() == http::verb::head;
-      const std::size_t bytes_in = beast_request.body().size();
+      auto& parsed = parser.get();
+      const bool keep_alive_requested = parsed.keep_alive();
+      const unsigned version = parsed.version();
+      const bool upgrade = websocket::is_upgrade(parsed);
+      const bool head_request = parsed.method() == http::verb::head;
+      const std::size_t bytes_in = parsed.body().size();
 
-      auto match = routes->find(beast_request.method_string(),
-                                std::string_view(beast_request.target()).substr(0, beast_request.target().find('?')));
-      http_request request;
+      auto match =
+          routes->find(parsed.method_string(), std::string_view(parsed.target()).substr(0, parsed.target().find('?')));
       if (match.websocket && upgrade) {
-        request = from_beast(http::request<http::string_body>(beast_request), remote_address);
+        fill_request(request, parsed, remote_address);
         request.path_params = match.params;
         websocket_accept accepted;
         if (auto refused = routes->guard() ? routes->guard()(request) : std::nullopt) {
@@ -439,16 +474,17 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
         }
         if (auto* handler = std::get_if<std::unique_ptr<websocket_handler>>(&accepted)) {
           count_request(shard, "GET", 101);
-          co_await run_websocket(beast::tcp_stream(std::move(socket)), std::move(beast_request), std::move(*handler),
-                                 shard, conn);
+          co_await run_websocket(beast::tcp_stream(std::move(socket)), parser.release(), std::move(*handler), shard,
+                                 conn);
           break;
         }
         auto refusal = std::get<http_response>(std::move(accepted));
         count_request(shard, "GET", refusal.status);
-        co_await write(serialize(refusal, version, false, false));
+        serialize(wire, refusal, version, false, false);
+        co_await write(wire);
         break;
       }
-      request = from_beast(std::move(beast_request), remote_address);
+      fill_request(request, parsed, remote_address);
       request.path_params = std::move(match.params);
 
       http_response response;
@@ -509,7 +545,8 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
       }
 
       const bool keep_alive = keep_alive_requested && !shard.draining;
-      co_await write(serialize(response, version, keep_alive, head_request));
+      serialize(wire, response, version, keep_alive, head_request);
+      co_await write(wire);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       duration.observe(seconds);
       count_request(shard, request.method, response.status);

@@ -147,7 +147,7 @@ asio::awaitable<void> tcp_listener::sweep(listener_shard& shard) {
     shard.sweeper->expires_after(tick);
     co_await shard.sweeper->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (!sweeping_) break;
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = deadline_clock_now();
     for (auto* conn : shard.connections) {
       if (conn->deadline_armed && now >= conn->deadline) {
         conn->deadline_armed = false;

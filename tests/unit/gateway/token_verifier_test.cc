@@ -96,10 +96,10 @@ TEST(token_verifier, accepts_hs256_tokens_of_the_project_secret) {
   const token_verifier verifier(secret, {});
   auto who = verifier.verify(auth::sign_hs256(user_claims(), secret), now_s);
   ASSERT_TRUE(who) << who.error().message();
-  EXPECT_EQ(who->subject, "2b7c1a9e-0000-4000-8000-000000000001");
-  EXPECT_EQ(who->email, "ada@example.com");
-  EXPECT_EQ(who->role, "authenticated");
-  EXPECT_EQ(who->algorithm, "HS256");
+  EXPECT_EQ((*who)->subject, "2b7c1a9e-0000-4000-8000-000000000001");
+  EXPECT_EQ((*who)->email, "ada@example.com");
+  EXPECT_EQ((*who)->role, "authenticated");
+  EXPECT_EQ((*who)->algorithm, "HS256");
 }
 
 TEST(token_verifier, refuses_expired_forged_and_other_secret_tokens) {
@@ -152,12 +152,12 @@ TEST(token_verifier, verifies_es256_and_rs256_tokens_with_jwks_keys) {
   const token_verifier verifier(secret, *keys);
   auto by_ec = verifier.verify(ec.sign(user_claims(), "ec1"), now_s);
   ASSERT_TRUE(by_ec) << by_ec.error().message();
-  EXPECT_EQ(by_ec->algorithm, "ES256");
+  EXPECT_EQ((*by_ec)->algorithm, "ES256");
   auto by_ec_without_kid = verifier.verify(ec.sign(user_claims(), ""), now_s);
   ASSERT_TRUE(by_ec_without_kid) << by_ec_without_kid.error().message();
   auto by_rsa = verifier.verify(rsa.sign(user_claims(), "rsa1"), now_s);
   ASSERT_TRUE(by_rsa) << by_rsa.error().message();
-  EXPECT_EQ(by_rsa->algorithm, "RS256");
+  EXPECT_EQ((*by_rsa)->algorithm, "RS256");
   // Expired, unknown kid, another key pair of the same kind, a flipped signature bit.
   EXPECT_FALSE(verifier.verify(ec.sign(user_claims(now_s - 100), "ec1"), now_s));
   EXPECT_FALSE(verifier.verify(ec.sign(user_claims(), "other"), now_s));
@@ -174,10 +174,10 @@ TEST(token_verifier, a_cached_token_still_expires_and_forgeries_still_fail) {
   EXPECT_EQ(verifier.cached_tokens(), 1u);
   auto again = verifier.verify(token, now_s + 10);  // from the cache
   ASSERT_TRUE(again) << again.error().message();
-  EXPECT_EQ(again->subject, "2b7c1a9e-0000-4000-8000-000000000001");
-  EXPECT_EQ(again->email, "ada@example.com");
-  EXPECT_EQ(again->role, "authenticated");
-  EXPECT_EQ(again->algorithm, "HS256");
+  EXPECT_EQ((*again)->subject, "2b7c1a9e-0000-4000-8000-000000000001");
+  EXPECT_EQ((*again)->email, "ada@example.com");
+  EXPECT_EQ((*again)->role, "authenticated");
+  EXPECT_EQ((*again)->algorithm, "HS256");
   // Past exp + the 30 s leeway, exactly as without the cache.
   EXPECT_TRUE(verifier.verify(token, now_s + 60 + 29));
   auto expired = verifier.verify(token, now_s + 60 + 30);
