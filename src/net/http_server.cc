@@ -9,6 +9,7 @@
 #include <chrono>
 #include <deque>
 #include <memory_resource>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -27,6 +28,7 @@
 #include "core/assert.h"
 #include "net/io_pool.h"
 #include "net/logger.h"
+#include "net/request_head.h"
 #include "net/tcp_listener.h"
 
 namespace substrate::net {
@@ -42,6 +44,7 @@ using namespace std::chrono_literals;
 // (http_server::impl::serve) instead of one heap allocation per field.
 using fields_allocator = std::pmr::polymorphic_allocator<char>;
 using beast_request = http::request<http::string_body, http::basic_fields<fields_allocator>>;
+using request_parser = http::request_parser<http::string_body, fields_allocator>;
 
 http_metrics::http_metrics(core::metrics_registry& registry)
     : requests(registry.add_counter("http_requests_total", "HTTP requests answered, by listener, method and status.",
@@ -207,6 +210,20 @@ void serialize(std::string& out, const http_response& response, unsigned version
 
 // Fills `out` from what Beast parsed, reusing the strings `out` already holds (a connection
 // keeps one http_request for all its requests), and takes the body.
+void fill_request(http_request& out, const request_head& in, std::string_view buffered, std::string_view remote) {
+  out.method.assign(in.method);
+  out.set_target(in.target);
+  out.headers.resize(in.field_count);
+  for (std::size_t i = 0; i < in.field_count; ++i) {
+    out.headers[i].first.assign(in.fields[i].first);
+    out.headers[i].second.assign(in.fields[i].second);
+  }
+  out.body.assign(in.body(buffered));
+  out.path_params.clear();
+  out.remote_address.assign(remote);
+  out.version = in.version;
+}
+
 void fill_request(http_request& out, beast_request& in, std::string_view remote) {
   out.method.assign(in.method_string());
   out.set_target(in.target());
@@ -397,74 +414,92 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
       conn.enter(connection::phase::reading, limits.read_timeout_ms);
       fields_arena.release();  // the previous request's parser is gone
       request.body.clear();
-      http::request_parser<http::string_body, fields_allocator> parser(
-          std::piecewise_construct, std::make_tuple(std::move(request.body)),
-          std::make_tuple(fields_allocator(&fields_arena)));
-      parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes_max));
-      parser.body_limit(static_cast<std::uint64_t>(limits.body_bytes_max));
-      // Most requests arrive whole in one read: parse what is buffered directly, and go through
-      // the asynchronous reads (a composed operation and a post each) only for what is missing.
-      parser.eager(true);
-      while (!ec && !parser.is_done() && buffer.size() > 0) {
-        const std::size_t used = parser.put(buffer.data(), ec);
-        buffer.consume(used);
-        if (used == 0) break;
-      }
-      if (ec == http::error::need_more) ec = {};
-      if (!ec && !parser.is_header_done()) {
-        co_await http::async_read_header(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-      }
-      if (!ec && parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
-        static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-        co_await asio::async_write(socket, asio::buffer(go_on), asio::redirect_error(asio::use_awaitable, ec));
-      }
-      if (!ec && !parser.is_done()) {
-        co_await http::async_read(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-      }
-      if (conn.timed_out) ec = beast::error::timeout;
-      conn.enter_untimed(connection::phase::handling);
-      if (ec) {
-        // The request could not be read: answer with the reason when the peer is still there.
-        http_response failure;
-        if (ec == http::error::header_limit) {
-          failure = http_response::error(
-              431, "headers_too_large",
-              "request line and headers exceed " + std::to_string(limits.header_bytes_max) + " bytes");
-          count_error("headers_too_large");
-        } else if (ec == http::error::body_limit) {
-          failure = http_response::error(413, "body_too_large",
-                                         "request body exceeds " + std::to_string(limits.body_bytes_max) + " bytes");
-          count_error("body_too_large");
-        } else if (ec == beast::error::timeout) {
-          failure = http_response::error(408, "request_timeout", "the request did not arrive in time");
-          count_error("request_timeout");
-        } else if (is_disconnect(ec) || ec == http::error::partial_message) {
-          count_error("client_disconnected");
-          break;
-        } else {
-          failure = http_response::error(400, "bad_request", "malformed HTTP request: " + ec.message());
-          count_error("malformed_request");
+      bool keep_alive_requested = false;
+      unsigned version = 11;
+      bool upgrade = false;
+      bool head_request = false;
+      std::size_t bytes_in = 0;
+      // The common request, whole in the buffer, is read by parse_request_head (request_head.h);
+      // everything else by Beast, which is then the only parser that ran.
+      std::optional<request_parser> parser;
+      const std::string_view buffered(static_cast<const char*>(buffer.data().data()), buffer.size());
+      if (auto head = parse_request_head(buffered, static_cast<std::size_t>(limits.header_bytes_max),
+                                         static_cast<std::uint64_t>(limits.body_bytes_max))) {
+        fill_request(request, *head, buffered, remote_address);
+        keep_alive_requested = head->keep_alive;
+        version = head->version;
+        head_request = head->method == "HEAD";
+        bytes_in = head->content_length;
+        buffer.consume(head->head_bytes + head->content_length);
+        conn.enter_untimed(connection::phase::handling);
+      } else {
+        parser.emplace(std::piecewise_construct, std::make_tuple(std::move(request.body)),
+                       std::make_tuple(fields_allocator(&fields_arena)));
+        parser->header_limit(static_cast<std::uint32_t>(limits.header_bytes_max));
+        parser->body_limit(static_cast<std::uint64_t>(limits.body_bytes_max));
+        // Most requests arrive whole in one read: parse what is buffered directly, and go through
+        // the asynchronous reads (a composed operation and a post each) only for what is missing.
+        parser->eager(true);
+        while (!ec && !parser->is_done() && buffer.size() > 0) {
+          const std::size_t used = parser->put(buffer.data(), ec);
+          buffer.consume(used);
+          if (used == 0) break;
         }
-        count_request(shard, parser.is_header_done() ? std::string_view(parser.get().method_string()) : "OTHER",
-                      failure.status);
-        serialize(wire, failure, 11, false, false);
-        co_await write(wire);
-        co_await linger_close(socket, conn);
-        break;
+        if (ec == http::error::need_more) ec = {};
+        if (!ec && !parser->is_header_done()) {
+          co_await http::async_read_header(socket, buffer, *parser, asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (!ec && parser->get()[http::field::expect] == "100-continue" && !parser->is_done()) {
+          static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+          co_await asio::async_write(socket, asio::buffer(go_on), asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (!ec && !parser->is_done()) {
+          co_await http::async_read(socket, buffer, *parser, asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (conn.timed_out) ec = beast::error::timeout;
+        conn.enter_untimed(connection::phase::handling);
+        if (ec) {
+          // The request could not be read: answer with the reason when the peer is still there.
+          http_response failure;
+          if (ec == http::error::header_limit) {
+            failure = http_response::error(
+                431, "headers_too_large",
+                "request line and headers exceed " + std::to_string(limits.header_bytes_max) + " bytes");
+            count_error("headers_too_large");
+          } else if (ec == http::error::body_limit) {
+            failure = http_response::error(413, "body_too_large",
+                                           "request body exceeds " + std::to_string(limits.body_bytes_max) + " bytes");
+            count_error("body_too_large");
+          } else if (ec == beast::error::timeout) {
+            failure = http_response::error(408, "request_timeout", "the request did not arrive in time");
+            count_error("request_timeout");
+          } else if (is_disconnect(ec) || ec == http::error::partial_message) {
+            count_error("client_disconnected");
+            break;
+          } else {
+            failure = http_response::error(400, "bad_request", "malformed HTTP request: " + ec.message());
+            count_error("malformed_request");
+          }
+          count_request(shard, parser->is_header_done() ? std::string_view(parser->get().method_string()) : "OTHER",
+                        failure.status);
+          serialize(wire, failure, 11, false, false);
+          co_await write(wire);
+          co_await linger_close(socket, conn);
+          break;
+        }
+
+        auto& parsed = parser->get();
+        keep_alive_requested = parsed.keep_alive();
+        version = parsed.version();
+        upgrade = websocket::is_upgrade(parsed);
+        head_request = parsed.method() == http::verb::head;
+        bytes_in = parsed.body().size();
+        fill_request(request, parsed, remote_address);
       }
 
       const auto started = std::chrono::steady_clock::now();
-      auto& parsed = parser.get();
-      const bool keep_alive_requested = parsed.keep_alive();
-      const unsigned version = parsed.version();
-      const bool upgrade = websocket::is_upgrade(parsed);
-      const bool head_request = parsed.method() == http::verb::head;
-      const std::size_t bytes_in = parsed.body().size();
-
-      auto match =
-          routes->find(parsed.method_string(), std::string_view(parsed.target()).substr(0, parsed.target().find('?')));
+      auto match = routes->find(request.method, request.path);
       if (match.websocket && upgrade) {
-        fill_request(request, parsed, remote_address);
         request.path_params = match.params;
         websocket_accept accepted;
         if (auto refused = routes->guard() ? routes->guard()(request) : std::nullopt) {
@@ -474,7 +509,8 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
         }
         if (auto* handler = std::get_if<std::unique_ptr<websocket_handler>>(&accepted)) {
           count_request(shard, "GET", 101);
-          co_await run_websocket(beast::tcp_stream(std::move(socket)), parser.release(), std::move(*handler), shard,
+          // An upgrade always came through Beast: the fast path declines an Upgrade field.
+          co_await run_websocket(beast::tcp_stream(std::move(socket)), parser->release(), std::move(*handler), shard,
                                  conn);
           break;
         }
@@ -484,7 +520,6 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
         co_await write(wire);
         break;
       }
-      fill_request(request, parsed, remote_address);
       request.path_params = std::move(match.params);
 
       http_response response;

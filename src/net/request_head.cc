@@ -1,0 +1,153 @@
+#include "net/request_head.h"
+
+#include <array>
+#include <cstring>
+
+namespace substrate::net {
+namespace {
+
+// RFC 9110 tchar: what Beast accepts in a method and a field name.
+constexpr std::array<bool, 256> token_chars = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (const char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
+
+// Target: visible ASCII (Beast also takes bytes >= 0x80; those go to Beast). Field value: visible
+// ASCII, space and tab (likewise). Anything else ends the scan.
+constexpr std::array<bool, 256> target_chars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0x21; c <= 0x7e; ++c) table[c] = true;
+  return table;
+}();
+constexpr std::array<bool, 256> value_chars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0x20; c <= 0x7e; ++c) table[c] = true;
+  table['\t'] = true;
+  return table;
+}();
+
+bool iequal_ascii(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] | 0x20) : a[i];
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+// Scans from `at` while `table` holds; returns where it stopped.
+std::size_t scan(std::string_view text, std::size_t at, const std::array<bool, 256>& table) {
+  while (at < text.size() && table[static_cast<unsigned char>(text[at])]) ++at;
+  return at;
+}
+
+// The same for a table that holds exactly for the bytes in [low, 0x7e] (and maybe more), eight
+// bytes at a time while all eight are in that range: a bearer token is a few hundred bytes.
+// The tests of "some byte < low" and "some byte > 0x7e" are the classic SWAR ones (exact for
+// thresholds up to 0x80).
+std::size_t scan_printable(std::string_view text, std::size_t at, unsigned char low,
+                           const std::array<bool, 256>& table) {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  while (at + 8 <= text.size()) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + at, sizeof word);
+    const std::uint64_t below = (word - ones * low) & ~word & highs;
+    const std::uint64_t above = ((word + ones * (127 - 0x7e)) | word) & highs;
+    if ((below | above) != 0) break;
+    at += 8;
+  }
+  return scan(text, at, table);
+}
+
+}  // namespace
+
+std::optional<request_head> parse_request_head(std::string_view buffer, std::size_t head_bytes_max,
+                                               std::uint64_t body_bytes_max) {
+  // Only the first head_bytes_max bytes may hold the head; past that Beast answers 431.
+  const std::string_view text = buffer.substr(0, head_bytes_max);
+  request_head head;
+
+  // request-line = method SP request-target SP HTTP-version CRLF
+  std::size_t at = scan(text, 0, token_chars);
+  if (at == 0 || at >= text.size() || text[at] != ' ') return std::nullopt;
+  head.method = text.substr(0, at);
+  const std::size_t target_start = ++at;
+  at = scan_printable(text, at, 0x21, target_chars);
+  if (at == target_start || at >= text.size() || text[at] != ' ') return std::nullopt;
+  head.target = text.substr(target_start, at - target_start);
+  ++at;
+  const std::string_view version = text.substr(at, 10);
+  if (version == "HTTP/1.1\r\n") {
+    head.version = 11;
+  } else if (version == "HTTP/1.0\r\n") {
+    head.version = 10;
+  } else {
+    return std::nullopt;
+  }
+  at += version.size();
+
+  bool content_length_seen = false;
+  bool connection_keep_alive = false;
+  bool connection_close = false;
+  for (;;) {
+    if (at + 2 > text.size()) return std::nullopt;
+    if (text[at] == '\r') {
+      if (text[at + 1] != '\n') return std::nullopt;
+      at += 2;
+      break;
+    }
+    // field-name ":" OWS field-value OWS CRLF, and the next line must not fold this one.
+    const std::size_t name_start = at;
+    at = scan(text, at, token_chars);
+    if (at == name_start || at >= text.size() || text[at] != ':') return std::nullopt;
+    const std::string_view name = text.substr(name_start, at - name_start);
+    ++at;
+    while (at < text.size() && (text[at] == ' ' || text[at] == '\t')) ++at;
+    const std::size_t value_start = at;
+    at = scan_printable(text, at, 0x20, value_chars);
+    if (at + 2 >= text.size() || text[at] != '\r' || text[at + 1] != '\n') return std::nullopt;
+    std::size_t value_end = at;
+    while (value_end > value_start && (text[value_end - 1] == ' ' || text[value_end - 1] == '\t')) --value_end;
+    at += 2;
+    if (text[at] == ' ' || text[at] == '\t') return std::nullopt;  // obs-fold
+    const std::string_view value = text.substr(value_start, value_end - value_start);
+
+    if (iequal_ascii(name, "content-length")) {
+      if (content_length_seen || value.empty() || value.size() > 18) return std::nullopt;
+      std::size_t length = 0;
+      for (const char c : value) {
+        if (c < '0' || c > '9') return std::nullopt;
+        length = length * 10 + static_cast<std::size_t>(c - '0');
+      }
+      content_length_seen = true;
+      head.content_length = length;
+    } else if (iequal_ascii(name, "connection")) {
+      // One field only: the server asks the message, which reads the first Connection field.
+      if (connection_keep_alive || connection_close) return std::nullopt;
+      if (iequal_ascii(value, "keep-alive")) {
+        connection_keep_alive = true;
+      } else if (iequal_ascii(value, "close")) {
+        connection_close = true;
+      } else {
+        return std::nullopt;  // token lists, "upgrade", ...: Beast's rules
+      }
+    } else if (iequal_ascii(name, "transfer-encoding") || iequal_ascii(name, "upgrade") ||
+               iequal_ascii(name, "expect") || iequal_ascii(name, "proxy-connection")) {
+      return std::nullopt;
+    }
+    if (head.field_count == head.fields.size()) return std::nullopt;
+    head.fields[head.field_count++] = {name, value};
+  }
+  head.head_bytes = at;
+  if (head.content_length > body_bytes_max) return std::nullopt;                   // Beast answers 413
+  if (buffer.size() - head.head_bytes < head.content_length) return std::nullopt;  // not all here yet
+  head.keep_alive = connection_close ? false : head.version == 11 || connection_keep_alive;
+  return head;
+}
+
+}  // namespace substrate::net
