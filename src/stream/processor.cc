@@ -583,23 +583,33 @@ result<void> processor::process_partition(partition_batch& work) {
   auto rollback = [&] {
     if (conn.is_open()) (void)conn.exec("rollback");
   };
+  // A pipeline that failed: rolled back, or, without an answer from the server (its state is
+  // unknown), the connection goes (closing it aborts the transaction) and the batch is retried.
+  auto pipeline_failed = [&](std::string_view what, const db::server_error& failure) -> result<void> {
+    if (failure.sqlstate.empty()) {
+      conn_.reset();
+    } else {
+      rollback();
+    }
+    return make_error(db::errc::query_failed, fmt::format("{}: {}", what, failure.message));
+  };
   // Coalesced first; after a permanent failure of the coalesced rows (which record's row failed
   // is unknown) the batch runs again record by record, which finds the record to dead-letter.
   bool coalesced = options_.coalesce_inserts;
   for (;;) {
     const auto started = std::chrono::steady_clock::now();
-    if (auto begun = conn.exec("begin"); !begun) return tl::unexpected(begun.error());
-    auto row = conn.exec(
-        "insert into substrate.stream_offsets (processor, topic, partition, next_offset) values ($1, $2, $3, 0) "
-        "on conflict (processor, topic, partition) do update set next_offset = substrate.stream_offsets.next_offset "
-        "returning next_offset",
-        {definition_.name, topic, partition_text});
-    if (!row) {
-      auto e = row.error();
-      rollback();
-      return tl::unexpected(e);
-    }
-    const std::int64_t next_offset = std::stoll(row->value(0, 0));
+    // BEGIN and the offsets row in one round trip, the upsert prepared once per connection.
+    db::server_error failure;
+    auto opened = conn.exec_pipeline(
+        {{"begin", {}, false},
+         {"insert into substrate.stream_offsets (processor, topic, partition, next_offset) values ($1, $2, $3, 0) "
+          "on conflict (processor, topic, partition) do update set next_offset = substrate.stream_offsets.next_offset "
+          "returning next_offset",
+          {definition_.name, topic, partition_text},
+          true}},
+        failure);
+    if (!opened) return pipeline_failed("reading the stored offset", failure);
+    const std::int64_t next_offset = std::stoll(opened->back().value(0, 0));
     deferred_rows deferred;
     deferred.use_copy = !copy_refused_;
     deferred_rows* rows = coalesced ? &deferred : nullptr;
@@ -782,24 +792,22 @@ result<void> processor::process_partition(partition_batch& work) {
           {{"processor", definition_.name}, {"topic", topic}, {"partition", partition}, {"count", dead_letters}});
     }
 
+    // The offsets row advanced and COMMIT in one round trip (the update prepared once per
+    // connection). A failed update leaves the COMMIT unrun and the transaction aborted.
     const std::int64_t last = batch.back().message->offset();
+    std::vector<db::connection::pipelined> closing;
     if (last >= next_offset) {
-      auto advanced = conn.exec(
-          "update substrate.stream_offsets set next_offset = $4, updated_at = now() "
-          "where processor = $1 and topic = $2 and partition = $3",
-          {definition_.name, topic, partition_text, std::to_string(last + 1)});
-      if (!advanced) {
-        auto e = advanced.error();
-        rollback();
-        return tl::unexpected(e);
-      }
+      closing.push_back(
+          {"update substrate.stream_offsets set next_offset = $4, updated_at = now() "
+           "where processor = $1 and topic = $2 and partition = $3",
+           {definition_.name, topic, partition_text, std::to_string(last + 1)},
+           true});
     }
-    if (auto committed = conn.exec("commit"); !committed) {
+    closing.push_back({"commit", {}, false});
+    if (auto committed = conn.exec_pipeline(closing, failure); !committed) {
       // A failed COMMIT may or may not have committed; either way a retry is safe (the offsets
       // row tells which records are done).
-      auto e = committed.error();
-      rollback();
-      return tl::unexpected(e);
+      return pipeline_failed("committing the batch", failure);
     }
     metrics_.in->increment(processed);
     metrics_.skipped->increment(skipped);
