@@ -65,7 +65,11 @@ struct deferred_rows {
   std::vector<statement> statements;
   std::vector<row> rows;
   std::uint64_t flushes = 0;
-  bool use_copy = true;       // send the rows of copyable statements by COPY
+  bool use_copy = true;  // send the rows of copyable statements by COPY
+  // The processor's COPY formats per target (processor::copy_formats_); null: text format.
+  std::map<std::string, copy_format>* copy_formats = nullptr;
+  // The formats this batch sent rows in binary with: checked again before its COMMIT.
+  std::vector<copy_format> binary_sent;
   bool copy_refused = false;  // the failure is COPY's (feature not supported: row-level security)
   // A flush failed: the transaction is aborted and the failure belongs to the batch, not to the
   // handler that happened to trigger it.
@@ -226,6 +230,108 @@ std::string copy_data(const deferred_rows& d, std::size_t s) {
   return out;
 }
 
+// The COPY format of `into` ("table (a, b, ...)"): binary when every column is text, varchar,
+// json or jsonb (the values are then sent as they are, jsonb after its version byte, and the
+// server skips the text format's line and field parsing and unescaping); text for other types,
+// whose binary forms differ from their text, and for names this does not resolve.
+result<copy_format> read_copy_format(db::connection& conn, const std::string& into, std::size_t params) {
+  copy_format out;
+  const auto open = into.find('(');
+  if (open == std::string::npos || into.back() != ')') return out;
+  out.table = into.substr(0, open);
+  while (!out.table.empty() && out.table.back() == ' ') out.table.pop_back();
+  out.columns = "{";
+  std::size_t count = 0;
+  std::string_view list(into);
+  list = list.substr(open + 1, list.size() - open - 2);
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string_view name = list.substr(0, comma);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    // Only plain lower-case names (what PostgreSQL folds an unquoted identifier to).
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        })) {
+      return out;
+    }
+    if (count++ > 0) out.columns += ',';
+    out.columns += name;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  out.columns += '}';
+  if (count != params) return out;
+  // to_regclass: an unknown table is a null, not an error that would abort the transaction.
+  auto types = conn.exec(
+      "select a.atttypid::int from unnest($2::text[]) with ordinality as c(name, n) "
+      "left join pg_attribute a on a.attrelid = to_regclass($1) and a.attname = c.name and a.attnum > 0 "
+      "and not a.attisdropped order by c.n",
+      {out.table, out.columns});
+  if (!types) return tl::unexpected(types.error());
+  out.types = "{";
+  for (int row = 0; row < types->rows(); ++row) {
+    if (types->is_null(row, 0)) return out;
+    const std::string oid = types->value(row, 0);
+    // text, varchar, json: the value's bytes; jsonb: version 1, then its text.
+    if (oid != "25" && oid != "1043" && oid != "114" && oid != "3802") return out;
+    out.jsonb.push_back(oid == "3802");
+    if (row > 0) out.types += ',';
+    out.types += oid;
+  }
+  out.types += '}';
+  out.binary = out.jsonb.size() == params;
+  return out;
+}
+
+// Fails (division by zero) unless the columns still have the types a binary COPY was chosen
+// for: before the COMMIT of a batch that used it, while the COPY's lock on the table keeps them.
+constexpr const char* copy_format_check_sql =
+    "select 1 / (bool_and(a.atttypid is not distinct from c.oid) and count(*) = cardinality($3::oid[]))::int "
+    "from unnest($2::text[], $3::oid[]) as c(name, oid) "
+    "left join pg_attribute a on a.attrelid = to_regclass($1) and a.attname = c.name and a.attnum > 0 "
+    "and not a.attisdropped";
+
+void append_be(std::string& out, std::uint32_t value, int bytes) {
+  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) out += static_cast<char>((value >> shift) & 0xff);
+}
+
+// The binary COPY data of statement `s`'s rows (header, rows, trailer); empty without rows.
+std::string copy_binary_data(const deferred_rows& d, std::size_t s, const std::vector<bool>& jsonb) {
+  std::size_t size = 0;
+  std::size_t rows = 0;
+  for (const auto& row : d.rows) {
+    if (row.statement != s) continue;
+    ++rows;
+    size += 2;
+    for (const auto& p : row.params) size += 5 + (p ? p->size() : 0);
+  }
+  if (rows == 0) return {};
+  static constexpr char header[] = "PGCOPY\n\377\r\n\0";  // 11 bytes, then flags and extension length
+  std::string out;
+  out.reserve(size + 19 + 2);
+  out.append(header, 11);
+  append_be(out, 0, 4);
+  append_be(out, 0, 4);
+  for (const auto& row : d.rows) {
+    if (row.statement != s) continue;
+    append_be(out, static_cast<std::uint32_t>(row.params.size()), 2);
+    for (std::size_t i = 0; i < row.params.size(); ++i) {
+      const auto& value = row.params[i];
+      if (!value) {
+        append_be(out, 0xffffffffU, 4);  // -1: NULL
+        continue;
+      }
+      const bool version = jsonb[i];
+      append_be(out, static_cast<std::uint32_t>(value->size() + (version ? 1 : 0)), 4);
+      if (version) out += '\x01';
+      out += *value;
+    }
+  }
+  append_be(out, 0xffffU, 2);  // -1: the end
+  return out;
+}
+
 }  // namespace
 
 namespace {
@@ -279,10 +385,25 @@ result<void> effects::flush() {
       continue;
     }
     if (auto sent = send_pipeline(); !sent) return sent;
-    const std::string data = copy_data(d, s);
+    const copy_format* format = nullptr;
+    if (d.copy_formats != nullptr) {
+      auto known = d.copy_formats->find(statement.source.into);
+      if (known == d.copy_formats->end()) {
+        auto read = read_copy_format(*conn_, statement.source.into, statement.params);
+        if (!read) return fail(conn_->last_sqlstate(), read.error().context);
+        known = d.copy_formats->emplace(statement.source.into, std::move(*read)).first;
+      }
+      format = &known->second;
+    }
+    const bool in_binary = format != nullptr && format->binary;
+    const std::string data = in_binary ? copy_binary_data(d, s, format->jsonb) : copy_data(d, s);
     if (data.empty()) continue;
-    auto copied = conn_->copy_in(fmt::format("copy {} from stdin", statement.source.into), data);
+    auto copied = conn_->copy_in(
+        fmt::format("copy {} from stdin{}", statement.source.into, in_binary ? " (format binary)" : ""), data);
+    if (in_binary && copied) d.binary_sent.push_back(*format);
     if (!copied) {
+      // The column types may have changed since they were read: read them again next time.
+      if (d.copy_formats != nullptr) d.copy_formats->erase(statement.source.into);
       // Row-level security active for this user: COPY cannot be used, INSERT can.
       d.copy_refused = conn_->last_sqlstate() == "0A000";
       return fail(conn_->last_sqlstate(), copied.error().context);
@@ -536,6 +657,7 @@ bool processor::ensure_connection(std::optional<db::connection>& conn) {
     return false;
   }
   conn.emplace(std::move(*opened));
+  if (&conn == &conn_) copy_formats_.clear();  // read the column types again on this connection
   return true;
 }
 
@@ -583,25 +705,37 @@ result<void> processor::process_partition(partition_batch& work) {
   auto rollback = [&] {
     if (conn.is_open()) (void)conn.exec("rollback");
   };
+  // A pipeline that failed: rolled back, or, without an answer from the server (its state is
+  // unknown), the connection goes (closing it aborts the transaction) and the batch is retried.
+  auto pipeline_failed = [&](std::string_view what, const db::server_error& failure) -> result<void> {
+    copy_formats_.clear();  // a column type may have changed: read them again
+    if (failure.sqlstate.empty()) {
+      conn_.reset();
+    } else {
+      rollback();
+    }
+    return make_error(db::errc::query_failed, fmt::format("{}: {}", what, failure.message));
+  };
   // Coalesced first; after a permanent failure of the coalesced rows (which record's row failed
   // is unknown) the batch runs again record by record, which finds the record to dead-letter.
   bool coalesced = options_.coalesce_inserts;
   for (;;) {
     const auto started = std::chrono::steady_clock::now();
-    if (auto begun = conn.exec("begin"); !begun) return tl::unexpected(begun.error());
-    auto row = conn.exec(
-        "insert into substrate.stream_offsets (processor, topic, partition, next_offset) values ($1, $2, $3, 0) "
-        "on conflict (processor, topic, partition) do update set next_offset = substrate.stream_offsets.next_offset "
-        "returning next_offset",
-        {definition_.name, topic, partition_text});
-    if (!row) {
-      auto e = row.error();
-      rollback();
-      return tl::unexpected(e);
-    }
-    const std::int64_t next_offset = std::stoll(row->value(0, 0));
+    // BEGIN and the offsets row in one round trip, the upsert prepared once per connection.
+    db::server_error failure;
+    auto opened = conn.exec_pipeline(
+        {{"begin", {}, false},
+         {"insert into substrate.stream_offsets (processor, topic, partition, next_offset) values ($1, $2, $3, 0) "
+          "on conflict (processor, topic, partition) do update set next_offset = substrate.stream_offsets.next_offset "
+          "returning next_offset",
+          {definition_.name, topic, partition_text},
+          true}},
+        failure);
+    if (!opened) return pipeline_failed("reading the stored offset", failure);
+    const std::int64_t next_offset = std::stoll(opened->back().value(0, 0));
     deferred_rows deferred;
     deferred.use_copy = !copy_refused_;
+    deferred.copy_formats = &copy_formats_;
     deferred_rows* rows = coalesced ? &deferred : nullptr;
     // Statement numbers of work.ahead -> of `deferred` (assigned in order of first use here).
     std::vector<std::optional<std::size_t>> ahead_statements(work.ahead.statements.size());
@@ -782,24 +916,32 @@ result<void> processor::process_partition(partition_batch& work) {
           {{"processor", definition_.name}, {"topic", topic}, {"partition", partition}, {"count", dead_letters}});
     }
 
+    // The offsets row advanced and COMMIT in one round trip (the update prepared once per
+    // connection). A failed update leaves the COMMIT unrun and the transaction aborted.
     const std::int64_t last = batch.back().message->offset();
-    if (last >= next_offset) {
-      auto advanced = conn.exec(
-          "update substrate.stream_offsets set next_offset = $4, updated_at = now() "
-          "where processor = $1 and topic = $2 and partition = $3",
-          {definition_.name, topic, partition_text, std::to_string(last + 1)});
-      if (!advanced) {
-        auto e = advanced.error();
-        rollback();
-        return tl::unexpected(e);
-      }
+    std::vector<db::connection::pipelined> closing;
+    // A binary COPY is only right while its columns have the types it was chosen for (a text
+    // column altered to an integer would take four bytes of text as a number): checked here,
+    // under the lock the COPY holds until the COMMIT; a change fails the batch, which is retried
+    // with the types read again.
+    for (const auto& format : deferred.binary_sent) {
+      closing.push_back({copy_format_check_sql, {format.table, format.columns, format.types}, true});
     }
-    if (auto committed = conn.exec("commit"); !committed) {
+    if (last >= next_offset) {
+      closing.push_back(
+          {"update substrate.stream_offsets set next_offset = $4, updated_at = now() "
+           "where processor = $1 and topic = $2 and partition = $3",
+           {definition_.name, topic, partition_text, std::to_string(last + 1)},
+           true});
+    }
+    closing.push_back({"commit", {}, false});
+    if (auto committed = conn.exec_pipeline(closing, failure); !committed) {
+      if (failure.statement >= 0 && static_cast<std::size_t>(failure.statement) < deferred.binary_sent.size()) {
+        failure.message = "a column's type changed under a binary COPY (" + failure.message + ")";
+      }
       // A failed COMMIT may or may not have committed; either way a retry is safe (the offsets
       // row tells which records are done).
-      auto e = committed.error();
-      rollback();
-      return tl::unexpected(e);
+      return pipeline_failed("committing the batch", failure);
     }
     metrics_.in->increment(processed);
     metrics_.skipped->increment(skipped);

@@ -96,6 +96,16 @@ struct row_insert {
 // The rows of effects::insert not yet sent, while the runtime coalesces a batch (internal).
 struct deferred_rows;
 
+// How a batch's rows go to one COPY target (internal): COPY's binary format when every column is
+// text, varchar, json or jsonb, whose binary forms are their text (jsonb after a version byte).
+struct copy_format {
+  bool binary = false;
+  std::vector<bool> jsonb;  // per column
+  std::string table;        // as the target names it
+  std::string columns;      // text[] literal of the column names
+  std::string types;        // oid[] literal of the column types the format was chosen for
+};
+
 // What a handler may do, all inside the current transaction.
 //
 // Rows added with insert() (and emit()) may be deferred: while a batch is coalesced they are sent
@@ -228,7 +238,10 @@ private:
   // The database thread's connection; the consume thread uses it in rebalance callbacks, after
   // drain() (the database thread then waits for work and does not touch it).
   std::optional<db::connection> conn_;
-  bool copy_refused_ = false;   // database thread: COPY failed with 0A000, coalesce into INSERTs
+  bool copy_refused_ = false;  // database thread: COPY failed with 0A000, coalesce into INSERTs
+  // Database thread: per COPY target, whether its rows go in COPY's binary format (the column
+  // types, read once per connection; forgotten on a new connection and when a batch fails).
+  std::map<std::string, copy_format> copy_formats_;
   bool ahead_refused_ = false;  // consume thread: a rows_only handler needed the transaction
   std::optional<db::connection> timer_conn_;
   std::atomic<bool> running_{false};

@@ -297,6 +297,88 @@ TEST_F(processor_test, coalesced_rows_keep_special_characters_and_nulls) {
   EXPECT_EQ(rows->value(5, 0), "plain");
 }
 
+// Rows into columns that are all text, varchar, json or jsonb go by COPY's binary format: the
+// values arrive byte for byte (tabs, newlines, backslashes, quotes, non-ASCII, NULL), a value the
+// column rejects (invalid JSON for jsonb, too long for varchar) dead-letters only its record, and
+// after a column's type changed the rows still arrive (the types are read again).
+TEST_F(processor_test, coalesced_rows_in_binary_copy_keep_their_bytes_and_reject_only_bad_records) {
+  ASSERT_TRUE(sql().exec(
+      "create table notes (id bigserial primary key, record_id text not null, note varchar(16), doc jsonb, raw json)"));
+  auto producer = make_producer();
+  // note: the varchar (r5: too long); the document is not JSON for n = 4.
+  const std::vector<std::string> notes = {R"("tab\there")",
+                                          R"("new\nline\r\n")",
+                                          R"("back\\slash \\N")",
+                                          "null",
+                                          R"("ok")",
+                                          R"("far too long for sixteen")",
+                                          R"("gr\u00fc\u00dfe")",
+                                          R"("plain")"};
+  for (std::size_t i = 0; i < notes.size(); ++i) {
+    produce(*producer, "test.in", 0, framed(fmt::format(R"({{"id":"r{}","n":{},"note":{}}})", i, i, notes[i])));
+  }
+  flush(*producer);
+  auto definition = [] {
+    processor_definition d;
+    d.name = "binary";
+    d.rows_only = true;
+    d.handlers["test.in"] = [](effects& fx, const input_record& r) -> result<void> {
+      static const row_insert row{"notes (record_id, note, doc, raw)", "($1, $2, $3::jsonb, $4::json)"};
+      auto value = nlohmann::json::parse(r.json);
+      std::optional<std::string> note;
+      if (value["note"].is_string()) note = value["note"].get<std::string>();
+      const int n = value["n"].get<int>();
+      const std::string doc =
+          n == 4 ? "{not json" : nlohmann::json{{"n", n}, {"note", note ? *note : ""}, {"q", "\"a\"\t"}}.dump();
+      std::optional<std::string> raw;
+      if (n % 2 == 0) raw = R"({"z": 1, "a": [1, 2]})";
+      return fx.insert(row, {value["id"].get<std::string>(), note, doc, raw});
+    };
+    return d;
+  };
+  processor p(definition(), options(), probe_);
+  p.start();
+  EXPECT_EQ(wait_for("select count(*) from notes", "6"), "6");
+  EXPECT_EQ(read_topic("test.in.dlq", 2).size(), 2u);
+  auto rows = sql().exec(
+      "select record_id, coalesce(note, '<null>'), doc->>'note', doc->>'q', coalesce(raw::text, '<null>') "
+      "from notes order by id");
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->rows(), 6);
+  const std::vector<std::string> ids = {"r0", "r1", "r2", "r3", "r6", "r7"};
+  const std::vector<std::string> texts = {"tab\there", "new\nline\r\n",   "back\\slash \\N",
+                                          "<null>",    "gr\u00fc\u00dfe", "plain"};
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const int row = static_cast<int>(i);
+    const bool even = ids[i] != "r1" && ids[i] != "r3" && ids[i] != "r7";
+    EXPECT_EQ(rows->value(row, 0), ids[i]);
+    EXPECT_EQ(rows->value(row, 1), texts[i]);
+    EXPECT_EQ(rows->value(row, 2), texts[i] == "<null>" ? "" : texts[i]);
+    EXPECT_EQ(rows->value(row, 3), "\"a\"\t");
+    EXPECT_EQ(rows->value(row, 4), even ? R"({"z": 1, "a": [1, 2]})" : "<null>");
+  }
+  // The note column becomes an integer while the processor runs. A binary COPY would take the
+  // four bytes of "1234" as the number 825373492: the check before the COMMIT fails the batch,
+  // which is retried with the types read again, in the text format (nothing dead-lettered).
+  produce(*producer, "test.in", 0, framed(R"({"id":"r8","n":8,"note":"5678"})"));  // binary again
+  flush(*producer);
+  EXPECT_EQ(wait_for("select count(*) from notes", "7"), "7");
+  const auto retries = probe_.for_processor("binary").retries->value();
+  ASSERT_TRUE(
+      sql().exec("alter table notes alter column note type int using case when note ~ '^[0-9]+$' then note::int end"));
+  produce(*producer, "test.in", 0, framed(R"({"id":"r9","n":9,"note":"1234"})"));
+  flush(*producer);
+  EXPECT_EQ(wait_for("select count(*) from notes", "8"), "8");
+  produce(*producer, "test.in", 0, framed(R"({"id":"r10","n":10,"note":"43"})"));
+  flush(*producer);
+  EXPECT_EQ(wait_for("select count(*) from notes", "9"), "9");
+  p.stop();
+  EXPECT_GT(probe_.for_processor("binary").retries->value(), retries);  // the batch the check failed
+  EXPECT_EQ(probe_.for_processor("binary").failed->value(), 2u);
+  EXPECT_EQ(scalar("select string_agg(note::text, ',' order by id) from notes where record_id in ('r8', 'r9', 'r10')"),
+            "5678,1234,43");
+}
+
 // A processor whose database user is subject to row-level security cannot COPY into the table
 // (0A000): it falls back to multi-row INSERTs, which RLS allows, and nothing is dead-lettered.
 TEST_F(processor_test, row_level_security_makes_the_coalesced_rows_use_insert_instead_of_copy) {
