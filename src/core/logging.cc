@@ -1,5 +1,6 @@
 #include "core/logging.h"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -113,13 +114,24 @@ void logger::write(log_level level, std::string_view message, log_fields fields)
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
+namespace {
+// The characters JSON strings must escape: controls, the quote and the backslash.
+constexpr std::array<bool, 256> json_escaped_chars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 0x20; ++c) table[c] = true;
+  table['"'] = true;
+  table['\\'] = true;
+  return table;
+}();
+}  // namespace
+
 void append_json_escaped(std::string& out, std::string_view text) {
   // Runs of characters that need no escape are appended whole: escaping is the rare case, and
   // a push_back per character was most of the gateway's cost of binding the caller's identity.
   std::size_t run = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!json_escaped_chars[c]) continue;
     out.append(text.data() + run, i - run);
     run = i + 1;
     switch (c) {
