@@ -2,21 +2,15 @@
 // it is not meant to handle is declined (the server then parses with Beast).
 #include "net/request_head.h"
 
-#include <algorithm>
-#include <cctype>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
+
+#include "fuzz/request_head/beast_agreement.h"
 
 namespace substrate::net {
 namespace {
-
-namespace http = boost::beast::http;
 
 constexpr std::size_t head_max = 8 * 1024;
 constexpr std::uint64_t body_max = 1024 * 1024;
@@ -30,40 +24,11 @@ const std::string typical =
     "POST /api/v1/events/message?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAuthorization: Bearer " + token +
     "\r\nContent-Type:application/json \r\nContent-Length: 13\r\n\r\n{\"message\":1}";
 
-// Beast, with the server's settings, on the same bytes: the accepted request must agree field by
-// field, and Beast must consume exactly the head and the body.
+// Beast, with the same limits, on the same bytes: the accepted request must agree field by field
+// (fuzz/request_head/beast_agreement.h).
 void expect_beast_agrees(std::string_view bytes, const request_head& head) {
-  http::request_parser<http::string_body> parser;
-  parser.header_limit(head_max);
-  parser.body_limit(body_max);
-  parser.eager(true);
-  boost::beast::error_code ec;
-  const std::size_t used = parser.put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
-  ASSERT_FALSE(ec) << ec.message() << " on: " << bytes;
-  ASSERT_TRUE(parser.is_done()) << bytes;
-  EXPECT_EQ(used, head.head_bytes + head.content_length);
-  const auto& message = parser.get();
-  EXPECT_EQ(message.method_string(), head.method);
-  EXPECT_EQ(message.target(), head.target);
-  EXPECT_EQ(message.version(), head.version);
-  EXPECT_EQ(message.keep_alive(), head.keep_alive);
-  EXPECT_EQ(message.body(), head.body(bytes));
-  // The fields up to the order of different names (see fuzz/request_head): Beast moves a
-  // repeated name next to its first occurrence, the fast path keeps arrival order.
-  using field_list = std::vector<std::pair<std::string, std::string>>;
-  const auto lower = [](std::string_view text) {
-    std::string out(text);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-  };
-  const auto by_name = [&](const auto& a, const auto& b) { return lower(a.first) < lower(b.first); };
-  field_list ours;
-  for (std::size_t i = 0; i < head.field_count; ++i) ours.emplace_back(head.fields[i].first, head.fields[i].second);
-  field_list beasts;
-  for (const auto& field : message) beasts.emplace_back(field.name_string(), field.value());
-  std::stable_sort(ours.begin(), ours.end(), by_name);
-  std::stable_sort(beasts.begin(), beasts.end(), by_name);
-  EXPECT_EQ(ours, beasts);
+  const auto disagreement = testing::beast_disagreement(bytes, head, head_max, body_max);
+  EXPECT_FALSE(disagreement) << *disagreement << " on: " << bytes;
 }
 
 TEST(request_head, a_typical_request_is_read_as_beast_reads_it) {
