@@ -10,12 +10,12 @@
 // Threading: any thread (one mutex; the critical section is a map lookup and arithmetic).
 
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+
+#include "core/string_map.h"
 
 namespace substrate::gateway {
 
@@ -42,11 +42,7 @@ private:
   double burst_;
   std::size_t callers_max_;
   mutable std::mutex mutex_;
-  struct caller_hash {  // lookups by string_view, without a copy of the caller's id
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-  };
-  std::unordered_map<std::string, bucket, caller_hash, std::equal_to<>> buckets_;
+  core::string_map<bucket> buckets_;  // looked up by the caller's id as a view
   bucket overflow_;
 };
 
