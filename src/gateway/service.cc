@@ -1,6 +1,5 @@
 #include "gateway/service.h"
 
-#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -42,14 +41,10 @@ bool json_content_type(const net::http_request& request) {
   std::string_view media = type->substr(0, type->find(';'));
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
   while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
-  const auto iequal_suffix = [&](std::string_view suffix) {
-    if (media.size() < suffix.size()) return false;
-    const auto tail = media.substr(media.size() - suffix.size());
-    return std::equal(tail.begin(), tail.end(), suffix.begin(), [](char a, char b) {
-      return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
-    });
-  };
-  return (media.size() == 16 && iequal_suffix("application/json")) || iequal_suffix("+json");
+  constexpr std::string_view json_suffix = "+json";
+  return net::iequals(media, "application/json") ||
+         (media.size() >= json_suffix.size() &&
+          net::iequals(media.substr(media.size() - json_suffix.size()), json_suffix));
 }
 
 std::array<unsigned char, SHA256_DIGEST_LENGTH> digest(std::string_view text) {

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "net/http_message.h"
+
 namespace substrate::net {
 namespace {
 
@@ -29,15 +31,6 @@ constexpr std::array<bool, 256> value_chars = [] {
   table['\t'] = true;
   return table;
 }();
-
-bool iequal_ascii(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] | 0x20) : a[i];
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
 
 // Scans from `at` while `table` holds; returns where it stopped.
 std::size_t scan(std::string_view text, std::size_t at, const std::array<bool, 256>& table) {
@@ -117,7 +110,7 @@ std::optional<request_head> parse_request_head(std::string_view buffer, std::siz
     if (text[at] == ' ' || text[at] == '\t') return std::nullopt;  // obs-fold
     const std::string_view value = text.substr(value_start, value_end - value_start);
 
-    if (iequal_ascii(name, "content-length")) {
+    if (iequals(name, "content-length")) {
       if (content_length_seen || value.empty() || value.size() > 18) return std::nullopt;
       std::size_t length = 0;
       for (const char c : value) {
@@ -126,18 +119,18 @@ std::optional<request_head> parse_request_head(std::string_view buffer, std::siz
       }
       content_length_seen = true;
       head.content_length = length;
-    } else if (iequal_ascii(name, "connection")) {
+    } else if (iequals(name, "connection")) {
       // One field only: the server asks the message, which reads the first Connection field.
       if (connection_keep_alive || connection_close) return std::nullopt;
-      if (iequal_ascii(value, "keep-alive")) {
+      if (iequals(value, "keep-alive")) {
         connection_keep_alive = true;
-      } else if (iequal_ascii(value, "close")) {
+      } else if (iequals(value, "close")) {
         connection_close = true;
       } else {
         return std::nullopt;  // token lists, "upgrade", ...: Beast's rules
       }
-    } else if (iequal_ascii(name, "transfer-encoding") || iequal_ascii(name, "upgrade") ||
-               iequal_ascii(name, "expect") || iequal_ascii(name, "proxy-connection")) {
+    } else if (iequals(name, "transfer-encoding") || iequals(name, "upgrade") || iequals(name, "expect") ||
+               iequals(name, "proxy-connection")) {
       return std::nullopt;
     }
     if (head.field_count == head.fields.size()) return std::nullopt;

@@ -259,6 +259,16 @@ describe('POST /api/v1/events/{key}', () => {
     assertError(await post('/api/v1/events/message', {
       token, raw: 'message=hi', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     }), 415, 'unsupported_media_type', 'Unsupported Media Type');
+    // The media type is compared without case and parameters; any +json type is JSON.
+    const raw = JSON.stringify({ message: 'content type', timestamp: 't' });
+    for (const type of ['Application/JSON; charset=utf-8', 'application/json;charset=UTF-8', 'application/merge-patch+JSON']) {
+      const accepted = await post('/api/v1/events/message', { token, raw, headers: { 'Content-Type': type } });
+      assert.equal(accepted.status, 202, `${type}: ${JSON.stringify(accepted.json)}`);
+    }
+    for (const type of ['application/jsonx', 'text/json', 'json']) {
+      assertError(await post('/api/v1/events/message', { token, raw, headers: { 'Content-Type': type } }), 415,
+        'unsupported_media_type', 'Unsupported Media Type');
+    }
   });
 
   test('per-user token bucket: 429 with Retry-After, other users unaffected', async () => {
