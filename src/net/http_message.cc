@@ -21,6 +21,10 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+  // Most path segments and query values have nothing to decode: one copy, no per-character work.
+  if (text.find('%') == std::string_view::npos && (!plus_is_space || text.find('+') == std::string_view::npos)) {
+    return std::string(text);
+  }
   std::string out;
   out.reserve(text.size());
   auto hex = [](char c) -> int {

@@ -87,10 +87,6 @@ bool router::match_route(const route& r, std::span<const std::string_view> parts
       if (parts[i] != seg.text) return false;
     } else {
       if (parts[i].empty()) return false;
-      if (parts[i].find('%') == std::string_view::npos) {  // nothing to decode (the usual case)
-        params[seg.text] = parts[i];
-        continue;
-      }
       auto decoded = percent_decode(parts[i], false);
       if (!decoded) bad_encoding = true;
       params[seg.text] = decoded.value_or(std::string(parts[i]));

@@ -30,6 +30,15 @@ TEST(http_message, percent_decode_rejects_truncated_escapes) {
   EXPECT_EQ(percent_decode("a+b", false), "a+b");
 }
 
+// Text with nothing to decode takes a shortcut; '+' still decodes when it means a space.
+TEST(http_message, percent_decode_returns_plain_text_as_it_is) {
+  EXPECT_EQ(percent_decode("", false), "");
+  EXPECT_EQ(percent_decode("message", false), "message");
+  EXPECT_EQ(percent_decode("message", true), "message");
+  EXPECT_EQ(percent_decode("a+b", true), "a b");
+  EXPECT_EQ(percent_decode("a+b%2B", true), "a b+");
+}
+
 TEST(http_message, error_body_has_the_platform_shape) {
   const auto r = http_response::error(413, "body_too_large", "too \"big\"");
   EXPECT_EQ(r.status, 413);
