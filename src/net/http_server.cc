@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory_resource>
 #include <optional>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -24,6 +25,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include "core/assert.h"
 #include "net/io_pool.h"
@@ -208,37 +210,24 @@ void serialize(std::string& out, const http_response& response, unsigned version
   if (body_allowed && !head_request) out += response.body;
 }
 
-// Fills `out` from what Beast parsed, reusing the strings `out` already holds (a connection
-// keeps one http_request for all its requests), and takes the body.
-void fill_request(http_request& out, const request_head& in, std::string_view buffered, std::string_view remote) {
-  out.method.assign(in.method);
-  out.set_target(in.target);
-  out.headers.resize(in.field_count);
-  for (std::size_t i = 0; i < in.field_count; ++i) {
-    out.headers[i].first.assign(in.fields[i].first);
-    out.headers[i].second.assign(in.fields[i].second);
+// Fills `out` from a parsed request, reusing the strings `out` already holds (a connection keeps
+// one http_request for all its requests). `fields` are (name, value) pairs. Not the body (the
+// caller's, from the buffer or from Beast) and no path parameters yet (the router's come after).
+template <class Fields>
+void fill_request(http_request& out, std::string_view method, std::string_view target, unsigned version,
+                  const Fields& fields, std::string_view remote) {
+  out.method.assign(method);
+  out.set_target(target);
+  out.version = version;
+  out.headers.resize(std::size(fields));
+  std::size_t i = 0;
+  for (const auto& [name, value] : fields) {
+    out.headers[i].first.assign(name);
+    out.headers[i].second.assign(value);
+    ++i;
   }
-  out.body.assign(in.body(buffered));
   out.path_params.clear();
   out.remote_address.assign(remote);
-  out.version = in.version;
-}
-
-void fill_request(http_request& out, beast_request& in, std::string_view remote) {
-  out.method.assign(in.method_string());
-  out.set_target(in.target());
-  std::size_t count = 0;
-  for (const auto& field : in) {
-    if (count == out.headers.size()) out.headers.emplace_back();
-    out.headers[count].first.assign(field.name_string());
-    out.headers[count].second.assign(field.value());
-    ++count;
-  }
-  out.headers.resize(count);
-  out.body = std::move(in.body());
-  out.path_params.clear();
-  out.remote_address.assign(remote);
-  out.version = in.version();
 }
 
 }  // namespace
@@ -415,21 +404,17 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
       fields_arena.release();  // the previous request's parser is gone
       request.body.clear();
       bool keep_alive_requested = false;
-      unsigned version = 11;
       bool upgrade = false;
-      bool head_request = false;
-      std::size_t bytes_in = 0;
       // The common request, whole in the buffer, is read by parse_request_head (request_head.h);
       // everything else by Beast, which is then the only parser that ran.
       std::optional<request_parser> parser;
       const std::string_view buffered(static_cast<const char*>(buffer.data().data()), buffer.size());
       if (auto head = parse_request_head(buffered, static_cast<std::size_t>(limits.header_bytes_max),
                                          static_cast<std::uint64_t>(limits.body_bytes_max))) {
-        fill_request(request, *head, buffered, remote_address);
+        fill_request(request, head->method, head->target, head->version,
+                     std::span(head->fields.data(), head->field_count), remote_address);
+        request.body.assign(head->body(buffered));
         keep_alive_requested = head->keep_alive;
-        version = head->version;
-        head_request = head->method == "HEAD";
-        bytes_in = head->content_length;
         buffer.consume(head->head_bytes + head->content_length);
         conn.enter_untimed(connection::phase::handling);
       } else {
@@ -490,12 +475,16 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
 
         auto& parsed = parser->get();
         keep_alive_requested = parsed.keep_alive();
-        version = parsed.version();
         upgrade = websocket::is_upgrade(parsed);
-        head_request = parsed.method() == http::verb::head;
-        bytes_in = parsed.body().size();
-        fill_request(request, parsed, remote_address);
+        boost::container::small_vector<std::pair<std::string_view, std::string_view>, 16> fields;
+        for (const auto& field : parsed) fields.emplace_back(field.name_string(), field.value());
+        fill_request(request, parsed.method_string(), parsed.target(), parsed.version(), fields, remote_address);
+        request.body = std::move(parsed.body());
       }
+      // From the request itself, before a handler may move its body away.
+      const unsigned version = request.version;
+      const bool head_request = request.method == "HEAD";
+      const std::size_t bytes_in = request.body.size();
 
       const auto started = std::chrono::steady_clock::now();
       auto match = routes->find(request.method, request.path);
