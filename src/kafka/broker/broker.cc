@@ -86,7 +86,7 @@ struct partition_state {
   std::unique_ptr<log::partition> log;
   producer_state_table producers;
   bool removed = false;
-  bool sync_running = false;                                  // a sync loop is scheduled or running (at most one)
+  int sync_loops = 0;                                         // sync loops scheduled or running (syncs_in_flight_max)
   bool sync_wanted = false;                                   // appends arrived that the running sync does not cover
   std::chrono::steady_clock::time_point indexes_synced_at{};  // the active segment's index files, last
   bool compacting = false;                                    // a compaction job is planned or running (at most one)
@@ -262,6 +262,10 @@ struct broker::impl {
   // ---- start-up ------------------------------------------------------------------------------
 
   void recover() {
+    if (config.syncs_in_flight_max < 1) {
+      throw std::runtime_error(
+          fmt::format("broker: syncs_in_flight_max must be at least 1, not {}", config.syncs_in_flight_max));
+    }
     std::error_code ec;
     std::filesystem::create_directories(config.data_dir, ec);
     if (ec) throw std::runtime_error(fmt::format("cannot create {}: {}", config.data_dir.string(), ec.message()));
@@ -586,8 +590,8 @@ struct broker::impl {
   void start_sync(const std::shared_ptr<partition_state>& state, asio::io_context::executor_type owner) {
     if (state->log->config().flush == log::flush_policy::never) return;
     state->sync_wanted = true;
-    if (state->sync_running) return;
-    state->sync_running = true;
+    if (state->sync_loops >= config.syncs_in_flight_max) return;
+    ++state->sync_loops;
     asio::co_spawn(owner, sync_loop(state), [](std::exception_ptr e) {
       if (!e) return;
       try {
@@ -632,7 +636,7 @@ struct broker::impl {
       }
       wake_durable(*state, done ? error_code::none : error_code::kafka_storage_error);
     }
-    state->sync_running = false;
+    --state->sync_loops;
   }
 
   // Wakes the waiters the durable offset now covers; after a failed sync, all of them.
@@ -735,7 +739,7 @@ struct broker::impl {
     const auto executor = co_await asio::this_coro::executor;
     auto waiter = std::make_shared<durability_waiter>(executor, target);
     state->durability_waiters.push_back(waiter);
-    if (!state->sync_running) start_sync(state, pool.shard(owner_of(topic, index)).get_executor());
+    if (state->sync_loops == 0) start_sync(state, pool.shard(owner_of(topic, index)).get_executor());
     boost::system::error_code ignored;
     co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     co_return waiter->result;
@@ -1268,7 +1272,7 @@ struct broker::impl {
         state->wake_fetchers();
         if (state->compaction_cancel) state->compaction_cancel->store(true);
         // A running sync loop finishes on its own (the blocking pool outlives stop()).
-        if (state->sync_running || state->log->config().flush == log::flush_policy::never) continue;
+        if (state->sync_loops > 0 || state->log->config().flush == log::flush_policy::never) continue;
         if (state->log->durable_offset() < state->log->next_offset()) {
           if (auto r = state->log->sync(); !r) {
             kafka_log.error("final sync failed",

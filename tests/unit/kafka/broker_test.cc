@@ -773,6 +773,40 @@ TEST_F(broker_test, many_concurrent_acks_all_producers_share_syncs) {
   EXPECT_GE(counter_value("kafka_partition_syncs_total"), 1);
 }
 
+TEST_F(broker_test, one_sync_in_flight_per_partition_still_answers_every_acks_all_produce) {
+  config_.syncs_in_flight_max = 1;
+  restart();
+  constexpr int producers = 3;
+  constexpr int batches = 20;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < producers; ++t) {
+    threads.emplace_back([&] {
+      frame_client client(port());
+      for (int i = 0; i < batches; ++i) {
+        if (produce(client, "single", 0, make_batch(1)).i16("error_code") != 0) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  frame_client client(port());
+  EXPECT_EQ(list_offset(client, "single", 0, -1).i64("offset"), producers * batches);
+}
+
+TEST_F(broker_test, syncs_in_flight_max_below_one_is_refused_at_start) {
+  stop();
+  config_.syncs_in_flight_max = 0;
+  registry_ = std::make_unique<core::metrics_registry>();
+  net::io_pool pool(1, 1);
+  try {
+    broker refused(pool, config_, *registry_);
+    FAIL() << "a broker with syncs_in_flight_max 0 started";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("syncs_in_flight_max must be at least 1"), std::string::npos) << e.what();
+  }
+}
+
 // ---- consumer groups (src/kafka/coordinator) over the wire --------------------------------------
 
 message join_request(const std::string& member_id, const std::string& protocol = "range") {

@@ -110,6 +110,62 @@ TEST(sync, a_rolled_segment_stays_in_the_sync_set_until_a_sync_covers_it) {
   EXPECT_EQ(p->prepare_sync()->file_count(), 3u);
 }
 
+// The broker runs up to two syncs of a partition at once (broker_config::syncs_in_flight_max);
+// they may complete in any order, and a segment rolled between them stays pending until a sync
+// that covers it completes.
+TEST(sync, overlapping_syncs_complete_in_any_order) {
+  temp_dir dir;
+  auto p = std::move(*partition::open(dir.path(), sync_config(), 0));
+  auto first_batch = make_batch(4, std::string(100, 'x'));
+  ASSERT_TRUE(p->append(first_batch, 0));
+  auto earlier = p->prepare_sync();
+  ASSERT_TRUE(earlier);
+  const auto earlier_covers = p->next_offset();
+  while (p->segment_count() < 2) {
+    auto batch = make_batch(4, std::string(100, 'y'));
+    ASSERT_TRUE(p->append(batch, 0));
+  }
+  auto later = p->prepare_sync();
+  ASSERT_TRUE(later);
+  EXPECT_GT(later->file_count(), earlier->file_count()) << "the later sync covers the rolled segment too";
+
+  auto later_done = later->run();
+  ASSERT_TRUE(later_done);
+  p->complete_sync(later_done);
+  EXPECT_EQ(p->durable_offset(), p->next_offset());
+  EXPECT_EQ(p->prepare_sync()->file_count(), 3u) << "the rolled segment left the sync set";
+
+  auto earlier_done = earlier->run();
+  ASSERT_TRUE(earlier_done);
+  EXPECT_EQ(earlier_done->covered_offset, earlier_covers);
+  p->complete_sync(earlier_done);
+  EXPECT_EQ(p->durable_offset(), p->next_offset()) << "an earlier sync completing late never moves it back";
+  EXPECT_EQ(p->prepare_sync()->file_count(), 3u);
+}
+
+// The other order: the earlier completes first and covers only its part; the rolled segment
+// stays in the sync set until the later one completes.
+TEST(sync, an_earlier_sync_completing_first_covers_only_what_it_saw) {
+  temp_dir dir;
+  auto p = std::move(*partition::open(dir.path(), sync_config(), 0));
+  auto first_batch = make_batch(4, std::string(100, 'x'));
+  ASSERT_TRUE(p->append(first_batch, 0));
+  auto earlier = p->prepare_sync();
+  const auto earlier_covers = p->next_offset();
+  while (p->segment_count() < 2) {
+    auto batch = make_batch(4, std::string(100, 'y'));
+    ASSERT_TRUE(p->append(batch, 0));
+  }
+  auto later = p->prepare_sync();
+  ASSERT_TRUE(earlier && later);
+  p->complete_sync(earlier->run());
+  EXPECT_EQ(p->durable_offset(), earlier_covers);
+  EXPECT_GT(p->prepare_sync()->file_count(), 3u) << "the rolled segment is still pending";
+  p->complete_sync(later->run());
+  EXPECT_EQ(p->durable_offset(), p->next_offset());
+  EXPECT_EQ(p->prepare_sync()->file_count(), 3u);
+}
+
 TEST(sync, a_handle_outlives_its_partition) {
   temp_dir dir;
   auto p = std::move(*partition::open(dir.path(), sync_config(), 0));
