@@ -1,5 +1,7 @@
 #include "net/http_message.h"
 
+#include <stdexcept>
+
 #include <nlohmann/json.hpp>
 
 namespace substrate::net {
@@ -85,10 +87,32 @@ std::optional<std::string> http_request::query_param(std::string_view name) cons
   return std::nullopt;
 }
 
-const std::string& http_request::param(const std::string& name) const {
+void path_parameters::set(std::string_view name, std::string value) {
+  for (auto& [key, existing] : entries_) {
+    if (key == name) {
+      existing = std::move(value);
+      return;
+    }
+  }
+  entries_.emplace_back(std::string(name), std::move(value));
+}
+
+const std::string* path_parameters::find(std::string_view name) const {
+  for (const auto& [key, value] : entries_) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+const std::string& path_parameters::at(std::string_view name) const {
+  if (const auto* value = find(name)) return *value;
+  throw std::out_of_range("no path parameter named " + std::string(name));
+}
+
+const std::string& http_request::param(std::string_view name) const {
   static const std::string empty;
-  const auto it = path_params.find(name);
-  return it == path_params.end() ? empty : it->second;
+  const auto* value = path_params.find(name);
+  return value ? *value : empty;
 }
 
 http_response& http_response::set_header(std::string name, std::string value) {

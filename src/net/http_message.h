@@ -10,9 +10,30 @@
 #include <utility>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 namespace substrate::net {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
+
+// A request's path parameters by name, filled by the router. A route has one to three, so a
+// flat list: no node allocations per request, as a std::map made (short values stay in the
+// strings' own storage).
+class path_parameters {
+public:
+  // Adds the parameter, or replaces the value of one of that name.
+  void set(std::string_view name, std::string value);
+  [[nodiscard]] const std::string* find(std::string_view name) const;
+  [[nodiscard]] bool contains(std::string_view name) const { return find(name) != nullptr; }
+  // Throws std::out_of_range when there is no such parameter.
+  [[nodiscard]] const std::string& at(std::string_view name) const;
+  void clear() { entries_.clear(); }
+  [[nodiscard]] std::size_t size() const { return entries_.size(); }
+  [[nodiscard]] bool empty() const { return entries_.empty(); }
+
+private:
+  boost::container::small_vector<std::pair<std::string, std::string>, 3> entries_;
+};
 
 struct http_request {
   std::string method;   // upper case, as received ("GET")
@@ -21,7 +42,7 @@ struct http_request {
   std::string query;    // target after '?', not decoded
   header_list headers;  // in arrival order, names as received
   std::string body;
-  std::map<std::string, std::string> path_params;  // filled by the router, percent-decoded
+  path_parameters path_params;  // filled by the router, percent-decoded
   std::string remote_address;
   unsigned version = 11;  // 10 or 11
 
@@ -31,7 +52,8 @@ struct http_request {
   [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
   // The first value of a query parameter, percent-decoded ('+' is a space).
   [[nodiscard]] std::optional<std::string> query_param(std::string_view name) const;
-  [[nodiscard]] const std::string& param(const std::string& name) const;
+  // The path parameter of that name; empty when the route has none.
+  [[nodiscard]] const std::string& param(std::string_view name) const;
 };
 
 struct http_response {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <deque>
 #include <memory_resource>
@@ -176,15 +177,21 @@ bool valid_header_name(std::string_view name) {
 // Content-Length or Connection, nor smuggle a CR/LF into a header).
 // Into `out`, replacing what it held (a connection reuses one buffer).
 void serialize(std::string& out, const http_response& response, unsigned version, bool keep_alive, bool head_request) {
+  using namespace std::string_view_literals;  // appends of known length: no strlen per piece
   const int status = response.status;
   const bool body_allowed = status >= 200 && status != 204 && status != 304;
+  std::array<char, 24> digits{};
+  const auto append_number = [&](std::uint64_t value) {
+    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+    out.append(digits.data(), end);
+  };
   out.clear();
   out.reserve(128 + response.body.size() + response.headers.size() * 48);
-  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  out += std::to_string(status);
+  out += version == 10 ? "HTTP/1.0 "sv : "HTTP/1.1 "sv;
+  append_number(static_cast<std::uint64_t>(status));
   out += ' ';
   out += status_reason(status);
-  out += "\r\n";
+  out += "\r\n"sv;
   for (const auto& [name, value] : response.headers) {
     if (iequals(name, "Content-Length") || iequals(name, "Connection") || iequals(name, "Transfer-Encoding")) continue;
     if (!valid_header_name(name) || !header_safe(value)) {
@@ -192,21 +199,21 @@ void serialize(std::string& out, const http_response& response, unsigned version
       continue;
     }
     out += name;
-    out += ": ";
+    out += ": "sv;
     out += value;
-    out += "\r\n";
+    out += "\r\n"sv;
   }
   if (body_allowed) {
-    out += "Content-Length: ";
-    out += std::to_string(response.body.size());
-    out += "\r\n";
+    out += "Content-Length: "sv;
+    append_number(response.body.size());
+    out += "\r\n"sv;
   }
   if (!keep_alive) {
-    out += "Connection: close\r\n";
+    out += "Connection: close\r\n"sv;
   } else if (version == 10) {
-    out += "Connection: keep-alive\r\n";
+    out += "Connection: keep-alive\r\n"sv;
   }
-  out += "\r\n";
+  out += "\r\n"sv;
   if (body_allowed && !head_request) out += response.body;
 }
 

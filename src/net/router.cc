@@ -64,8 +64,8 @@ router& router::add_websocket(std::string pattern, websocket_factory factory) {
   return *this;
 }
 
-bool router::match_route(const route& r, std::span<const std::string_view> parts,
-                         std::map<std::string, std::string>& params, bool& bad_encoding) {
+bool router::match_route(const route& r, std::span<const std::string_view> parts, path_parameters& params,
+                         bool& bad_encoding) {
   std::size_t i = 0;
   for (; i < r.segments.size(); ++i) {
     const auto& seg = r.segments[i];
@@ -79,7 +79,7 @@ bool router::match_route(const route& r, std::span<const std::string_view> parts
       if (joined.empty()) return false;
       auto decoded = percent_decode(joined, false);
       if (!decoded) bad_encoding = true;
-      params[seg.text] = decoded.value_or(joined);
+      params.set(seg.text, decoded ? std::move(*decoded) : std::move(joined));
       return true;
     }
     if (i >= parts.size()) return false;
@@ -89,7 +89,7 @@ bool router::match_route(const route& r, std::span<const std::string_view> parts
       if (parts[i].empty()) return false;
       auto decoded = percent_decode(parts[i], false);
       if (!decoded) bad_encoding = true;
-      params[seg.text] = decoded.value_or(std::string(parts[i]));
+      params.set(seg.text, decoded ? std::move(*decoded) : std::string(parts[i]));
     }
   }
   return i == parts.size();
@@ -98,7 +98,7 @@ bool router::match_route(const route& r, std::span<const std::string_view> parts
 router::match router::find(std::string_view method, std::string_view path) const {
   match result;
   const auto parts = split_path(path);
-  std::map<std::string, std::string> params;
+  path_parameters params;
   for (const auto& r : routes_) {
     params.clear();
     bool bad_encoding = false;

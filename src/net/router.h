@@ -39,7 +39,7 @@ public:
   struct match {
     const http_handler* handler = nullptr;         // set for an HTTP route
     const websocket_factory* websocket = nullptr;  // set for a WebSocket route
-    std::map<std::string, std::string> params;
+    path_parameters params;
     std::vector<std::string> allowed_methods;  // when nothing matched this method (405)
     bool bad_encoding = false;                 // a parameter had a malformed %-escape (400)
   };
@@ -57,8 +57,8 @@ private:
     websocket_factory websocket;
   };
   static std::vector<segment> parse_pattern(const std::string& pattern);
-  static bool match_route(const route& r, std::span<const std::string_view> parts,
-                          std::map<std::string, std::string>& params, bool& bad_encoding);
+  static bool match_route(const route& r, std::span<const std::string_view> parts, path_parameters& params,
+                          bool& bad_encoding);
 
   std::vector<route> routes_;
   request_guard guard_;
