@@ -6,22 +6,6 @@
 
 namespace substrate::net {
 
-namespace {
-// ASCII only, as HTTP's case-insensitive tokens are; std::tolower is a locale-aware library call
-// per character, and header lookups run a few times per request.
-constexpr unsigned char ascii_lower(unsigned char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c | 0x20) : c;
-}
-}  // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(static_cast<unsigned char>(a[i])) != ascii_lower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
-
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
   // Most path segments and query values have nothing to decode: one copy, no per-character work.
   if (text.find('%') == std::string_view::npos && (!plus_is_space || text.find('+') == std::string_view::npos)) {

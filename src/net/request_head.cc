@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 
+#include "core/swar.h"
 #include "net/http_message.h"
 
 namespace substrate::net {
@@ -39,19 +40,13 @@ std::size_t scan(std::string_view text, std::size_t at, const std::array<bool, 2
 }
 
 // The same for a table that holds exactly for the bytes in [low, 0x7e] (and maybe more), eight
-// bytes at a time while all eight are in that range: a bearer token is a few hundred bytes.
-// The tests of "some byte < low" and "some byte > 0x7e" are the classic SWAR ones (exact for
-// thresholds up to 0x80).
+// bytes at a time while all eight are in that range (core/swar.h): a bearer token is a few
+// hundred bytes.
 std::size_t scan_printable(std::string_view text, std::size_t at, unsigned char low,
                            const std::array<bool, 256>& table) {
-  constexpr std::uint64_t ones = 0x0101010101010101ULL;
-  constexpr std::uint64_t highs = 0x8080808080808080ULL;
   while (at + 8 <= text.size()) {
-    std::uint64_t word;
-    std::memcpy(&word, text.data() + at, sizeof word);
-    const std::uint64_t below = (word - ones * low) & ~word & highs;
-    const std::uint64_t above = ((word + ones * (127 - 0x7e)) | word) & highs;
-    if ((below | above) != 0) break;
+    const std::uint64_t word = core::swar::load(text.data() + at);
+    if ((core::swar::any_below(word, low) | core::swar::any_above(word, 0x7e)) != 0) break;
     at += 8;
   }
   return scan(text, at, table);
