@@ -12,10 +12,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
-
-#include "core/string_map.h"
 
 namespace substrate::auth {
 
@@ -95,9 +94,19 @@ private:
   const std::size_t max_entries_;
   const std::int64_t leeway_s_;
   mutable std::mutex mutex_;
+  // Hashes a token's last 32 bytes: they lie in its signature (43 characters for HS256, more for
+  // ES256 and RS256), which is random for every accepted token (only accepted tokens are kept),
+  // instead of all few hundred. Equality still compares the whole token.
+  struct signature_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view token) const {
+      constexpr std::size_t tail = 32;
+      return std::hash<std::string_view>{}(token.size() > tail ? token.substr(token.size() - tail) : token);
+    }
+  };
   // Looked up by the token as a view: a few hundred bytes, not worth a copy per request.
-  core::string_map<entry> entries_;  // guarded by mutex_
-  std::uint64_t generation_ = 0;     // guarded by mutex_
+  std::unordered_map<std::string, entry, signature_hash, std::equal_to<>> entries_;  // guarded by mutex_
+  std::uint64_t generation_ = 0;                                                     // guarded by mutex_
 };
 
 }  // namespace substrate::auth

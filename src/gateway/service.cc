@@ -141,7 +141,8 @@ struct service::impl {
 
   // encode (here when the topic's schema is known, else on the blocking pool: the registry may
   // be asked), produce, wait for the acknowledgement.
-  awaitable<net::http_response> publish(std::string topic, std::string json, std::string event_id,
+  // `topic` is the caller's (a route table it holds, or a literal) and outlives the call.
+  awaitable<net::http_response> publish(std::string_view topic, std::string json, std::string event_id,
                                         std::string_view id_name) {
     result<std::string> encoded = make_error(errc::unavailable, "not encoded");
     if (!sink.encode_blocks(topic)) {
@@ -166,9 +167,17 @@ struct service::impl {
       co_return fail(500, "internal_error",
                      fmt::format("Failed to resolve schema registry formatting for topic: {}", topic), e.message());
     }
-    std::string value = std::move(*encoded);
-    record_headers headers{{"event_id", event_id}};
-    auto start = [this, topic, value = std::move(value),
+    // The answer's start, written now so that the id can move into the record's headers.
+    // Written out: the id is a UUID and topic names are [A-Za-z0-9._-] (routes.h), nothing to
+    // escape, and building a JSON object (or running fmt's format parser) for four members cost
+    // more than the rest of the answer.
+    std::string body;
+    body.reserve(96 + topic.size());
+    body.append("{\"").append(id_name).append("\":\"").append(event_id).append("\",\"topic\":\"");
+    body.append(topic).append("\",\"partition\":");
+    record_headers headers;
+    headers.emplace_back("event_id", std::move(event_id));
+    auto start = [this, topic, value = std::move(*encoded),
                   headers = std::move(headers)](std::function<void(result<produced>)> done) mutable {
       sink.produce(topic, std::move(value), std::move(headers), std::move(done));
     };
@@ -183,13 +192,6 @@ struct service::impl {
       gateway_log.error("produce to {} failed: {}", topic, e.message());
       co_return fail(500, "produce_failed", "Internal server error (the event was not stored)", e.message());
     }
-    // Written out: the id is a UUID and topic names are [A-Za-z0-9._-] (routes.h), nothing to
-    // escape, and building a JSON object (or running fmt's format parser) for four members cost
-    // more than the rest of the answer.
-    std::string body;
-    body.reserve(96 + topic.size());
-    body.append("{\"").append(id_name).append("\":\"").append(event_id).append("\",\"topic\":\"");
-    body.append(topic).append("\",\"partition\":");
     append_integer(body, acked->partition);
     body.append(",\"offset\":");
     append_integer(body, acked->offset);
@@ -222,8 +224,7 @@ struct service::impl {
       }
       co_return fail(400, "invalid_json", "Invalid JSON structure");
     }
-    const std::string event_id = uuid_v4();
-    co_return co_await publish(*topic, std::move(*json), event_id, "event_id");
+    co_return co_await publish(*topic, std::move(*json), uuid_v4(), "event_id");
   }
 
   awaitable<net::http_response> webhook(net::http_request& request) {
@@ -250,9 +251,8 @@ struct service::impl {
     if (shaped->ignored) {
       co_return net::http_response::json(200, nlohmann::json{{"ignored", true}, {"reason", shaped->reason}}.dump());
     }
-    const std::string event_id = uuid_v4();
     std::string json = shaped->record.dump();
-    co_return co_await publish(*topic, std::move(json), event_id, "event_id");
+    co_return co_await publish(*topic, std::move(json), uuid_v4(), "event_id");
   }
 
   enum class intent { upload, download, remove };
