@@ -398,6 +398,7 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
     // little: the request's strings and the response buffer keep their capacity, and Beast's
     // header fields come from an arena that is reset before each request.
     http_request request;
+    request_head head;
     std::string wire;
     std::array<std::byte, 2048> fields_storage;
     std::pmr::monotonic_buffer_resource fields_arena(fields_storage.data(), fields_storage.size());
@@ -420,13 +421,13 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
       // everything else by Beast, which is then the only parser that ran.
       std::optional<request_parser> parser;
       const std::string_view buffered(static_cast<const char*>(buffer.data().data()), buffer.size());
-      if (auto head = parse_request_head(buffered, static_cast<std::size_t>(limits.header_bytes_max),
-                                         static_cast<std::uint64_t>(limits.body_bytes_max))) {
-        fill_request(request, head->method, head->target, head->version,
-                     std::span(head->fields.data(), head->field_count), remote_address);
-        request.body.assign(head->body(buffered));
-        keep_alive_requested = head->keep_alive;
-        buffer.consume(head->head_bytes + head->content_length);
+      if (parse_request_head(buffered, static_cast<std::size_t>(limits.header_bytes_max),
+                             static_cast<std::uint64_t>(limits.body_bytes_max), head)) {
+        fill_request(request, head.method, head.target, head.version, std::span(head.fields.data(), head.field_count),
+                     remote_address);
+        request.body.assign(head.body(buffered));
+        keep_alive_requested = head.keep_alive;
+        buffer.consume(head.head_bytes + head.content_length);
         conn.enter_untimed(connection::phase::handling);
       } else {
         parser.emplace(std::piecewise_construct, std::make_tuple(std::move(request.body)),

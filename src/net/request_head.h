@@ -41,5 +41,9 @@ struct request_head {
 // `buffer` starts at the first byte of a request. nullopt: not handled here (see above).
 [[nodiscard]] std::optional<request_head> parse_request_head(std::string_view buffer, std::size_t head_bytes_max,
                                                              std::uint64_t body_bytes_max);
+// The same into `head`, which the HTTP server keeps per connection (no kilobyte of fields to
+// clear and copy per request); false: not handled here, and `head` holds nothing of use.
+[[nodiscard]] bool parse_request_head(std::string_view buffer, std::size_t head_bytes_max, std::uint64_t body_bytes_max,
+                                      request_head& head);
 
 }  // namespace substrate::net

@@ -31,6 +31,32 @@ void expect_beast_agrees(std::string_view bytes, const request_head& head) {
   EXPECT_FALSE(disagreement) << *disagreement << " on: " << bytes;
 }
 
+// The server keeps one request_head per connection: nothing of a request may show in the next.
+TEST(request_head, a_reused_head_holds_only_the_latest_request) {
+  request_head head;
+  ASSERT_TRUE(parse_request_head(typical, head_max, body_max, head));
+  ASSERT_EQ(head.field_count, 4u);
+  const std::string bare = "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+  ASSERT_TRUE(parse_request_head(bare, head_max, body_max, head));
+  const auto fresh = parse(bare);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(head.method, "GET");
+  EXPECT_EQ(head.target, "/");
+  EXPECT_EQ(head.version, 10u);
+  EXPECT_EQ(head.field_count, 1u);
+  EXPECT_EQ(head.content_length, 0u);
+  EXPECT_EQ(head.head_bytes, bare.size());
+  EXPECT_TRUE(head.keep_alive);
+  EXPECT_EQ(head.field_count, fresh->field_count);
+  EXPECT_EQ(head.content_length, fresh->content_length);
+  expect_beast_agrees(bare, head);
+  // A declined request between two accepted ones leaves nothing behind either.
+  EXPECT_FALSE(parse_request_head("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", head_max, body_max, head));
+  ASSERT_TRUE(parse_request_head(bare, head_max, body_max, head));
+  EXPECT_EQ(head.content_length, 0u);
+  EXPECT_EQ(head.field_count, 1u);
+}
+
 TEST(request_head, a_typical_request_is_read_as_beast_reads_it) {
   const auto head = parse(typical);
   ASSERT_TRUE(head);
