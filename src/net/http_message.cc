@@ -38,14 +38,14 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
 }
 
 void http_request::set_target(std::string_view raw_target) {
-  // assign(), not a new string: a connection's request object keeps its capacity.
-  target.assign(raw_target);
+  // Not a new string: a connection's request object keeps its capacity.
+  assign_text(target, raw_target);
   const auto question = raw_target.find('?');
-  path.assign(raw_target.substr(0, question));
+  assign_text(path, raw_target.substr(0, question));
   if (question == std::string_view::npos) {
     query.clear();
   } else {
-    query.assign(raw_target.substr(question + 1));
+    assign_text(query, raw_target.substr(question + 1));
   }
 }
 

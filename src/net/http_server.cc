@@ -227,18 +227,18 @@ void serialize(std::string& out, const http_response& response, unsigned version
 template <class Fields>
 void fill_request(http_request& out, std::string_view method, std::string_view target, unsigned version,
                   const Fields& fields, std::string_view remote) {
-  out.method.assign(method);
+  assign_text(out.method, method);
   out.set_target(target);
   out.version = version;
   out.headers.resize(std::size(fields));
   std::size_t i = 0;
   for (const auto& [name, value] : fields) {
-    out.headers[i].first.assign(name);
-    out.headers[i].second.assign(value);
+    assign_text(out.headers[i].first, name);
+    assign_text(out.headers[i].second, value);
     ++i;
   }
   out.path_params.clear();
-  out.remote_address.assign(remote);
+  assign_text(out.remote_address, remote);
 }
 
 }  // namespace
@@ -425,7 +425,7 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
                              static_cast<std::uint64_t>(limits.body_bytes_max), head)) {
         fill_request(request, head.method, head.target, head.version, std::span(head.fields.data(), head.field_count),
                      remote_address);
-        request.body.assign(head.body(buffered));
+        assign_text(request.body, head.body(buffered));
         keep_alive_requested = head.keep_alive;
         buffer.consume(head.head_bytes + head.content_length);
         conn.enter_untimed(connection::phase::handling);

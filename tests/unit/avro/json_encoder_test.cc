@@ -49,6 +49,20 @@ TEST(avro_encode, specification_record_example) {
   EXPECT_EQ(encode_hex(s, R"({"a": 1, "b": "x", "a": 27})"), "360278") << "a repeated key: the last wins";
 }
 
+// Keys in runs of schema order (the gateway's client fields, then the token's identity), with
+// a repeat and an unknown key between runs: every field lands in its place.
+TEST(avro_encode, record_keys_in_runs_of_schema_order) {
+  auto s = must_parse(R"({"type": "record", "name": "r", "fields": [
+      {"name": "a", "type": "int"}, {"name": "b", "type": "int"}, {"name": "c", "type": "int"},
+      {"name": "d", "type": "int"}]})");
+  const std::string expected = "02040608";  // a=1 b=2 c=3 d=4
+  EXPECT_EQ(encode_hex(s, R"({"c": 3, "d": 4, "a": 1, "b": 2})"), expected);
+  EXPECT_EQ(encode_hex(s, R"({"c": 3, "d": 4, "x": 0, "a": 1, "b": 2})"), expected);
+  EXPECT_EQ(encode_hex(s, R"({"b": 2, "c": 3, "d": 4, "a": 1})"), expected);
+  EXPECT_EQ(encode_hex(s, R"({"d": 4, "c": 3, "b": 2, "a": 1})"), expected);
+  EXPECT_EQ(encode_hex(s, R"({"a": 9, "b": 2, "c": 3, "d": 4, "a": 1})"), expected) << "the last a wins";
+}
+
 TEST(avro_encode, complex_types) {
   auto e = must_parse(R"({"type": "enum", "name": "E", "symbols": ["A", "B"]})");
   EXPECT_EQ(encode_hex(e, "\"B\""), "02");
