@@ -139,11 +139,16 @@ struct service::impl {
     return std::nullopt;
   }
 
+  // An answer that is ready: the refusals of a handler that is not a coroutine itself.
+  static awaitable<net::http_response> answer(net::http_response response) { co_return response; }
+
   // encode (here when the topic's schema is known, else on the blocking pool: the registry may
-  // be asked), produce, wait for the acknowledgement.
-  // `topic` is the caller's (a route table it holds, or a literal) and outlives the call.
-  awaitable<net::http_response> publish(std::string_view topic, std::string json, std::string event_id,
-                                        std::string_view id_name) {
+  // be asked), produce, wait for the acknowledgement. `topic` points into `topic_owner` (a route
+  // table) or is a literal (no owner); the coroutine's frame holds its parameters, and so the owner,
+  // until it ends.
+  awaitable<net::http_response> publish(std::string_view topic,
+                                        [[maybe_unused]] std::shared_ptr<const void> topic_owner, std::string json,
+                                        std::string event_id, std::string_view id_name) {
     result<std::string> encoded = make_error(errc::unavailable, "not encoded");
     if (!sink.encode_blocks(topic)) {
       encoded = sink.encode(topic, json);
@@ -199,32 +204,35 @@ struct service::impl {
     co_return net::http_response::json(202, std::move(body));
   }
 
+  // Not a coroutine: the checks run at once, and an accepted event's coroutine is publish's (a
+  // frame, its allocation and a resumption less per event).
   awaitable<net::http_response> events(net::http_request& request) {
     const auto who = authenticate(request);
-    if (!who) co_return fail(401, "unauthorized", "Unauthorized (Invalid JWT Signature)", who.error().context);
+    if (!who) return answer(fail(401, "unauthorized", "Unauthorized (Invalid JWT Signature)", who.error().context));
     const identity& user = **who;
     if (user.subject.empty()) {
-      co_return fail(401, "unauthorized", "Unauthorized (Invalid JWT Signature)",
-                     "the token has no subject (sub): events need a user token");
+      return answer(fail(401, "unauthorized", "Unauthorized (Invalid JWT Signature)",
+                         "the token has no subject (sub): events need a user token"));
     }
     const std::string key = lower(request.param("key"));
-    const auto table = routes.current();
+    auto table = routes.current();
     const std::string* topic = table->external_topic(key);
-    if (!topic) co_return fail(403, "forbidden", "Forbidden (Topic mapping not found in allowlist)");
-    if (auto refused = limited(user.subject)) co_return std::move(*refused);
+    if (!topic) return answer(fail(403, "forbidden", "Forbidden (Topic mapping not found in allowlist)"));
+    if (auto refused = limited(user.subject)) return answer(std::move(*refused));
     if (!json_content_type(request)) {
-      co_return fail(415, "unsupported_media_type", "Unsupported Media Type", "send Content-Type: application/json");
+      return answer(
+          fail(415, "unsupported_media_type", "Unsupported Media Type", "send Content-Type: application/json"));
     }
     // One parse: the encoder's (bind_identity_text; a body that is not one JSON object fails
     // there as invalid_json).
     auto json = bind_identity_text(request.body, user);
     if (!json) {
       if (json.error().code == errc::unauthorized) {
-        co_return fail(401, "unauthorized", "Unauthorized (Invalid JWT Signature)", json.error().context);
+        return answer(fail(401, "unauthorized", "Unauthorized (Invalid JWT Signature)", json.error().context));
       }
-      co_return fail(400, "invalid_json", "Invalid JSON structure");
+      return answer(fail(400, "invalid_json", "Invalid JSON structure"));
     }
-    co_return co_await publish(*topic, std::move(*json), uuid_v4(), "event_id");
+    return publish(*topic, std::move(table), std::move(*json), uuid_v4(), "event_id");
   }
 
   awaitable<net::http_response> webhook(net::http_request& request) {
@@ -252,7 +260,7 @@ struct service::impl {
       co_return net::http_response::json(200, nlohmann::json{{"ignored", true}, {"reason", shaped->reason}}.dump());
     }
     std::string json = shaped->record.dump();
-    co_return co_await publish(*topic, std::move(json), uuid_v4(), "event_id");
+    co_return co_await publish(*topic, table, std::move(json), uuid_v4(), "event_id");
   }
 
   enum class intent { upload, download, remove };
@@ -277,7 +285,7 @@ struct service::impl {
                         : kind == intent::download ? "internal.media.download.intent"
                                                    : "internal.media.delete.intent";
     std::string json = event->dump();
-    auto response = co_await publish(topic, std::move(json), request_id, "request_id");
+    auto response = co_await publish(topic, nullptr, std::move(json), request_id, "request_id");
     if (response.status == 400) {
       // Our own record does not fit the schema: a server fault (contracts.md 3.1.7 step 6).
       co_return fail(500, "internal_error", "Internal server error", "the intent does not fit its topic's schema");
