@@ -96,18 +96,16 @@ bool router::match_route(const route& r, std::span<const std::string_view> parts
 }
 
 router::match router::find(std::string_view method, std::string_view path) const {
-  match result;
+  match result;  // the only object returned: built in place, its parameters filled where they stay
   const auto parts = split_path(path);
-  path_parameters params;
   for (const auto& r : routes_) {
-    params.clear();
+    result.params.clear();
     bool bad_encoding = false;
-    if (!match_route(r, parts, params, bad_encoding)) continue;
+    if (!match_route(r, parts, result.params, bad_encoding)) continue;
     // HEAD is served by GET routes (the server drops the body).
     if (r.method == method || (method == "HEAD" && r.method == "GET" && !r.websocket)) {
       result.handler = r.handler ? &r.handler : nullptr;
       result.websocket = r.websocket ? &r.websocket : nullptr;
-      result.params = std::move(params);
       result.bad_encoding = bad_encoding;
       result.allowed_methods.clear();
       return result;
@@ -117,6 +115,7 @@ router::match router::find(std::string_view method, std::string_view path) const
       result.allowed_methods.push_back(r.method);
     }
   }
+  result.params.clear();  // no route for this method: none of the tried routes' parameters
   return result;
 }
 

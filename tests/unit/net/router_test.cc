@@ -57,6 +57,25 @@ TEST(router, first_registered_match_wins) {
   EXPECT_TRUE(m.params.empty());
 }
 
+// A route that matches part of the path (setting a parameter) and then fails leaves nothing in
+// the parameters of the route that matches, nor in a 405's.
+TEST(router, parameters_come_from_the_matching_route_only) {
+  router r;
+  r.add("GET", "/a/{p}/x", handler());
+  r.add("GET", "/a/{q}/y", handler());
+  r.add("POST", "/b/{p}", handler());
+  auto m = r.find("GET", "/a/1/y");
+  ASSERT_NE(m.handler, nullptr);
+  EXPECT_EQ(m.params.size(), 1u);
+  EXPECT_EQ(m.params.at("q"), "1");
+  EXPECT_FALSE(m.params.contains("p"));
+  auto refused = r.find("GET", "/b/2");
+  EXPECT_EQ(refused.handler, nullptr);
+  EXPECT_EQ(refused.allowed_methods, std::vector<std::string>{"POST"});
+  EXPECT_TRUE(refused.params.empty());
+  EXPECT_THROW((void)m.params.at("p"), std::out_of_range);
+}
+
 TEST(router, malformed_percent_encoding_is_flagged) {
   router r;
   r.add("GET", "/a/{p}", handler());
