@@ -586,6 +586,7 @@ asio::awaitable<void> http_server::impl::serve(tcp::socket& socket, const std::s
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       duration.observe(seconds);
       count_request(shard, request.method, response.status);
+      if (match.observer) (*match.observer)(response.status, seconds);
       if (limits.access_log && http_log.enabled(core::log_level::info)) {
         http_log.write(core::log_level::info, "request",
                        {{"listener", options.name},

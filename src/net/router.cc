@@ -49,8 +49,8 @@ std::vector<router::segment> router::parse_pattern(const std::string& pattern) {
   return segments;
 }
 
-router& router::add(std::string method, std::string pattern, http_handler handler) {
-  routes_.push_back({std::move(method), parse_pattern(pattern), std::move(handler), {}});
+router& router::add(std::string method, std::string pattern, http_handler handler, route_observer observer) {
+  routes_.push_back({std::move(method), parse_pattern(pattern), std::move(handler), {}, std::move(observer)});
   return *this;
 }
 
@@ -60,7 +60,7 @@ router& router::set_guard(request_guard guard) {
 }
 
 router& router::add_websocket(std::string pattern, websocket_factory factory) {
-  routes_.push_back({"GET", parse_pattern(pattern), {}, std::move(factory)});
+  routes_.push_back({"GET", parse_pattern(pattern), {}, std::move(factory), {}});
   return *this;
 }
 
@@ -106,6 +106,7 @@ router::match router::find(std::string_view method, std::string_view path) const
     if (r.method == method || (method == "HEAD" && r.method == "GET" && !r.websocket)) {
       result.handler = r.handler ? &r.handler : nullptr;
       result.websocket = r.websocket ? &r.websocket : nullptr;
+      result.observer = r.observer ? &r.observer : nullptr;
       result.bad_encoding = bad_encoding;
       result.allowed_methods.clear();
       return result;

@@ -1,4 +1,5 @@
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -55,6 +56,54 @@ TEST_F(http_server_test, unknown_route_is_404_and_wrong_method_405_with_allow) {
   ASSERT_TRUE(wrong);
   EXPECT_EQ(wrong->status, 405);
   EXPECT_EQ(wrong->headers["allow"], "GET");
+}
+
+// A route's observer hears each answer of its route (status, seconds), and only those.
+class observed_route_test : public server_fixture {
+protected:
+  void SetUp() override { start_server(small_limits()); }
+  void add_extra_routes(net::router& routes) override {
+    routes.add(
+        "GET", "/observed/{status}",
+        [](net::http_request& r) -> boost::asio::awaitable<net::http_response> {
+          co_return net::http_response::text(std::stoi(r.param("status")), "observed");
+        },
+        [this](int status, double seconds) {
+          std::lock_guard lock(mutex_);
+          seen_.emplace_back(status, seconds);
+        });
+  }
+  std::vector<std::pair<int, double>> wait_for_observations(std::size_t count) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard lock(mutex_);
+        if (seen_.size() >= count) return seen_;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+  std::mutex mutex_;
+  std::vector<std::pair<int, double>> seen_;
+};
+
+TEST_F(observed_route_test, the_observer_hears_its_routes_answers_only) {
+  EXPECT_EQ(request(port_, get("/observed/202"))->status, 202);
+  EXPECT_EQ(request(port_, get("/hello"))->status, 200);
+  EXPECT_EQ(request(port_, "DELETE /observed/1 HTTP/1.1\r\nHost: t\r\n\r\n")->status, 405);
+  EXPECT_EQ(request(port_, get("/observed/404"))->status, 404);
+  const auto seen = wait_for_observations(2);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].first, 202);
+  EXPECT_EQ(seen[1].first, 404);
+  for (const auto& [status, seconds] : seen) {
+    EXPECT_GE(seconds, 0.0);
+    EXPECT_LT(seconds, 60.0);
+  }
+  std::this_thread::sleep_for(50ms);
+  std::lock_guard lock(mutex_);
+  EXPECT_EQ(seen_.size(), 2u) << "the 405 and the other route's request are not this route's";
 }
 
 TEST_F(http_server_test, oversized_body_is_413_and_the_connection_closes) {
