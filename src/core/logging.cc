@@ -130,16 +130,21 @@ constexpr std::array<bool, 256> json_escaped_chars = [] {
 void append_json_escaped(std::string& out, std::string_view text) {
   // Runs of characters that need no escape are appended whole: escaping is the rare case, and
   // a push_back per character was most of the gateway's cost of binding the caller's identity.
-  // Words of eight plain bytes are skipped whole (swar.h); a word with a byte to escape is then
+  // Words of eight plain bytes are skipped whole (swar.h), and a tail under eight bytes is checked
+  // as the text's last word (overlapping what came before); a word with a byte to escape is
   // walked byte by byte.
+  const auto plain = [](std::uint64_t word) {
+    return (swar::any_below(word, 0x20) | swar::any_equal(word, '"') | swar::any_equal(word, '\\')) == 0;
+  };
   std::size_t run = 0;
   for (std::size_t i = 0; i < text.size();) {
     if (i + 8 <= text.size()) {
-      const std::uint64_t word = swar::load(text.data() + i);
-      if ((swar::any_below(word, 0x20) | swar::any_equal(word, '"') | swar::any_equal(word, '\\')) == 0) {
+      if (plain(swar::load(text.data() + i))) {
         i += 8;
         continue;
       }
+    } else if (text.size() >= 8 && plain(swar::load(text.data() + text.size() - 8))) {
+      break;  // the rest is plain
     }
     const auto c = static_cast<unsigned char>(text[i++]);
     if (!json_escaped_chars[c]) continue;

@@ -90,14 +90,18 @@ inline void assign_text(std::string& out, std::string_view text) {
 // and eight bytes at a time: header lookups run a few times per request.
 [[nodiscard]] inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
-  std::size_t i = 0;
-  for (; i + 8 <= a.size(); i += 8) {
-    if (core::swar::ascii_lower(core::swar::load(a.data() + i)) !=
-        core::swar::ascii_lower(core::swar::load(b.data() + i))) {
-      return false;
+  const auto word_equal = [&](std::size_t at) {
+    return core::swar::ascii_lower(core::swar::load(a.data() + at)) ==
+           core::swar::ascii_lower(core::swar::load(b.data() + at));
+  };
+  if (a.size() >= 8) {
+    // Whole words, the last one overlapping its predecessor rather than a byte loop for the tail.
+    for (std::size_t i = 0; i + 8 < a.size(); i += 8) {
+      if (!word_equal(i)) return false;
     }
+    return word_equal(a.size() - 8);
   }
-  for (; i < a.size(); ++i) {
+  for (std::size_t i = 0; i < a.size(); ++i) {
     const auto x = static_cast<unsigned char>(a[i]);
     const auto y = static_cast<unsigned char>(b[i]);
     if ((x >= 'A' && x <= 'Z' ? x | 0x20 : x) != (y >= 'A' && y <= 'Z' ? y | 0x20 : y)) return false;

@@ -58,3 +58,44 @@ TEST(http_message, set_header_replaces_case_insensitively) {
 
 }  // namespace
 }  // namespace substrate::net
+
+namespace substrate::net {
+namespace {
+
+// iequals compares eight bytes at a time (the last word overlapping): against a byte-wise
+// ASCII case fold, at every length up to 24, with a difference at every position: a case
+// difference (equal), another letter, and the pairs a blind `| 0x20` would confuse.
+TEST(iequals, matches_a_bytewise_ascii_case_fold_at_every_length_and_position) {
+  const auto reference = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      auto x = static_cast<unsigned char>(a[i]);
+      auto y = static_cast<unsigned char>(b[i]);
+      if (x >= 'A' && x <= 'Z') x |= 0x20;
+      if (y >= 'A' && y <= 'Z') y |= 0x20;
+      if (x != y) return false;
+    }
+    return true;
+  };
+  const std::string base = "content-type:x-request-id";
+  const std::vector<std::pair<char, char>> swaps = {{'a', 'A'}, {'a', 'b'},  {'^', '~'}, {'@', '`'},
+                                                    {'[', '{'}, {'-', '\r'}, {'z', 'Z'}, {'\xc3', '\xe3'}};
+  for (std::size_t length = 0; length <= 24; ++length) {
+    const std::string a = base.substr(0, length);
+    EXPECT_TRUE(iequals(a, a));
+    EXPECT_FALSE(iequals(a, a + "x"));
+    for (std::size_t at = 0; at < length; ++at) {
+      for (const auto& [from, to] : swaps) {
+        std::string left = a;
+        std::string right = a;
+        left[at] = from;
+        right[at] = to;
+        ASSERT_EQ(iequals(left, right), reference(left, right))
+            << "'" << left << "' vs '" << right << "' (length " << length << ", at " << at << ")";
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace substrate::net
