@@ -112,21 +112,34 @@ TEST(sync, a_rolled_segment_stays_in_the_sync_set_until_a_sync_covers_it) {
 
 // The broker runs up to two syncs of a partition at once (broker_config::syncs_in_flight_max);
 // they may complete in any order, and a segment rolled between them stays pending until a sync
-// that covers it completes.
+// that covers it completes. Both tests start from the same two syncs: one prepared after a first
+// batch, the other after enough batches to roll a segment.
+struct two_syncs {
+  std::unique_ptr<partition> p;
+  result<sync_handle> earlier = make_error(errc::io_error, "not prepared");
+  result<sync_handle> later = make_error(errc::io_error, "not prepared");
+  std::int64_t earlier_covers = 0;
+};
+
+two_syncs prepare_two_syncs(const temp_dir& dir) {
+  two_syncs out;
+  out.p = std::move(*partition::open(dir.path(), sync_config(), 0));
+  auto first_batch = make_batch(4, std::string(100, 'x'));
+  EXPECT_TRUE(out.p->append(first_batch, 0));
+  out.earlier = out.p->prepare_sync();
+  out.earlier_covers = out.p->next_offset();
+  while (out.p->segment_count() < 2) {
+    auto batch = make_batch(4, std::string(100, 'y'));
+    EXPECT_TRUE(out.p->append(batch, 0));
+  }
+  out.later = out.p->prepare_sync();
+  return out;
+}
+
 TEST(sync, overlapping_syncs_complete_in_any_order) {
   temp_dir dir;
-  auto p = std::move(*partition::open(dir.path(), sync_config(), 0));
-  auto first_batch = make_batch(4, std::string(100, 'x'));
-  ASSERT_TRUE(p->append(first_batch, 0));
-  auto earlier = p->prepare_sync();
-  ASSERT_TRUE(earlier);
-  const auto earlier_covers = p->next_offset();
-  while (p->segment_count() < 2) {
-    auto batch = make_batch(4, std::string(100, 'y'));
-    ASSERT_TRUE(p->append(batch, 0));
-  }
-  auto later = p->prepare_sync();
-  ASSERT_TRUE(later);
+  auto [p, earlier, later, earlier_covers] = prepare_two_syncs(dir);
+  ASSERT_TRUE(earlier && later);
   EXPECT_GT(later->file_count(), earlier->file_count()) << "the later sync covers the rolled segment too";
 
   auto later_done = later->run();
@@ -147,16 +160,7 @@ TEST(sync, overlapping_syncs_complete_in_any_order) {
 // stays in the sync set until the later one completes.
 TEST(sync, an_earlier_sync_completing_first_covers_only_what_it_saw) {
   temp_dir dir;
-  auto p = std::move(*partition::open(dir.path(), sync_config(), 0));
-  auto first_batch = make_batch(4, std::string(100, 'x'));
-  ASSERT_TRUE(p->append(first_batch, 0));
-  auto earlier = p->prepare_sync();
-  const auto earlier_covers = p->next_offset();
-  while (p->segment_count() < 2) {
-    auto batch = make_batch(4, std::string(100, 'y'));
-    ASSERT_TRUE(p->append(batch, 0));
-  }
-  auto later = p->prepare_sync();
+  auto [p, earlier, later, earlier_covers] = prepare_two_syncs(dir);
   ASSERT_TRUE(earlier && later);
   p->complete_sync(earlier->run());
   EXPECT_EQ(p->durable_offset(), earlier_covers);
