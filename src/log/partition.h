@@ -20,10 +20,10 @@
 // appending while a sync runs and answers the acks=all produces whose last offset is below
 // durable_offset() when it completes (the batches that arrived meanwhile are covered by the
 // next one). Several syncs may run at once and complete in any order: each covers what was
-// appended before its prepare_sync(), and complete_sync() only ever advances durable_offset(). flush_policy says when
-// the broker starts a sync: after every append (`always`, still grouped by the in-flight rule), every flush_interval_ms
-// (`interval_ms`), or never (the OS writes back; acks do not wait). sync() does the three steps inline, for tests and
-// start-up code.
+// appended before its prepare_sync(), and complete_sync() only ever advances durable_offset().
+// flush_policy says when the broker starts a sync: after every append (`always`, still grouped
+// by the in-flight rule), every flush_interval_ms (`interval_ms`), or never (the OS writes back;
+// acks do not wait). sync() does the three steps inline, for tests and start-up code.
 //
 // Offsets are i64 Kafka offsets; timestamps and `now_ms` are milliseconds since the epoch.
 // Time is a parameter (`now_ms`), never read from a clock here, so tests control it.

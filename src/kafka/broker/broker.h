@@ -8,9 +8,9 @@
 // (co_spawn on its executor) for every partition operation, so a log::partition is only ever
 // touched by its owner thread. fdatasync runs on the io_pool's blocking pool (group commit: at
 // most syncs_in_flight_max syncs per partition at once; acks=all produces wait for the sync that
-// covers their last offset). The set of topics is a read-mostly `shared_ptr<const topic_table>` snapshot,
-// replaced under a small mutex; creation and deletion (rare, blocking file work) run on the
-// blocking pool, serialised by an admin mutex.
+// covers their last offset). The set of topics is a read-mostly `shared_ptr<const topic_table>`
+// snapshot, replaced under a small mutex; creation and deletion (rare, blocking file work) run on
+// the blocking pool, serialised by an admin mutex.
 //
 // Lifecycle: constructed by main after the io_pool exists (started or not) and before the
 // listener starts; the constructor opens every existing topic (recovery; blocking; throws
