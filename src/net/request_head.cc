@@ -1,7 +1,6 @@
 #include "net/request_head.h"
 
 #include <array>
-#include <cstring>
 
 #include "core/swar.h"
 #include "net/http_message.h"
