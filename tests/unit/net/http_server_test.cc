@@ -135,6 +135,40 @@ TEST_F(http_server_test, a_client_still_sending_a_large_body_reads_the_413) {
   }
 }
 
+// After an error answer the server reads and drops what the client still sends, but not without
+// end: at most 8 MiB and 2 s (linger_close), then it closes. A client that never stops sending
+// sees its connection closed, by bytes here and by time below.
+TEST_F(http_server_test, the_lingering_read_after_an_error_answer_stops_after_8_mib) {
+  raw_client client(port_);
+  ASSERT_TRUE(client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000\r\n\r\n"));
+  const std::string chunk(1 << 20, 'x');
+  std::size_t sent = 0;
+  constexpr std::size_t bound = 64 << 20;
+  // The sends fail once the server has closed (its reset comes back). Loopback's socket buffers
+  // hold a few MiB more than the server read, so only the upper bound says something.
+  while (sent < bound && client.send(chunk)) sent += chunk.size();
+  EXPECT_LT(sent, bound) << "the server was still reading after " << sent << " bytes";
+}
+
+TEST_F(http_server_test, the_lingering_read_after_an_error_answer_stops_after_2_s) {
+  raw_client client(port_);
+  ASSERT_TRUE(
+      client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000\r\n\r\n" + std::string(4096, 'x')));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  // A byte every 100 ms keeps the lingering read busy, far below its byte cap. (The server shut
+  // its sending side when it answered, so an end of stream says nothing; a failed send does.)
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() - start < 20s) {
+    std::this_thread::sleep_for(100ms);
+    closed = !client.send("x");
+  }
+  EXPECT_TRUE(closed) << "the server still read after 20 s of trickling";
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 1s) << "closed before the lingering read had its time";
+}
+
 TEST_F(http_server_test, oversized_chunked_body_is_413) {
   raw_client client(port_);
   std::string chunked = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
