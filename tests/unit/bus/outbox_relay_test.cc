@@ -212,6 +212,57 @@ TEST_F(outbox_relay_test, a_row_committed_late_with_a_smaller_id_is_relayed_befo
   for (const auto id : after) EXPECT_EQ(times[id], 1) << id;
 }
 
+// The full scan (full_scan_interval_ms) is the floor's backstop: a row below the floor that no
+// open writer held (here: inserted with an explicit id, as a restore or a hand-made fix might) is
+// never read by the rounds from the floor, and is relayed by the next full scan.
+TEST_F(outbox_relay_test, a_row_below_the_floor_is_found_by_the_full_scan_only) {
+  const auto below_floor_row = [&](std::int64_t id) {
+    exec(
+        fmt::format("insert into substrate.outbox (id, topic, key, payload) values ({}, '{}', 'low', "
+                    "'{{\"n\": {}, \"text\": \"below the floor\"}}')",
+                    id, topic_, id));
+  };
+  const auto floor_passes = [&](outbox_relay& relay, const std::vector<std::int64_t>& ids) {
+    return wait_until([&] { return count("substrate.outbox") == 0 && relay.stats().floor_id >= ids.back(); });
+  };
+
+  // Without a full scan in sight, the row waits while later rows are relayed.
+  auto without = relay_options();
+  without.full_scan_interval_ms = 600'000;
+  std::int64_t hidden_id = 0;
+  {
+    outbox_relay relay(without, *serializer_, *producer_, connection());
+    relay.start();
+    const auto first = insert(1, 20);
+    ASSERT_TRUE(floor_passes(relay, first));
+    hidden_id = first.front();  // relayed and deleted: free again, and below the floor
+    below_floor_row(hidden_id);
+    insert(21, 30);
+    ASSERT_TRUE(wait_until([&] { return relay.stats().relayed >= 30; }));
+    std::this_thread::sleep_for(300ms);  // more rounds from the floor
+    EXPECT_EQ(count("substrate.outbox"), 1) << "only the row below the floor is left";
+    relay.stop();
+  }
+  exec("delete from substrate.outbox");
+
+  // With a full scan every 300 ms, the same kind of row is relayed.
+  auto with = relay_options();
+  with.full_scan_interval_ms = 300;
+  outbox_relay relay(with, *serializer_, *producer_, connection());
+  relay.start();
+  const auto rows = insert(31, 50);
+  ASSERT_TRUE(floor_passes(relay, rows));
+  below_floor_row(rows.front());
+  EXPECT_TRUE(wait_until([&] { return count("substrate.outbox") == 0; }, 10s)) << "the full scan relays it";
+  relay.stop();
+  std::map<std::int64_t, int> times;
+  for (const auto& r : read_topic()) {
+    if (r.key == "low") ++times[r.id];
+  }
+  EXPECT_EQ(times[rows.front()], 1) << "relayed once, with its own id";
+  EXPECT_EQ(times.count(hidden_id) ? times[hidden_id] : 0, 0) << "the first one was deleted unrelayed";
+}
+
 TEST_F(outbox_relay_test, rows_already_on_the_topic_after_a_crash_are_not_produced_again) {
   // A relay that produced rows 1..6 and died before deleting them: their records carry the header.
   const auto ids = insert(1, 10);
