@@ -7,15 +7,40 @@ import path from 'node:path';
 
 export const binary = process.env.TEST_SUBSTRATE_BINARY ?? path.resolve('build/substrate');
 
-export async function freePort() {
-  return new Promise((resolve, reject) => {
+// Whether 127.0.0.1:`port` can be listened on now (0: the kernel picks); the port, or null.
+function listenable(port) {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
+    server.once('error', () => resolve(null));
+    server.listen(port, '127.0.0.1', () => {
+      const picked = server.address().port;
+      server.close(() => resolve(picked));
     });
   });
+}
+
+// A loopback port that is free now, below the kernel's ephemeral range (ip_local_port_range,
+// 32768 and up by default). The kernel's own pick for port 0 comes from that range, where every
+// outgoing connection of the tests running in parallel also takes its local port, so the port
+// could be taken again before substrate binds it ("Address already in use", seen in make test).
+// Below the range only another test's random pick can collide.
+export async function freePort() {
+  let ephemeralLow = 32768;
+  try {
+    ephemeralLow = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    // not Linux, or no /proc: the default range
+  }
+  const lowest = 10000;
+  if (Number.isInteger(ephemeralLow) && ephemeralLow > lowest + 1000) {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const port = lowest + Math.floor(Math.random() * (ephemeralLow - lowest));
+      if ((await listenable(port)) !== null) return port;
+    }
+  }
+  const picked = await listenable(0);
+  if (picked === null) throw new Error('no free loopback port');
+  return picked;
 }
 
 // A data dir the postgres user can enter (tests may run as root, PostgreSQL never does).
