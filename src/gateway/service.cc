@@ -3,7 +3,6 @@
 #include <array>
 #include <charconv>
 #include <chrono>
-#include <ctime>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -11,6 +10,7 @@
 #include <openssl/sha.h>
 
 #include "avro/errc.h"
+#include "core/coarse_clock.h"
 #include "gateway/errc.h"
 #include "gateway/logger.h"
 #include "net/completion.h"
@@ -60,19 +60,13 @@ void append_integer(std::string& out, std::int64_t value) {
   out.append(digits.data(), end);
 }
 
-// The coarse clocks (the kernel's last tick, read without the TSC): a token's time claims are in
-// seconds and the rate limiter's buckets refill by milliseconds, so a tick's resolution (1-4 ms)
-// is plenty, and each is read once per request.
-std::int64_t coarse_ms(clockid_t clock) {
-  timespec now{};
-  ::clock_gettime(clock, &now);
-  return static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
-}
+// The coarse clocks (core/coarse_clock.h): a token's time claims are in seconds and the rate
+// limiter's buckets refill by milliseconds, so a tick's resolution (1-4 ms) is plenty.
 std::int64_t system_now_s() {
-  return coarse_ms(CLOCK_REALTIME_COARSE) / 1000;
+  return std::chrono::duration_cast<std::chrono::seconds>(core::coarse_system_now().time_since_epoch()).count();
 }
 std::int64_t steady_now_ms() {
-  return coarse_ms(CLOCK_MONOTONIC_COARSE);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(core::coarse_steady_now().time_since_epoch()).count();
 }
 
 }  // namespace

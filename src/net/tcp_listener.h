@@ -14,8 +14,6 @@
 // timeout, cancels the socket's pending operation once the deadline passes; `timed_out` tells
 // the protocol why its read failed. See docs/decisions/0001-platform-skeleton.md.
 
-#include <time.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -29,21 +27,18 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/coarse_clock.h"
 #include "core/metrics.h"
 
 namespace substrate::net {
 
 class io_pool;
 
-// The clock of connection deadlines: CLOCK_MONOTONIC_COARSE, the time of the kernel's last tick
-// (1-4 ms resolution; the same base as steady_clock), read without the TSC. A request passes
-// through connection::enter() three or four times, and the sweeper honours a deadline only to a
-// quarter of its length (at least 5 ms) anyway.
+// The clock of connection deadlines: the coarse steady clock (core/coarse_clock.h). A request
+// passes through connection::enter() three or four times, and the sweeper honours a deadline only
+// to a quarter of its length (at least 5 ms) anyway.
 inline std::chrono::steady_clock::time_point deadline_clock_now() {
-  timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-  return std::chrono::steady_clock::time_point(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec)));
+  return core::coarse_steady_now();
 }
 
 // One connection's bookkeeping, owned by the listener's per-connection coroutine and
