@@ -10,6 +10,7 @@
 
 #include "avro/checked_reader.h"
 #include "avro/errc.h"
+#include "core/decimal.h"
 
 namespace substrate::avro {
 
@@ -121,9 +122,7 @@ private:
             (v < std::numeric_limits<std::int32_t>::min() || v > std::numeric_limits<std::int32_t>::max())) {
           return in_.fail(errc::invalid_binary, fmt::format("int {} out of range", v));
         }
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        out_.append(buf, r.ptr);
+        core::append_decimal(out_, v);
         return true;
       }
       case kind::float_: {

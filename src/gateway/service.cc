@@ -1,7 +1,6 @@
 #include "gateway/service.h"
 
 #include <array>
-#include <charconv>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -11,6 +10,7 @@
 
 #include "avro/errc.h"
 #include "core/coarse_clock.h"
+#include "core/decimal.h"
 #include "gateway/errc.h"
 #include "gateway/logger.h"
 #include "net/completion.h"
@@ -52,12 +52,6 @@ std::array<unsigned char, SHA256_DIGEST_LENGTH> digest(std::string_view text) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> out{};
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), out.data());
   return out;
-}
-
-void append_integer(std::string& out, std::int64_t value) {
-  std::array<char, 24> digits{};
-  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
-  out.append(digits.data(), end);
 }
 
 // The coarse clocks (core/coarse_clock.h): a token's time claims are in seconds and the rate
@@ -196,9 +190,9 @@ struct service::impl {
       gateway_log.error("produce to {} failed: {}", topic, e.message());
       co_return fail(500, "produce_failed", "Internal server error (the event was not stored)", e.message());
     }
-    append_integer(body, acked->partition);
+    core::append_decimal(body, acked->partition);
     body.append(",\"offset\":");
-    append_integer(body, acked->offset);
+    core::append_decimal(body, acked->offset);
     body.push_back('}');
     co_return net::http_response::json(202, std::move(body));
   }

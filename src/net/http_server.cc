@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <deque>
 #include <memory_resource>
@@ -29,6 +28,7 @@
 #include <boost/container/small_vector.hpp>
 
 #include "core/assert.h"
+#include "core/decimal.h"
 #include "core/swar.h"
 #include "net/io_pool.h"
 #include "net/logger.h"
@@ -184,15 +184,10 @@ void serialize(std::string& out, const http_response& response, unsigned version
   using namespace std::string_view_literals;  // appends of known length: no strlen per piece
   const int status = response.status;
   const bool body_allowed = status >= 200 && status != 204 && status != 304;
-  std::array<char, 24> digits{};
-  const auto append_number = [&](std::uint64_t value) {
-    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
-    out.append(digits.data(), end);
-  };
   out.clear();
   out.reserve(128 + response.body.size() + response.headers.size() * 48);
   out += version == 10 ? "HTTP/1.0 "sv : "HTTP/1.1 "sv;
-  append_number(static_cast<std::uint64_t>(status));
+  core::append_decimal(out, status);
   out += ' ';
   out += status_reason(status);
   out += "\r\n"sv;
@@ -209,7 +204,7 @@ void serialize(std::string& out, const http_response& response, unsigned version
   }
   if (body_allowed) {
     out += "Content-Length: "sv;
-    append_number(response.body.size());
+    core::append_decimal(out, response.body.size());
     out += "\r\n"sv;
   }
   if (!keep_alive) {
