@@ -12,9 +12,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include <nlohmann/json.hpp>
+
+#include "core/string_map.h"
 
 namespace substrate::auth {
 
@@ -105,8 +106,8 @@ private:
     }
   };
   // Looked up by the token as a view: a few hundred bytes, not worth a copy per request.
-  std::unordered_map<std::string, entry, signature_hash, std::equal_to<>> entries_;  // guarded by mutex_
-  std::uint64_t generation_ = 0;                                                     // guarded by mutex_
+  core::string_map<entry, signature_hash> entries_;  // guarded by mutex_
+  std::uint64_t generation_ = 0;                     // guarded by mutex_
 };
 
 }  // namespace substrate::auth

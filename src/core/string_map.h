@@ -15,7 +15,9 @@ struct string_hash {
   std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
 };
 
-template <class Value>
-using string_map = std::unordered_map<std::string, Value, string_hash, std::equal_to<>>;
+// `Hash` may hash less than the whole key (it must be transparent too); equality always compares
+// the whole key.
+template <class Value, class Hash = string_hash>
+using string_map = std::unordered_map<std::string, Value, Hash, std::equal_to<>>;
 
 }  // namespace substrate::core

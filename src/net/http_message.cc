@@ -117,16 +117,12 @@ std::optional<std::string_view> http_response::header(std::string_view name) con
   return std::nullopt;
 }
 
-// Built in place: a braced list of headers would construct each pair, then copy it into the
-// vector (an allocation more per response for a value past the short-string buffer).
 http_response http_response::json(int status, std::string body) {
-  http_response response;
-  response.status = status;
-  response.headers.emplace_back("Content-Type", "application/json");
-  response.body = std::move(body);
-  return response;
+  return text(status, std::move(body), "application/json");
 }
 
+// Built in place: a braced list of headers would construct each pair, then copy it into the
+// vector (an allocation more per response for a value past the short-string buffer).
 http_response http_response::text(int status, std::string body, std::string content_type) {
   http_response response;
   response.status = status;

@@ -1,5 +1,7 @@
 #include "auth/verified_token_cache.h"
 
+#include <string>
+
 #include <gtest/gtest.h>
 
 namespace substrate::auth {
@@ -15,6 +17,20 @@ TEST(verified_token_cache, a_hit_checks_the_time_claims_again_with_the_leeway) {
   EXPECT_EQ(cache.size(), 0u);
   cache.insert("t", {.exp = 1000, .nbf = 500, .iat = std::nullopt}, 7, 600, cache.generation());
   EXPECT_EQ(cache.find("t", 469), std::nullopt);  // the clock went back before nbf - leeway
+}
+
+// Only a token's last 32 bytes are hashed; tokens that share them are still told apart by the
+// whole token (a forged token with an accepted token's signature finds nothing).
+TEST(verified_token_cache, tokens_with_the_same_tail_are_distinct_entries) {
+  verified_token_cache<int> cache(10, 0);
+  const std::string tail(32, 's');
+  cache.insert("header.alice." + tail, {}, 1, 0, cache.generation());
+  cache.insert("header.bob." + tail, {}, 2, 0, cache.generation());
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.find("header.alice." + tail, 0), 1);
+  EXPECT_EQ(cache.find("header.bob." + tail, 0), 2);
+  EXPECT_EQ(cache.find("header.mallory." + tail, 0), std::nullopt);
+  EXPECT_EQ(cache.find(tail, 0), std::nullopt);
 }
 
 TEST(verified_token_cache, a_full_cache_drops_the_invalid_entries_first_then_all) {
