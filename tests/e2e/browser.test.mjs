@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { launchChromium, screenshot, watchErrors } from './lib/browser.mjs';
-import { Substrate, makeDataDir, removeDataDir } from './lib/substrate.mjs';
+import { Substrate, makeDataDir, psql, removeDataDir } from './lib/substrate.mjs';
 
 let s;
 let dataDir;
@@ -82,6 +82,82 @@ test('sign-up shows the home view, the live events arrive, and the credits becom
   await page.waitForFunction(() => document.querySelector('#credit-count').textContent === '2', null, { timeout: 30_000 });
   assert.equal(await page.locator('#credit-badge').getAttribute('class'), 'badge');
   await screenshot(page, 'home-after-signup');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+// The interleaving CI met once, forced with delays only: at subscription the balance is read
+// before a credit change commits, the history after it, and the change's live notification
+// arrives last, a duplicate of a row already shown. The change is committed the way the signup
+// processor commits the bonus: a ledger row and its notification in one transaction.
+test('a credit change the history already showed still updates the balance', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  const email = `pw-${Date.now()}-h@e2e-test.local`;
+  await signUpInBrowser(page, email);
+  await page.waitForFunction(() => document.querySelector('#credit-count').textContent === '2', null,
+    { timeout: 30_000 });
+  const databaseUrl = s.env().DATABASE_URL;
+  const userId = psql(databaseUrl, `select id from auth.users where email = '${email}'`);
+  assert.match(userId, /^[0-9a-f-]{36}$/);
+  const reason = `e2e_race_${Date.now()}`;
+
+  let armed = false;
+  let historyAsked = false;
+  let released = false;
+  let socket = null;
+  let held = null;  // the server's frames from the change's notification on, until released
+  let balanceRead;
+  const balanceReadBeforeCommit = new Promise((resolve) => { balanceRead = resolve; });
+  let commit;
+  const committed = new Promise((resolve) => { commit = resolve; });
+  await page.routeWebSocket(/\/realtime\/v1\/websocket/, (ws) => {
+    socket = ws;
+    const server = ws.connectToServer();
+    ws.onMessage((message) => server.send(message));
+    server.onMessage((message) => {
+      if (!released && (held || String(message).includes(reason))) {
+        (held ??= []).push(message);
+        return;
+      }
+      ws.send(message);
+    });
+  });
+  await page.route(/\/rest\/v1\/user_notifications/, async (route) => {
+    if (!armed || historyAsked || route.request().method() !== 'GET') return route.continue();
+    historyAsked = true;
+    await balanceReadBeforeCommit;
+    psql(databaseUrl, `begin;
+      insert into public.credit_ledger (user_id, amount, event_type, description, event_time)
+        values ('${userId}', 3, 'credit.e2e', 'e2e', '2026-01-01T00:00:00Z');
+      insert into public.user_notifications (user_id, event_type, payload, event_time)
+        values ('${userId}', 'credit.balance_changed', '{"amount":3,"reason":"${reason}"}', '2026-01-01T00:00:00Z');
+      commit;`);
+    commit();
+    return route.continue();
+  });
+  await page.route(/\/rest\/v1\/user_credit_balances/, async (route) => {
+    // The read at SUBSCRIBED is the one asked after the history.
+    if (!historyAsked || route.request().method() !== 'GET') return route.continue();
+    const response = await route.fetch();
+    balanceRead();
+    await committed;
+    return route.fulfill({ response });
+  });
+
+  // A reload subscribes again with the stored session.
+  armed = true;
+  await page.reload();
+  await page.locator('#home-view').waitFor({ state: 'visible', timeout: 15_000 });
+  await page.locator('#events-list li', { hasText: reason.replaceAll('_', ' ') }).waitFor({ timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('#credit-count').textContent === '2', null,
+    { timeout: 10_000 });
+  assert.ok(held?.length > 0, 'the change\'s live notification was held behind the history');
+  released = true;
+  for (const message of held.splice(0)) socket.send(message);
+  await page.waitForFunction(() => document.querySelector('#credit-count').textContent === '5', null,
+    { timeout: 15_000 });
   assert.deepEqual(errors, []);
   await context.close();
 });

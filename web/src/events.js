@@ -72,3 +72,22 @@ export function createEventList(listElement, emptyElement, limit = 50) {
     },
   };
 }
+
+// What one notification row does in the home view. The history read at SUBSCRIBED and the live
+// stream overlap on purpose, so a row can arrive twice: it is shown and handed to the waiter
+// once, but a live credit change reads the balance again even when its row is already shown.
+// The balance read at SUBSCRIBED can run before the change's commit while the history read runs
+// after it; then the live copy, a duplicate by the time it arrives, is the only later signal,
+// and skipping it left the balance at 0 (seen in CI under load).
+export function createNotificationHandler({ list, waiter, refreshCredits, warn = console.warn }) {
+  return (row) => {
+    const shown = list.add(row);
+    if (row.event_type === 'credit.balance_changed') refreshCredits();
+    if (!shown) return;
+    try {
+      waiter.handle(row);
+    } catch (error) {
+      warn('notification with a malformed payload', row.id, error);
+    }
+  };
+}

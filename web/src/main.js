@@ -3,7 +3,7 @@
 import { createClient } from '@supabase/supabase-js';
 
 import { sendMessage } from './api.js';
-import { createEventList } from './events.js';
+import { createEventList, createNotificationHandler } from './events.js';
 import { emailLocalPart } from './format.js';
 import { createNotificationWaiter } from './waiter.js';
 import './style.css';
@@ -120,15 +120,7 @@ async function start() {
   }
 
   // ---- live events (contracts.md 7.7): subscribe, then prefetch, so nothing falls between ----
-  function onNotification(row) {
-    if (!events.add(row)) return;
-    try {
-      waiter.handle(row);
-    } catch (error) {
-      console.warn('notification with a malformed payload', row.id, error);
-    }
-    if (row.event_type === 'credit.balance_changed') refreshCredits();
-  }
+  const onNotification = createNotificationHandler({ list: events, waiter, refreshCredits });
 
   async function subscribe(token) {
     if (channel) await supabase.removeChannel(channel);

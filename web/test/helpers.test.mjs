@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { describeNotification } from '../src/events.js';
+import { createNotificationHandler, describeNotification } from '../src/events.js';
 import { formatSize, isAllowedMediaType, mediaCategory, parsePayload, stripTrailingSlashes } from '../src/format.js';
 import { createNotificationWaiter } from '../src/waiter.js';
 
@@ -69,4 +69,44 @@ test('the waiter times out and cleans up with the contract messages', async () =
   waiter.cleanup();
   await assert.rejects(pending, /Notification waiter cleaned up/);
   assert.equal(waiter.pending, 0);
+});
+
+test('a live credit change re-reads the balance even when the history read already showed its row', () => {
+  const shownIds = new Set();
+  const list = { add: (row) => (shownIds.has(row.id) ? false : (shownIds.add(row.id), true)) };
+  const handled = [];
+  const waiter = { handle: (row) => { handled.push(row.id); return false; } };
+  let reads = 0;
+  const warnings = [];
+  const onNotification = createNotificationHandler({
+    list, waiter, refreshCredits: () => { reads += 1; }, warn: (...args) => warnings.push(args),
+  });
+  const credit = { id: 7, event_type: 'credit.balance_changed', payload: '{"amount":2}' };
+
+  // The race seen in CI: the balance read at SUBSCRIBED ran before the bonus's commit, the history
+  // read after it, so the row is shown when its live copy arrives.
+  shownIds.add(credit.id);
+  onNotification(credit);
+  assert.equal(reads, 1, 'the duplicate live row still reads the balance');
+  assert.deepEqual(handled, [], 'a row already shown is not handed to the waiter again');
+
+  onNotification({ id: 8, event_type: 'credit.balance_changed', payload: '{"amount":-1}' });
+  assert.equal(reads, 2);
+  assert.deepEqual(handled, [8]);
+
+  onNotification({ id: 9, event_type: 'identity.login', payload: '{}' });
+  onNotification({ id: 9, event_type: 'identity.login', payload: '{}' });
+  assert.equal(reads, 2, 'other types do not read the balance');
+  assert.deepEqual(handled, [8, 9], 'each row reaches the waiter once');
+
+  const throwing = createNotificationHandler({
+    list: { add: () => true },
+    waiter: { handle: () => { throw new SyntaxError('bad payload'); } },
+    refreshCredits: () => { reads += 1; },
+    warn: (...args) => warnings.push(args),
+  });
+  throwing({ id: 10, event_type: 'credit.balance_changed', payload: '{oops' });
+  assert.equal(reads, 3, 'a malformed payload still reads the balance');
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0][1], 10);
 });
