@@ -60,6 +60,15 @@ bool has_live(const std::map<std::int32_t, schema_value>& versions) {
   return std::any_of(versions.begin(), versions.end(), [](const auto& kv) { return !kv.second.deleted; });
 }
 
+api_error schema_not_found(std::string_view id_text) {
+  return api_error{40403, fmt::format("Schema {} not found", id_text)};
+}
+
+bool is_miss(const answer& a) {
+  const auto* e = std::get_if<api_error>(&a);
+  return e && (e->code == 40401 || e->code == 40402 || e->code == 40403);
+}
+
 }  // namespace
 
 std::variant<schema_request, api_error> parse_schema_request(std::string_view body) {
@@ -113,6 +122,14 @@ std::variant<registry::parsed_request, api_error> registry::parse(const schema_r
 std::optional<api_error> registry::write(const std::vector<record>& records) {
   if (!store_) return api_error{50001, "Error while registering the schema: no store"};
   return store_->append(records);
+}
+
+template <typename Read>
+answer registry::caught_up_on_miss(const Read& read) {
+  auto out = read();
+  if (!store_ || !is_miss(out)) return out;
+  if (auto e = store_->catch_up()) return *e;
+  return read();
 }
 
 answer registry::register_schema(const std::string& subject, const schema_request& request) {
@@ -178,40 +195,48 @@ answer registry::lookup(const std::string& subject, const schema_request& reques
   auto parsed_or = parse(request);
   if (auto* e = std::get_if<api_error>(&parsed_or)) return *e;
   const auto& p = std::get<parsed_request>(parsed_or);
-  std::lock_guard lock(state_mutex_);
-  const auto* versions = state_.versions(subject);
-  if (!versions || (!deleted && !has_live(*versions))) return subject_not_found(subject);
-  // The newest matching version, as Confluent answers.
-  for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
-    const auto& v = it->second;
-    if (v.deleted && !deleted) continue;
-    if (state::dedup_key(v.schema_type, v.schema, v.references) == p.key) return version_json(v);
-  }
-  return api_error{40403, "Schema not found"};
+  return caught_up_on_miss([&]() -> answer {
+    std::lock_guard lock(state_mutex_);
+    const auto* versions = state_.versions(subject);
+    if (!versions || (!deleted && !has_live(*versions))) return subject_not_found(subject);
+    // The newest matching version, as Confluent answers.
+    for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
+      const auto& v = it->second;
+      if (v.deleted && !deleted) continue;
+      if (state::dedup_key(v.schema_type, v.schema, v.references) == p.key) return version_json(v);
+    }
+    return api_error{40403, "Schema not found"};
+  });
 }
 
 answer registry::schema_by_id(std::string_view id_text) {
   const auto id = parse_id(id_text);
-  std::lock_guard lock(state_mutex_);
-  const auto* entry = id ? state_.by_id(*id) : nullptr;
-  if (!entry) return api_error{40403, fmt::format("Schema {} not found", id_text)};
-  json out = {{"schema", entry->text}};
-  if (entry->schema_type != "AVRO") out["schemaType"] = entry->schema_type;
-  if (!entry->references.empty()) out["references"] = json::parse(entry->references);
-  return out;
+  if (!id) return schema_not_found(id_text);  // no id is ever found: not worth a look at the log
+  return caught_up_on_miss([&]() -> answer {
+    std::lock_guard lock(state_mutex_);
+    const auto* entry = state_.by_id(*id);
+    if (!entry) return schema_not_found(id_text);
+    json out = {{"schema", entry->text}};
+    if (entry->schema_type != "AVRO") out["schemaType"] = entry->schema_type;
+    if (!entry->references.empty()) out["references"] = json::parse(entry->references);
+    return out;
+  });
 }
 
 answer registry::id_versions(std::string_view id_text, bool deleted) {
   const auto id = parse_id(id_text);
-  std::lock_guard lock(state_mutex_);
-  if (!id || !state_.by_id(*id)) return api_error{40403, fmt::format("Schema {} not found", id_text)};
-  json out = json::array();
-  for (const auto& [subject, versions] : state_.subjects()) {
-    for (const auto& [number, v] : versions) {
-      if (v.id == *id && (deleted || !v.deleted)) out.push_back({{"subject", subject}, {"version", number}});
+  if (!id) return schema_not_found(id_text);
+  return caught_up_on_miss([&]() -> answer {
+    std::lock_guard lock(state_mutex_);
+    if (!state_.by_id(*id)) return schema_not_found(id_text);
+    json out = json::array();
+    for (const auto& [subject, versions] : state_.subjects()) {
+      for (const auto& [number, v] : versions) {
+        if (v.id == *id && (deleted || !v.deleted)) out.push_back({{"subject", subject}, {"version", number}});
+      }
     }
-  }
-  return out;
+    return out;
+  });
 }
 
 answer registry::schema_types() const {
@@ -229,34 +254,38 @@ answer registry::subjects(std::string_view prefix, bool deleted) {
 }
 
 answer registry::versions(const std::string& subject, bool deleted) {
-  std::lock_guard lock(state_mutex_);
-  const auto* versions = state_.versions(subject);
-  json out = json::array();
-  if (versions) {
-    for (const auto& [number, v] : *versions) {
-      if (deleted || !v.deleted) out.push_back(number);
+  return caught_up_on_miss([&]() -> answer {
+    std::lock_guard lock(state_mutex_);
+    const auto* versions = state_.versions(subject);
+    json out = json::array();
+    if (versions) {
+      for (const auto& [number, v] : *versions) {
+        if (deleted || !v.deleted) out.push_back(number);
+      }
     }
-  }
-  if (out.empty()) return subject_not_found(subject);
-  return out;
+    if (out.empty()) return subject_not_found(subject);
+    return out;
+  });
 }
 
 answer registry::version(const std::string& subject, std::string_view version_text, bool deleted) {
   const auto parsed = parse_version(version_text);
   if (auto* e = std::get_if<api_error>(&parsed)) return *e;
   const auto number = std::get<std::int32_t>(parsed);
-  std::lock_guard lock(state_mutex_);
-  const auto* versions = state_.versions(subject);
-  if (!versions || (!deleted && !has_live(*versions))) return subject_not_found(subject);
-  if (number == latest) {
-    for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
-      if (deleted || !it->second.deleted) return version_json(it->second);
+  return caught_up_on_miss([&]() -> answer {
+    std::lock_guard lock(state_mutex_);
+    const auto* versions = state_.versions(subject);
+    if (!versions || (!deleted && !has_live(*versions))) return subject_not_found(subject);
+    if (number == latest) {
+      for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
+        if (deleted || !it->second.deleted) return version_json(it->second);
+      }
+      return subject_not_found(subject);
     }
-    return subject_not_found(subject);
-  }
-  const auto it = versions->find(number);
-  if (it == versions->end() || (it->second.deleted && !deleted)) return version_not_found(number);
-  return version_json(it->second);
+    const auto it = versions->find(number);
+    if (it == versions->end() || (it->second.deleted && !deleted)) return version_not_found(number);
+    return version_json(it->second);
+  });
 }
 
 answer registry::delete_subject(const std::string& subject, bool permanent) {

@@ -3,6 +3,11 @@
 // the decoded request and returns the JSON answer or a Confluent error. `rest_api` maps HTTP to
 // these calls.
 //
+// Reads answer from memory. A miss (subject, version or schema not found) is answered only after
+// catching up with the log, so what another registry on the cluster has acknowledged is found (a
+// consumer decoding with an id that a producer registered through another registry). A hit may
+// lag another registry's newest write by the reader's fetch latency, as Confluent's followers do.
+//
 // Threading: every member is thread-safe. Reads take the state mutex; writes are serialized by a
 // writer mutex (one writer per process: ids and versions stay unique), catch up with the log,
 // decide, append through the store and answer once the record has been applied. A registry on
@@ -71,6 +76,9 @@ private:
   };
   std::variant<parsed_request, api_error> parse(const schema_request& request) const;
   std::optional<api_error> write(const std::vector<record>& records);
+  // Runs `read`; on a miss catches up with the store and runs it again.
+  template <typename Read>
+  answer caught_up_on_miss(const Read& read);
 
   store* store_ = nullptr;
   std::mutex writer_mutex_;  // held across a whole write (decide, append, confirm)

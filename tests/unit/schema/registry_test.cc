@@ -1,6 +1,10 @@
 // The registry's REST semantics (kafka-compat.md 7.2-7.5) through rest_api::handle, without
 // sockets, on a memory_store (the same record encoding and replay as the `_schemas` topic).
+#include <mutex>
 #include <set>
+#include <string>
+#include <variant>
+#include <vector>
 #include <thread>
 
 #include <fmt/format.h>
@@ -8,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/memory_store.h"
+#include "schema/records.h"
 #include "schema/rest_api.h"
 
 namespace substrate::schema {
@@ -299,6 +304,115 @@ TEST_F(registry_test, replaying_the_log_rebuilds_the_same_state) {
   replayed.apply("not json", std::string_view("x"));
   replayed.apply(R"({"keytype":"SCHEMA"})", std::string_view("{}"));
   replayed.apply(R"({"keytype":"NOOP","magic":0})", std::nullopt);
+}
+
+// A log shared by several registries, each reading it only when asked to catch up (or when it
+// appends), as kafka_store's reader can lag another registry's writes.
+struct shared_log {
+  std::mutex mutex;
+  std::vector<encoded_record> records;
+};
+
+class lagging_store final : public store {
+public:
+  lagging_store(registry& target, shared_log& log) : target_(target), log_(log) { target_.set_store(*this); }
+
+  std::optional<api_error> append(const std::vector<record>& records) override {
+    {
+      std::lock_guard lock(log_.mutex);
+      for (const auto& r : records) log_.records.push_back(encode(r));
+    }
+    read_to_end();
+    return std::nullopt;
+  }
+  std::optional<api_error> catch_up() override {
+    ++catch_ups;
+    if (failing) return api_error{50001, "Error reading the end of _schemas: broker down"};
+    read_to_end();
+    return std::nullopt;
+  }
+
+  int catch_ups = 0;
+  bool failing = false;
+
+private:
+  void read_to_end() {
+    std::lock_guard lock(log_.mutex);
+    for (; applied_ < log_.records.size(); ++applied_) {
+      const auto& r = log_.records[applied_];
+      if (r.value) {
+        target_.apply(r.key, std::string_view(*r.value));
+      } else {
+        target_.apply(r.key, std::nullopt);
+      }
+    }
+  }
+
+  registry& target_;
+  shared_log& log_;
+  std::size_t applied_ = 0;
+};
+
+std::string answer_text(const answer& a) {
+  if (const auto* e = std::get_if<api_error>(&a)) return fmt::format("error {}: {}", e->code, e->message);
+  return std::get<json>(a).dump();
+}
+
+TEST(registry_reads, a_miss_catches_up_so_another_registrys_acknowledged_write_is_found) {
+  shared_log log;
+  registry writer;
+  lagging_store writer_store(writer, log);
+  registry reader;
+  lagging_store reader_store(reader, log);
+
+  schema_request request;
+  request.schema = user_v1;
+  const auto registered = writer.register_schema("user-value", request);
+  ASSERT_TRUE(std::holds_alternative<json>(registered)) << answer_text(registered);
+  const int id = std::get<json>(registered)["id"];
+
+  // Each kind of read that can miss finds the other registry's write.
+  const auto by_id = reader.schema_by_id(std::to_string(id));
+  ASSERT_TRUE(std::holds_alternative<json>(by_id)) << answer_text(by_id);
+  EXPECT_EQ(std::get<json>(by_id)["schema"], user_v1);
+  EXPECT_EQ(reader_store.catch_ups, 1);
+  const int after_first = reader_store.catch_ups;
+  // A hit is served from memory, without a look at the log.
+  EXPECT_TRUE(std::holds_alternative<json>(reader.schema_by_id(std::to_string(id))));
+  EXPECT_TRUE(std::holds_alternative<json>(reader.version("user-value", "latest", false)));
+  EXPECT_EQ(reader_store.catch_ups, after_first);
+
+  request.schema = R"("string")";
+  ASSERT_TRUE(std::holds_alternative<json>(writer.register_schema("other-value", request)));
+  const auto versions = reader.versions("other-value", false);
+  EXPECT_EQ(answer_text(versions), "[1]");
+  request.schema = R"("long")";
+  ASSERT_TRUE(std::holds_alternative<json>(writer.register_schema("third-value", request)));
+  EXPECT_EQ(std::get<json>(reader.lookup("third-value", request, false))["version"], 1);
+  request.schema = user_v2;
+  const auto v2 = writer.register_schema("user-value", request);
+  ASSERT_TRUE(std::holds_alternative<json>(v2)) << answer_text(v2);
+  EXPECT_EQ(std::get<json>(reader.version("user-value", "2", false))["id"], std::get<json>(v2)["id"]);
+  request.schema = R"("bytes")";
+  const auto fourth = writer.register_schema("fourth-value", request);
+  EXPECT_EQ(answer_text(reader.id_versions(std::get<json>(fourth)["id"].dump(), false)),
+            R"([{"subject":"fourth-value","version":1}])");
+
+  // What exists nowhere is still a 404, after one look at the log; an id that is not a number
+  // cannot exist, so it costs none.
+  const int before_misses = reader_store.catch_ups;
+  const auto missing = reader.schema_by_id("999");
+  ASSERT_TRUE(std::holds_alternative<api_error>(missing));
+  EXPECT_EQ(std::get<api_error>(missing).code, 40403);
+  EXPECT_EQ(reader_store.catch_ups, before_misses + 1);
+  EXPECT_EQ(std::get<api_error>(reader.schema_by_id("abc")).code, 40403);
+  EXPECT_EQ(reader_store.catch_ups, before_misses + 1);
+
+  // When the log cannot be read, a miss is not presented as "not found".
+  reader_store.failing = true;
+  const auto unreadable = reader.versions("never-value", false);
+  ASSERT_TRUE(std::holds_alternative<api_error>(unreadable));
+  EXPECT_EQ(std::get<api_error>(unreadable).code, 50001) << answer_text(unreadable);
 }
 
 TEST(registry_auth, basic_auth_is_required_when_configured) {
