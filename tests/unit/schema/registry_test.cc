@@ -3,9 +3,9 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
-#include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
