@@ -4,11 +4,12 @@
 // substrate-outbox-id header, read with kafkajs) and nothing is left in the outbox.
 //
 // The kill lands at the worst moment on purpose: a statement trigger makes the relay's DELETE
-// wait for an advisory lock this test holds, so the first round's records are acknowledged on
-// the topic while their rows are still in the outbox (the recovery scan's case). The trigger is
-// the test's instrument for a timing the relay cannot be made to hit otherwise; killing "while
-// some rows are relayed" by polling missed the window on a loaded machine (CI).
-import { spawn } from 'node:child_process';
+// sleep in the first PostgreSQL (not in the restarted one), so the first round's records are
+// acknowledged on the topic while their rows are still in the outbox (the recovery scan's case).
+// A sleep can only end by the shutdown that the kill causes, which aborts the DELETE; a lock
+// released by that shutdown could let it commit first. The trigger is the test's instrument for
+// a timing the relay cannot be made to hit otherwise: killing "while some rows are relayed" by
+// polling missed the window on a loaded machine (CI).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
@@ -19,30 +20,12 @@ const topic = 'public.identity.signup.events';
 const rows = 4000;
 const dirs = [];
 const running = [];
-const holders = [];
 const batch = 200;
-const blockKey = 815_001;  // the advisory lock the trigger waits for
 
 after(async () => {
-  for (const h of holders) h.kill('SIGKILL');
   for (const s of running) await s.stop().catch(() => {});
   for (const d of dirs) removeDataDir(d);
 });
-
-// A psql session that takes the advisory lock and keeps it until the process ends; resolves once held.
-function holdAdvisoryLock(url) {
-  const child = spawn('psql', [url, '-XAt'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  holders.push(child);
-  child.stdin.write(`select 'held ' || pg_advisory_lock(${blockKey})::text;\n`);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (data) => {
-      out += data;
-      if (out.includes('held')) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`psql holding the lock exited with ${code}: ${out}`)));
-  });
-}
 
 async function readAll(brokers, expected) {
   const kafka = new Kafka({ clientId: 'outbox-crash', brokers: [brokers], logLevel: logLevel.NOTHING });
@@ -68,29 +51,31 @@ async function readAll(brokers, expected) {
 test('kill -9 while relaying, restart: every outbox row on the topic exactly once', async (t) => {
   const dataDir = makeDataDir();
   dirs.push(dataDir);
-  // Rounds of 200: the relay is killed mid-way, often with records on the topic whose rows it has
-  // not deleted yet (the recovery scan's case).
+  // Rounds of 200, so the first round's records are a known part of the rows.
   // No processors: they would turn these sign-ups into more outbox rows (the relay's metrics count those too).
   const settings = [`outbox.batch_size=${batch}`, 'web.enabled=false', 'processors.enabled=false', 'gateway.enabled=false',
     'kafka.group_initial_rebalance_delay_ms=0'];
   const first = await Substrate.start({ dataDir, settings });
   running.push(first);
   const url = first.env().DATABASE_URL;
-  psql(url, `create function public.e2e_wait_before_outbox_delete() returns trigger language plpgsql as $$
-      begin perform pg_advisory_xact_lock_shared(${blockKey}); return null; end $$;
-    create trigger e2e_wait_before_outbox_delete before delete on substrate.outbox
-      for each statement execute function public.e2e_wait_before_outbox_delete();`);
-  await holdAdvisoryLock(url);
+  const started = psql(url, 'select pg_postmaster_start_time()');
+  psql(url, `create function public.e2e_sleep_before_outbox_delete() returns trigger language plpgsql as $$
+      begin
+        if pg_postmaster_start_time() = '${started}'::timestamptz then perform pg_sleep(3600); end if;
+        return null;
+      end $$;
+    create trigger e2e_sleep_before_outbox_delete before delete on substrate.outbox
+      for each statement execute function public.e2e_sleep_before_outbox_delete();`);
   const ids = psql(url, `insert into substrate.outbox (topic, payload) select '${topic}', jsonb_build_object(
       'user_id', gen_random_uuid(), 'email', 'u' || n || '@example.test', 'signup_time', '2026-01-01T00:00:00Z')
     from generate_series(1, ${rows}) n returning id`).split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
   assert.equal(ids.length, rows);
 
-  // Kill once the relay's first DELETE waits: its round's records are on the topic, every row is
+  // Kill once the relay's first DELETE sleeps: its round's records are on the topic, every row is
   // still in the outbox.
-  const waiting = () => psql(url, `select count(*) from pg_locks where locktype = 'advisory' and not granted
-    and objid = ${blockKey}`) === '1';
-  await waitFor(waiting, 30_000, 'the relay\'s DELETE to wait for the lock');
+  const sleeping = () => psql(url, `select count(*) from pg_stat_activity where wait_event = 'PgSleep'
+    and pid <> pg_backend_pid()`) === '1';
+  await waitFor(sleeping, 30_000, 'the relay\'s DELETE to sleep');
   assert.equal(psql(url, 'select count(*) from substrate.outbox'), String(rows));
   first.child.kill('SIGKILL');
   await first.waitExit(5_000);
