@@ -2,8 +2,10 @@
 // Scratch resources of the C++ tests that start real processes: a free loopback port and a
 // temporary directory.
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -34,11 +36,32 @@ inline bool loopback_bindable(std::uint16_t port, std::uint16_t* picked = nullpt
   return bound;
 }
 
-// A loopback port that is free now, below the kernel's ephemeral range (ip_local_port_range,
-// 32768 and up by default). The kernel's own pick for port 0 comes from that range, where every
-// outgoing connection of the tests running in parallel also takes its local port, so the port
-// could be taken again before the process under test binds it ("Address already in use", seen
-// in make test). Below the range only another test's random pick can collide.
+// Claims `port` for this process among the test processes of the machine, as the JS tests'
+// freePort does (tests/e2e/lib/substrate.mjs): a file `<port>.<period>` in
+// $TMPDIR/substrate-test-ports created exclusively claims it for the current 15-minute period
+// and the next. A port that is merely free can be handed to two tests running in parallel
+// before either binds it. scripts/run-tests removes old files.
+inline bool claim_port(std::uint16_t port) {
+  using namespace std::chrono;
+  const auto dir = std::filesystem::temp_directory_path() / "substrate-test-ports";
+  std::error_code ec;
+  if (std::filesystem::create_directories(dir, ec)) {
+    std::filesystem::permissions(dir, std::filesystem::perms::all | std::filesystem::perms::sticky_bit, ec);
+  }
+  const auto period = duration_cast<minutes>(system_clock::now().time_since_epoch()).count() / 15;
+  if (std::filesystem::exists(dir / (std::to_string(port) + "." + std::to_string(period - 1)), ec)) return false;
+  const auto file = dir / (std::to_string(port) + "." + std::to_string(period));
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+// A loopback port that is free now and claimed for this process, below the kernel's ephemeral
+// range (ip_local_port_range, 32768 and up by default). The kernel's own pick for port 0 comes
+// from that range, where every outgoing connection of the tests running in parallel also takes
+// its local port, so the port could be taken again before the process under test binds it
+// ("Address already in use", seen in make test).
 inline std::uint16_t free_port() {
   int ephemeral_low = 32768;
   if (std::FILE* range = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
@@ -46,17 +69,18 @@ inline std::uint16_t free_port() {
     std::fclose(range);
   }
   constexpr int lowest = 10000;
-  if (ephemeral_low > lowest + 1000) {
-    static thread_local std::mt19937 random(std::random_device{}());
-    std::uniform_int_distribution<int> pick(lowest, ephemeral_low - 1);
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      const auto port = static_cast<std::uint16_t>(pick(random));
-      if (loopback_bindable(port)) return port;
-    }
+  if (ephemeral_low <= lowest + 1000) {
+    ADD_FAILURE() << "the ephemeral port range starts at " << ephemeral_low << ": no room below it for test ports";
+    return 0;
   }
-  std::uint16_t port = 0;
-  EXPECT_TRUE(loopback_bindable(0, &port));
-  return port;
+  static thread_local std::mt19937 random(std::random_device{}());
+  std::uniform_int_distribution<int> pick(lowest, ephemeral_low - 1);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(pick(random));
+    if (claim_port(port) && loopback_bindable(port)) return port;
+  }
+  ADD_FAILURE() << "no free, unclaimed loopback port between " << lowest << " and " << ephemeral_low;
+  return 0;
 }
 
 // A fresh directory under the system's temp dir, removed with everything in it. Mode 0755 so

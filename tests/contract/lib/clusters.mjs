@@ -102,13 +102,4 @@ export function hasGroupCoordinator(port, group) {
 
 export const groupSkipReason = 'the broker has no group coordinator yet (FindCoordinator answers an error)';
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../e2e/lib/substrate.mjs';

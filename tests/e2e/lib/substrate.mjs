@@ -19,11 +19,33 @@ function listenable(port) {
   });
 }
 
-// A loopback port that is free now, below the kernel's ephemeral range (ip_local_port_range,
-// 32768 and up by default). The kernel's own pick for port 0 comes from that range, where every
-// outgoing connection of the tests running in parallel also takes its local port, so the port
-// could be taken again before substrate binds it ("Address already in use", seen in make test).
-// Below the range only another test's random pick can collide.
+// Ports handed out to the test processes of this machine, as files `<port>.<period>`: a file
+// created exclusively claims the port for the current 15-minute period and the next, so no
+// other test process (these helpers, or test_support::free_port of the C++ tests) hands it out
+// again meanwhile, even before the process under test binds it. A free port alone was not
+// enough: two instances of one test file got the same random port (kafka and web listeners of
+// one substrate), and parallel tests collided now and then. scripts/run-tests removes old files.
+const portClaimsDir = path.join(os.tmpdir(), 'substrate-test-ports');
+const claimPeriodMs = 15 * 60 * 1000;
+
+function claimPort(port) {
+  const period = Math.floor(Date.now() / claimPeriodMs);
+  fs.mkdirSync(portClaimsDir, { recursive: true, mode: 0o1777 });
+  if (fs.existsSync(path.join(portClaimsDir, `${port}.${period - 1}`))) return false;
+  try {
+    fs.closeSync(fs.openSync(path.join(portClaimsDir, `${port}.${period}`), 'wx'));
+    return true;
+  } catch (error) {
+    if (error.code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+// A loopback port that is free now and claimed for this process, below the kernel's ephemeral
+// range (ip_local_port_range, 32768 and up by default). The kernel's own pick for port 0 comes
+// from that range, where every outgoing connection of the tests running in parallel also takes
+// its local port, so the port could be taken again before substrate binds it ("Address already
+// in use", seen in make test).
 export async function freePort() {
   let ephemeralLow = 32768;
   try {
@@ -32,15 +54,14 @@ export async function freePort() {
     // not Linux, or no /proc: the default range
   }
   const lowest = 10000;
-  if (Number.isInteger(ephemeralLow) && ephemeralLow > lowest + 1000) {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const port = lowest + Math.floor(Math.random() * (ephemeralLow - lowest));
-      if ((await listenable(port)) !== null) return port;
-    }
+  if (!Number.isInteger(ephemeralLow) || ephemeralLow <= lowest + 1000) {
+    throw new Error(`the ephemeral port range starts at ${ephemeralLow}: no room below it for test ports`);
   }
-  const picked = await listenable(0);
-  if (picked === null) throw new Error('no free loopback port');
-  return picked;
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const port = lowest + Math.floor(Math.random() * (ephemeralLow - lowest));
+    if (claimPort(port) && (await listenable(port)) !== null) return port;
+  }
+  throw new Error(`no free, unclaimed loopback port between ${lowest} and ${ephemeralLow} (claims in ${portClaimsDir})`);
 }
 
 // A data dir the postgres user can enter (tests may run as root, PostgreSQL never does).
