@@ -5,9 +5,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -18,8 +20,8 @@
 
 namespace substrate::test_support {
 
-// Whether a TCP socket can bind 127.0.0.1:`port` now (0: the kernel picks; `picked` gets it).
-inline bool loopback_bindable(std::uint16_t port, std::uint16_t* picked = nullptr) {
+// Whether a TCP socket can bind 127.0.0.1:`port` now.
+inline bool loopback_bindable(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   sockaddr_in address{};
@@ -27,11 +29,6 @@ inline bool loopback_bindable(std::uint16_t port, std::uint16_t* picked = nullpt
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   address.sin_port = htons(port);
   const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  if (bound && picked) {
-    socklen_t length = sizeof address;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    *picked = ntohs(address.sin_port);
-  }
   ::close(fd);
   return bound;
 }
@@ -40,8 +37,9 @@ inline bool loopback_bindable(std::uint16_t port, std::uint16_t* picked = nullpt
 // freePort does (tests/e2e/lib/substrate.mjs): a file `<port>.<period>` in
 // $TMPDIR/substrate-test-ports created exclusively claims it for the current 15-minute period
 // and the next. A port that is merely free can be handed to two tests running in parallel
-// before either binds it. scripts/run-tests removes old files.
-inline bool claim_port(std::uint16_t port) {
+// before either binds it. scripts/run-tests removes old files. 0 when claimed, EEXIST when
+// another process holds it, another errno when no claim can be written at all.
+inline int claim_port(std::uint16_t port) {
   using namespace std::chrono;
   const auto dir = std::filesystem::temp_directory_path() / "substrate-test-ports";
   std::error_code ec;
@@ -49,12 +47,12 @@ inline bool claim_port(std::uint16_t port) {
     std::filesystem::permissions(dir, std::filesystem::perms::all | std::filesystem::perms::sticky_bit, ec);
   }
   const auto period = duration_cast<minutes>(system_clock::now().time_since_epoch()).count() / 15;
-  if (std::filesystem::exists(dir / (std::to_string(port) + "." + std::to_string(period - 1)), ec)) return false;
+  if (std::filesystem::exists(dir / (std::to_string(port) + "." + std::to_string(period - 1)), ec)) return EEXIST;
   const auto file = dir / (std::to_string(port) + "." + std::to_string(period));
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
+  if (fd < 0) return errno;
   ::close(fd);
-  return true;
+  return 0;
 }
 
 // A loopback port that is free now and claimed for this process, below the kernel's ephemeral
@@ -77,7 +75,13 @@ inline std::uint16_t free_port() {
   std::uniform_int_distribution<int> pick(lowest, ephemeral_low - 1);
   for (int attempt = 0; attempt < 1000; ++attempt) {
     const auto port = static_cast<std::uint16_t>(pick(random));
-    if (claim_port(port) && loopback_bindable(port)) return port;
+    const int claimed = claim_port(port);
+    if (claimed == 0 && loopback_bindable(port)) return port;
+    if (claimed != 0 && claimed != EEXIST) {
+      ADD_FAILURE() << "cannot claim a test port in " << std::filesystem::temp_directory_path() / "substrate-test-ports"
+                    << ": " << std::strerror(claimed);
+      return 0;
+    }
   }
   ADD_FAILURE() << "no free, unclaimed loopback port between " << lowest << " and " << ephemeral_low;
   return 0;

@@ -7,15 +7,12 @@ import path from 'node:path';
 
 export const binary = process.env.TEST_SUBSTRATE_BINARY ?? path.resolve('build/substrate');
 
-// Whether 127.0.0.1:`port` can be listened on now (0: the kernel picks); the port, or null.
+// Whether 127.0.0.1:`port` can be listened on now.
 function listenable(port) {
   return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', () => resolve(null));
-    server.listen(port, '127.0.0.1', () => {
-      const picked = server.address().port;
-      server.close(() => resolve(picked));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
@@ -30,7 +27,8 @@ const claimPeriodMs = 15 * 60 * 1000;
 
 function claimPort(port) {
   const period = Math.floor(Date.now() / claimPeriodMs);
-  fs.mkdirSync(portClaimsDir, { recursive: true, mode: 0o1777 });
+  // Shared by every user's tests, as /tmp is (mkdir's mode is narrowed by the umask).
+  if (fs.mkdirSync(portClaimsDir, { recursive: true }) !== undefined) fs.chmodSync(portClaimsDir, 0o1777);
   if (fs.existsSync(path.join(portClaimsDir, `${port}.${period - 1}`))) return false;
   try {
     fs.closeSync(fs.openSync(path.join(portClaimsDir, `${port}.${period}`), 'wx'));
@@ -59,7 +57,7 @@ export async function freePort() {
   }
   for (let attempt = 0; attempt < 1000; attempt++) {
     const port = lowest + Math.floor(Math.random() * (ephemeralLow - lowest));
-    if (claimPort(port) && (await listenable(port)) !== null) return port;
+    if (claimPort(port) && (await listenable(port))) return port;
   }
   throw new Error(`no free, unclaimed loopback port between ${lowest} and ${ephemeralLow} (claims in ${portClaimsDir})`);
 }
