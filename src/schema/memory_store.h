@@ -20,11 +20,7 @@ public:
     std::lock_guard lock(mutex_);
     for (const auto& r : records) {
       auto encoded = encode(r);
-      if (encoded.value) {
-        target_.apply(encoded.key, std::string_view(*encoded.value));
-      } else {
-        target_.apply(encoded.key, std::nullopt);
-      }
+      target_.apply(encoded);
       log_.push_back(std::move(encoded));
     }
     return std::nullopt;

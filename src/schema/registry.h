@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/api_error.h"
+#include "schema/records.h"
 #include "schema/state.h"
 #include "schema/store.h"
 
@@ -49,6 +50,10 @@ public:
   void set_store(store& s) { store_ = &s; }
   // Applies a record read from `_schemas` (key and value bytes); malformed records are logged and skipped.
   void apply(std::string_view key, const std::optional<std::string_view>& value);
+  // The same for a record as encode() wrote it (in-memory logs, replays).
+  void apply(const encoded_record& r) {
+    apply(r.key, r.value ? std::optional<std::string_view>(*r.value) : std::nullopt);
+  }
 
   answer register_schema(const std::string& subject, const schema_request& request);
   answer lookup(const std::string& subject, const schema_request& request, bool deleted);

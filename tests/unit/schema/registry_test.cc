@@ -278,13 +278,7 @@ TEST_F(registry_test, replaying_the_log_rebuilds_the_same_state) {
   EXPECT_EQ(json::parse(*log.front().value)["deleted"], false);
 
   registry replayed;
-  for (const auto& r : log) {
-    if (r.value) {
-      replayed.apply(r.key, std::string_view(*r.value));
-    } else {
-      replayed.apply(r.key, std::nullopt);
-    }
-  }
+  for (const auto& r : log) replayed.apply(r);
   memory_store replay_store(replayed);
   rest_api replay_api(replayed);
   net::http_request request;
@@ -338,14 +332,7 @@ public:
 private:
   void read_to_end() {
     std::lock_guard lock(log_.mutex);
-    for (; applied_ < log_.records.size(); ++applied_) {
-      const auto& r = log_.records[applied_];
-      if (r.value) {
-        target_.apply(r.key, std::string_view(*r.value));
-      } else {
-        target_.apply(r.key, std::nullopt);
-      }
-    }
+    for (; applied_ < log_.records.size(); ++applied_) target_.apply(log_.records[applied_]);
   }
 
   registry& target_;
