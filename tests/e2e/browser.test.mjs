@@ -71,15 +71,26 @@ async function signUpInBrowser(page, email) {
   await page.locator('#home-view').waitFor({ state: 'visible', timeout: 15_000 });
 }
 
-test('sign-up shows the home view, the live events arrive, and the credits become 2', async () => {
+// A new browser context with a user signed up in its page; `tag` tells the users apart.
+async function signedUpPage(tag) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const errors = watchErrors(page);
-  const email = `pw-${Date.now()}-a@e2e-test.local`;
+  const email = `pw-${Date.now()}-${tag}@e2e-test.local`;
   await signUpInBrowser(page, email);
+  return { context, page, errors, email };
+}
+
+function creditCountShows(page, text, timeout) {
+  return page.waitForFunction((expected) => document.querySelector('#credit-count').textContent === expected, text,
+    { timeout });
+}
+
+test('sign-up shows the home view, the live events arrive, and the credits become 2', async () => {
+  const { context, page, errors } = await signedUpPage('a');
   assert.match(await page.locator('#welcome').textContent(), /^Hello pw-/);
   await page.locator('#events-list li[data-event-type="identity.signup"]').waitFor({ timeout: 30_000 });
-  await page.waitForFunction(() => document.querySelector('#credit-count').textContent === '2', null, { timeout: 30_000 });
+  await creditCountShows(page, '2', 30_000);
   assert.equal(await page.locator('#credit-badge').getAttribute('class'), 'badge');
   await screenshot(page, 'home-after-signup');
   assert.deepEqual(errors, []);
@@ -91,13 +102,8 @@ test('sign-up shows the home view, the live events arrive, and the credits becom
 // arrives last, a duplicate of a row already shown. The change is committed the way the signup
 // processor commits the bonus: a ledger row and its notification in one transaction.
 test('a credit change the history already showed still updates the balance', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = watchErrors(page);
-  const email = `pw-${Date.now()}-h@e2e-test.local`;
-  await signUpInBrowser(page, email);
-  await page.waitForFunction(() => document.querySelector('#credit-count').textContent === '2', null,
-    { timeout: 30_000 });
+  const { context, page, errors, email } = await signedUpPage('h');
+  await creditCountShows(page, '2', 30_000);
   const databaseUrl = s.env().DATABASE_URL;
   const userId = psql(databaseUrl, `select id from auth.users where email = '${email}'`);
   assert.match(userId, /^[0-9a-f-]{36}$/);
@@ -151,26 +157,20 @@ test('a credit change the history already showed still updates the balance', asy
   await page.reload();
   await page.locator('#home-view').waitFor({ state: 'visible', timeout: 15_000 });
   await page.locator('#events-list li', { hasText: reason.replaceAll('_', ' ') }).waitFor({ timeout: 30_000 });
-  await page.waitForFunction(() => document.querySelector('#credit-count').textContent === '2', null,
-    { timeout: 10_000 });
+  await creditCountShows(page, '2', 10_000);
   assert.ok(held?.length > 0, 'the change\'s live notification was held behind the history');
   released = true;
   for (const message of held.splice(0)) socket.send(message);
-  await page.waitForFunction(() => document.querySelector('#credit-count').textContent === '5', null,
-    { timeout: 15_000 });
+  await creditCountShows(page, '5', 15_000);
   assert.deepEqual(errors, []);
   await context.close();
 });
 
 test('a broadcast sent in one browser arrives live in another; sign-out returns to the auth view', async () => {
-  const senderContext = await browser.newContext();
-  const readerContext = await browser.newContext();
-  const sender = await senderContext.newPage();
-  const reader = await readerContext.newPage();
-  await signUpInBrowser(reader, `pw-${Date.now()}-r@e2e-test.local`);
+  const { context: readerContext, page: reader } = await signedUpPage('r');
   await reader.waitForFunction(() => document.querySelector('#live-status').textContent === 'live', null,
     { timeout: 15_000 });
-  await signUpInBrowser(sender, `pw-${Date.now()}-s@e2e-test.local`);
+  const { context: senderContext, page: sender } = await signedUpPage('s');
   const text = `hello from the browser ${Date.now()} <b>not bold</b>`;
   await sender.fill('#message-input', text);
   await sender.click('#message-send');
